@@ -1,0 +1,56 @@
+/**
+ * Every limit boxoffice enforces, in one place. Units are in the names, qualifier last (TigerBeetle style).
+ * A request that exceeds one of these gets a 4xx with the error code named beside it and changes nothing.
+ */
+export const limits = {
+  /** Request body size; larger bodies get 413 BODY_TOO_LARGE before any parsing. */
+  bodyBytesMax: 64 * 1024,
+  /** Lines in one cart or one buy-now checkout (422 CART_LINES_LIMIT_EXCEEDED). */
+  cartLinesMax: 50,
+  /** Quantity on one line (422 QUANTITY_LIMIT_EXCEEDED; zero, negative or fractional is 400 VALIDATION_FAILED). */
+  lineQtyMax: 1_000,
+  /** SKU length; SKUs match skuPattern (400 VALIDATION_FAILED). */
+  skuLengthMax: 64,
+  /** Idempotency-Key header length (400 IDEMPOTENCY_KEY_INVALID). */
+  idempotencyKeyLengthMax: 255,
+  /** Ids a client sends back to us (cart ids, order ids) are at most this long (404 when longer: no such id). */
+  idLengthMax: 64,
+  /** Product and customer names, address lines. */
+  textLengthMax: 200,
+  /** Unit price in minor units (400 VALIDATION_FAILED). Keeps every line product below 2^53 with tax math. */
+  priceMinorMax: 100_000_000,
+  /** Weight of one unit in grams. */
+  weightGramsMax: 1_000_000,
+  /** On-hand stock of one SKU. */
+  onHandMax: 1_000_000_000,
+  /** Promo code length; codes match promoCodePattern. */
+  promoCodeLengthMax: 32,
+  /** Usage limits of one promotion. */
+  promoUsageMax: 1_000_000_000,
+  /** Hold TTL bounds (nact timers go through x|0; keep far below 24.8 days). */
+  holdTtlMsMin: 1_000,
+  holdTtlMsMax: 24 * 60 * 60 * 1000,
+  /** Checkouts in flight on one node before new ones get 429 OVERLOADED with Retry-After. */
+  checkoutsInFlightMax: 20_000,
+  /** Messages queued for one inventory actor before new reservations get 429 OVERLOADED. */
+  inventoryMailboxMax: 50_000,
+  /** Group commit: rows per journal INSERT and the longest a row waits for its batch. */
+  journalBatchRowsMax: 5_000,
+  journalBatchDelayMsMax: 2,
+  /** Order writes per transaction. */
+  orderBatchMax: 1_000,
+  /** Any single await on an actor or provider is bounded by this (NACT.md pitfall 6). */
+  actorAskTimeoutMs: 30_000,
+  /** Payment provider call timeout and retries with the same idempotency key before the outcome is "unknown". */
+  paymentCallTimeoutMs: 10_000,
+  paymentRetriesMax: 2,
+  /** Idempotency records are kept at least this long. */
+  idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+  /** Responses of checkouts rejected before any side effect are replayed from memory, bounded. */
+  idempotencyMemoryEntriesMax: 200_000,
+} as const;
+
+export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+export const promoCodePattern = /^[A-Z0-9][A-Z0-9_-]{0,31}$/;
+export const currencyPattern = /^[A-Z]{3}$/;
+export const countryPattern = /^[A-Z]{2}$/;

@@ -1,0 +1,69 @@
+/**
+ * The error catalogue: every error code boxoffice returns, its HTTP status and default message.
+ * Codes are permanent: deprecate, never rename or reuse. test/unit/errors.test.ts checks every code is documented
+ * in docs/API.md and that each key equals its code.
+ */
+export const errorCatalogue = {
+  VALIDATION_FAILED: { status: 400, message: 'The request is invalid.' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  IDEMPOTENCY_KEY_MISSING: { status: 400, message: 'The Idempotency-Key header is required.' },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, message: 'The Idempotency-Key header must be 1 to 255 printable characters.' },
+  UNAUTHORIZED: { status: 401, message: 'This route needs Authorization: Bearer <ADMIN_TOKEN>.' },
+  PAYMENT_DECLINED: { status: 402, message: 'The payment was declined.' },
+  FORBIDDEN: { status: 403, message: 'The admin token is wrong.' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route.' },
+  PRODUCT_NOT_FOUND: { status: 404, message: 'No product has this SKU.' },
+  CART_NOT_FOUND: { status: 404, message: 'No cart has this id.' },
+  ORDER_NOT_FOUND: { status: 404, message: 'No order has this id.' },
+  PROMO_NOT_FOUND: { status: 404, message: 'No promotion has this code.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not take this method.' },
+  OUT_OF_STOCK: { status: 409, message: 'Not enough stock for one or more SKUs.' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, message: 'A request with this Idempotency-Key is still running.' },
+  PROMOTION_EXISTS: { status: 409, message: 'A promotion with this code already exists.' },
+  ON_HAND_BELOW_COMMITTED: { status: 409, message: 'On-hand stock cannot go below what is held and sold.' },
+  ORDER_STATE_CONFLICT: { status: 409, message: 'The order is not in a state that allows this.' },
+  CART_CHECKED_OUT: { status: 409, message: 'This cart was already checked out.' },
+  CART_EXPIRED: { status: 410, message: 'This cart expired.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send Content-Type: application/json.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different request.' },
+  CURRENCY_MISMATCH: { status: 422, message: 'A cart holds one currency.' },
+  CART_LINES_LIMIT_EXCEEDED: { status: 422, message: 'The cart has too many lines.' },
+  QUANTITY_LIMIT_EXCEEDED: { status: 422, message: 'The quantity on a line is too large.' },
+  CART_EMPTY: { status: 422, message: 'The cart is empty.' },
+  PROMO_NOT_ACTIVE: { status: 422, message: 'The promotion is not valid at this time.' },
+  PROMO_MIN_SUBTOTAL_NOT_MET: { status: 422, message: 'The cart subtotal is below the promotion minimum.' },
+  PROMO_USAGE_LIMIT_REACHED: { status: 422, message: 'The promotion has been used up.' },
+  PROMO_CURRENCY_MISMATCH: { status: 422, message: 'The promotion is in another currency.' },
+  SHIPPING_DESTINATION_UNSUPPORTED: { status: 422, message: 'We do not ship to this destination.' },
+  OVERLOADED: { status: 429, message: 'Too many requests in flight; retry after the given delay.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+  PAYMENT_PROVIDER_ERROR: { status: 502, message: 'The payment provider failed; nothing was charged.' },
+  NOT_READY: { status: 503, message: 'The node is recovering; retry shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** The JSON error body every failed request gets: `{ error: { code, message, ...details } }`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; [detail: string]: unknown };
+}
+
+export function errorBody(code: ErrorCode, details?: Record<string, unknown>, message?: string): ErrorBody {
+  return { error: { code, message: message ?? errorCatalogue[code].message, ...details } };
+}
+
+export function errorStatus(code: ErrorCode): number {
+  return errorCatalogue[code].status;
+}
+
+/** An expected failure carried as a value through domain and actor code (STYLE.md habit 3). */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  details?: Record<string, unknown>;
+}
+
+export function fail(code: ErrorCode, details?: Record<string, unknown>): Failure {
+  return details === undefined ? { ok: false, code } : { ok: false, code, details };
+}
