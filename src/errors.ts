@@ -22,6 +22,7 @@ export const errorCatalogue = {
   PROMOTION_EXISTS: { status: 409, message: 'A promotion with this code already exists.' },
   ON_HAND_BELOW_COMMITTED: { status: 409, message: 'On-hand stock cannot go below what is held and sold.' },
   ORDER_STATE_CONFLICT: { status: 409, message: 'The order is not in a state that allows this.' },
+  HOLD_EXPIRED: { status: 409, message: 'The stock hold expired before payment completed; nothing was charged.' },
   CART_CHECKED_OUT: { status: 409, message: 'This cart was already checked out.' },
   CART_EXPIRED: { status: 410, message: 'This cart expired.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },

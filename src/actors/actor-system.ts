@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import * as nact from 'nact';
+
+/**
+ * The only module that imports nact (NACT.md pitfall 9: its typings are loose). The rest of the code sees typed
+ * refs. Rules we enforce here, each from a measured pitfall:
+ * - every actor is named (unnamed actors collide after ~20k-90k spawns);
+ * - actors are spawned under the system root, which receives no traffic, so no busy actor has children;
+ * - `query` is never used; replies travel as callbacks inside messages (our own correlation);
+ * - mailboxes are bounded by counting what is queued (nact's are unbounded and dispatch returns nothing);
+ * - a handler that throws is a bug: it is logged and the actor resumes with its previous state instead of
+ *   silently dropping its mailbox (pitfall 5).
+ */
+export interface ActorRef<M> {
+  readonly name: string;
+  /** Messages dispatched and not yet handled. */
+  queued(): number;
+  /** Queues a message unless `mailboxMax` messages are already queued (or `force`); returns false when refused. */
+  tell(msg: M, force?: boolean): boolean;
+  stop(): void;
+}
+
+export interface ActorSystem {
+  spawn<S, M>(spec: ActorSpec<S, M>): ActorRef<M>;
+  stop(): void;
+}
+
+export interface ActorSpec<S, M> {
+  name: string;
+  initialState: S;
+  mailboxMax: number;
+  /** Synchronous by design: decide, start effects, return the next state. Never spans an await. */
+  handle: (state: S, msg: M, self: ActorRef<M>) => S;
+  onBug: (err: unknown, msg: M) => void;
+}
+
+export function startActorSystem(name: string): ActorSystem {
+  const root = nact.start({ name } as never) as nact.ActorSystemRef;
+  const names = new Set<string>();
+  return {
+    spawn<S, M>(spec: ActorSpec<S, M>): ActorRef<M> {
+      assert.ok(spec.name.length > 0, 'actors are always named');
+      assert.ok(!names.has(spec.name), `actor ${spec.name} already exists`);
+      names.add(spec.name);
+      let queued = 0;
+      // `self` is created before the nact actor so the handler can hand it to effects.
+      const self: ActorRef<M> = {
+        name: spec.name,
+        queued: () => queued,
+        tell(msg: M, force = false): boolean {
+          if (queued >= spec.mailboxMax && !force) return false;
+          queued++;
+          nact.dispatch(ref, msg);
+          return true;
+        },
+        stop() {
+          names.delete(spec.name);
+          nact.stop(ref);
+        },
+      };
+      const ref = nact.spawn(
+        root,
+        (state: S, msg: M) => {
+          queued--;
+          try {
+            return spec.handle(state, msg, self);
+          } catch (err) {
+            spec.onBug(err, msg);
+            return state;
+          }
+        },
+        spec.name,
+        { initialState: spec.initialState },
+      ) as nact.Ref<M>;
+      return self;
+    },
+    stop() {
+      nact.stop(root);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { fail } from '../errors.js';
+import { limits } from '../config/limits.js';
+import {
+  applyInventoryEvent,
+  countsOf,
+  decideInventory,
+  inventoryToSnapshot,
+  type InventoryCommand,
+  type InventoryCounts,
+  type InventoryEvent,
+  type InventoryReply,
+  type InventorySnapshot,
+  type InventoryState,
+} from '../domain/inventory.js';
+import type { HoldId } from '../domain/ids.js';
+import type { ActorRef, ActorSystem } from './actor-system.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { MinHeap } from './min-heap.js';
+
+/** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */
+export interface EventJournal {
+  append(partition: number, entity: string, event: unknown): Promise<number>;
+}
+
+export interface InventoryView extends InventoryCounts {
+  /** Journal writes started and not yet committed: while > 0, replies wait for them. */
+  pendingWrites: number;
+}
+
+type InventoryMsg = { t: 'cmd'; cmd: InventoryCommand; reply: (r: InventoryReply) => void } | { t: 'timer' };
+
+export interface InventoryActorDeps {
+  system: ActorSystem;
+  journal: EventJournal;
+  clock: Clock;
+  partition: number;
+  entity: string;
+  snapshotEveryEvents: number;
+  onSnapshot: (partition: number, entity: string, seq: number, snap: InventorySnapshot) => void;
+  onJournalFailure: (err: unknown) => void;
+  onBug: (err: unknown) => void;
+}
+
+/**
+ * The single writer of one SKU's stock. Pipelined (NACT.md): the handler decides and applies synchronously,
+ * starts the journal append and returns; the reply is sent when the append's batch commits, so one hot SKU has
+ * many events in flight while no reply ever precedes its commit. Replies that change nothing still wait for the
+ * writes already in flight, because what they report may depend on them.
+ */
+export class InventoryActor {
+  readonly view: InventoryView;
+  private readonly ref: ActorRef<InventoryMsg>;
+  private readonly expiries = new MinHeap<HoldId>();
+  private timer: TimerHandle | null = null;
+  private timerAtMs = Infinity;
+  private pending = 0;
+  private lastWrite: Promise<boolean> = Promise.resolve(true);
+  private eventsSinceSnapshot = 0;
+
+  constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
+    this.view = { ...countsOf(state), pendingWrites: 0 };
+    for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
+    this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
+      name: deps.entity,
+      initialState: state,
+      mailboxMax: limits.inventoryMailboxMax,
+      handle: (s, msg) => this.handle(s, msg),
+      onBug: (err) => deps.onBug(err),
+    });
+    this.armTimer();
+  }
+
+  /** Sends a command; resolves with the reply after the events it caused commit. Never rejects. */
+  ask(cmd: InventoryCommand): Promise<InventoryReply> {
+    return new Promise<InventoryReply>((resolve) => {
+      let done = false;
+      const timeout = setTimeout(() => finish(fail('INTERNAL', { reason: 'inventory actor timed out' })), limits.actorAskTimeoutMs);
+      const finish = (r: InventoryReply) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeout);
+        resolve(r);
+      };
+      if (!this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
+    });
+  }
+
+  queued(): number {
+    return this.ref.queued();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.ref.stop();
+  }
+
+  private handle(state: InventoryState, msg: InventoryMsg): InventoryState {
+    const nowMs = this.deps.clock.now();
+    let cmd: InventoryCommand;
+    let reply: (r: InventoryReply) => void;
+    if (msg.t === 'timer') {
+      this.timer = null;
+      this.timerAtMs = Infinity;
+      cmd = { t: 'expire', holdIds: this.expiries.popUpTo(nowMs) };
+      reply = () => {};
+    } else {
+      cmd = msg.cmd;
+      reply = msg.reply;
+    }
+    const d = decideInventory(state, cmd, nowMs);
+    for (const e of d.events) {
+      applyInventoryEvent(state, e);
+      if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
+    }
+    Object.assign(this.view, countsOf(state));
+    if (d.events.length > 0) this.persist(state, d.events, d.reply, reply);
+    else if (this.pending > 0) void this.lastWrite.then((ok) => reply(ok ? d.reply : fail('NOT_READY')));
+    else reply(d.reply);
+    this.armTimer();
+    return state;
+  }
+
+  private persist(state: InventoryState, events: InventoryEvent[], result: InventoryReply, reply: (r: InventoryReply) => void): void {
+    this.pending++;
+    this.view.pendingWrites = this.pending;
+    this.eventsSinceSnapshot += events.length;
+    // The snapshot is taken now, right after this command's events, so it matches the seq this append gets.
+    const snap = this.eventsSinceSnapshot >= this.deps.snapshotEveryEvents ? inventoryToSnapshot(state) : null;
+    if (snap) this.eventsSinceSnapshot = 0;
+    this.lastWrite = this.deps.journal.append(this.deps.partition, this.deps.entity, events).then(
+      (seq) => {
+        this.settle();
+        if (snap) this.deps.onSnapshot(this.deps.partition, this.deps.entity, seq, snap);
+        reply(result);
+        return true;
+      },
+      (err: unknown) => {
+        this.settle();
+        this.deps.onJournalFailure(err);
+        reply(fail('NOT_READY'));
+        return false;
+      },
+    );
+  }
+
+  private settle(): void {
+    this.pending--;
+    this.view.pendingWrites = this.pending;
+  }
+
+  private armTimer(): void {
+    const next = this.expiries.peekKey();
+    if (next === undefined || next >= this.timerAtMs) return;
+    this.timer?.cancel();
+    this.timerAtMs = next;
+    this.timer = this.deps.clock.setTimer(next, () => {
+      // Expiry is never refused by admission control: it only frees stock.
+      this.ref.tell({ t: 'timer' }, true);
+    });
+  }
+}

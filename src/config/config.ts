@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { limits } from './limits.js';
+
+/**
+ * Configuration comes from environment variables only, validated once at start. A bad value stops the node with a
+ * message naming the variable, what it got and what it expects (ConfigError), before anything listens or writes.
+ */
+export interface Config {
+  /** PORT, default 3000: the HTTP/WebSocket port. */
+  port: number;
+  /** HOST, default 0.0.0.0: the address HTTP listens on. */
+  host: string;
+  /** DATABASE_URL, default unset: embedded PostgreSQL (PGlite) stored under DATA_DIR. */
+  databaseUrl: string | null;
+  /** DATA_DIR, default ./data: where PGlite keeps its files when DATABASE_URL is unset. */
+  dataDir: string;
+  /** REDIS_URL, default unset: in-process routing, this node owns every partition. */
+  redisUrl: string | null;
+  /** ADMIN_TOKEN, default generated at start and printed once: required by admin routes. */
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  /** PAYMENT_PROVIDER, default simulated: `simulated` or `stripe` (stripe arrives with its own issue). */
+  paymentProvider: 'simulated' | 'stripe';
+  /** HOLD_TTL_MS, default 600000 (10 min): how long a hold lives before it expires. */
+  holdTtlMs: number;
+  /** CART_TTL_MS, default 86400000 (24 h): idle time after which a cart expires. */
+  cartIdleTtlMs: number;
+  /** LOG_LEVEL, default info: pino level (fatal, error, warn, info, debug, trace, silent). */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** NODE_ID, default node-1: this node's name in partition_owners. */
+  nodeId: string;
+  /** PARTITIONS, default 1024: the fixed partition count (recorded at cluster creation in a later issue). */
+  partitions: number;
+  /** JOURNAL_BATCH_ROWS, default 5000; JOURNAL_BATCH_DELAY_MS, default 0 (next event-loop turn): group commit. */
+  journalBatchRowsMax: number;
+  journalBatchDelayMs: number;
+  /** DB_POOL_SIZE, default 10: PostgreSQL connections (pg driver only). */
+  dbPoolSize: number;
+  /** SIM_PAYMENT_LATENCY_MS, default 0: latency of the simulated provider (bench and tests). */
+  simPaymentLatencyMs: number;
+  /** SWEEP_INTERVAL_MS, default 5000: how often pending orders and expired carts are swept. */
+  sweepIntervalMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const schema = z.object({
+  PORT: int(0, 65535).default('3000'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://…').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://…').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').max(256).optional(),
+  PAYMENT_PROVIDER: z.enum(['simulated', 'stripe']).default('simulated'),
+  HOLD_TTL_MS: int(limits.holdTtlMsMin, limits.holdTtlMsMax).default('600000'),
+  CART_TTL_MS: int(60_000, 30 * 24 * 3600 * 1000).default('86400000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('node-1'),
+  PARTITIONS: int(1, 65536).default('1024'),
+  JOURNAL_BATCH_ROWS: int(1, limits.journalBatchRowsMax).default(String(limits.journalBatchRowsMax)),
+  JOURNAL_BATCH_DELAY_MS: int(0, limits.journalBatchDelayMsMax).default('0'),
+  DB_POOL_SIZE: int(1, 200).default('10'),
+  SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
+  SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
+});
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `${name}=${JSON.stringify(env[name])}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.PAYMENT_PROVIDER === 'stripe') {
+    throw new ConfigError('PAYMENT_PROVIDER=stripe: the Stripe adapter is not built yet; use simulated');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL ?? null,
+    adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
+    adminTokenGenerated: e.ADMIN_TOKEN === undefined,
+    paymentProvider: e.PAYMENT_PROVIDER,
+    holdTtlMs: e.HOLD_TTL_MS,
+    cartIdleTtlMs: e.CART_TTL_MS,
+    logLevel: e.LOG_LEVEL,
+    nodeId: e.NODE_ID,
+    partitions: e.PARTITIONS,
+    journalBatchRowsMax: e.JOURNAL_BATCH_ROWS,
+    journalBatchDelayMs: e.JOURNAL_BATCH_DELAY_MS,
+    dbPoolSize: e.DB_POOL_SIZE,
+    simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { fail, type Failure } from '../errors.js';
+import type { HoldId, SkuId } from './ids.js';
+
+/**
+ * One SKU's stock as a pure state machine: `decideInventory(state, command, nowMs) → { events, reply }` and
+ * `applyInventoryEvent(state, event)`. The actor shell persists the events and sends the reply after they commit.
+ *
+ * Invariant (DESIGN.md 1): available + held + sold == onHand, with available = onHand − held − sold ≥ 0.
+ * Hold lifecycle (DESIGN.md "The checkout protocol"): active → pinned → committed, or active|pinned → released.
+ * Only active holds expire; a pinned hold waits for its saga to commit or release it.
+ */
+export type HoldStatus = 'active' | 'pinned';
+
+export interface Hold {
+  holdId: HoldId;
+  qty: number;
+  expiresAtMs: number;
+  status: HoldStatus;
+  checkoutId: string;
+}
+
+export interface InventoryState {
+  sku: SkuId;
+  onHand: number;
+  held: number;
+  sold: number;
+  holds: Map<HoldId, Hold>;
+  /** Orders whose stock came back on cancellation, so a repeated return is a no-op (bounded by cancellations). */
+  returnedOrders: Set<string>;
+}
+
+export type ReleaseReason = 'expired' | 'payment_failed' | 'compensated' | 'cancelled';
+
+export type InventoryEvent =
+  | { t: 'onHandSet'; onHand: number }
+  | { t: 'reserved'; holdId: HoldId; qty: number; expiresAtMs: number; checkoutId: string }
+  | { t: 'pinned'; holdId: HoldId }
+  | { t: 'committed'; holdId: HoldId }
+  | { t: 'released'; holdId: HoldId; reason: ReleaseReason }
+  | { t: 'returned'; orderId: string; qty: number };
+
+export type InventoryCommand =
+  | { t: 'setOnHand'; onHand: number }
+  | { t: 'reserve'; holdId: HoldId; qty: number; ttlMs: number; checkoutId: string }
+  | { t: 'pin'; holdId: HoldId }
+  | { t: 'commit'; holdId: HoldId }
+  | { t: 'release'; holdId: HoldId; reason: ReleaseReason }
+  | { t: 'expire'; holdIds: HoldId[] }
+  | { t: 'return'; orderId: string; qty: number };
+
+export interface InventoryCounts {
+  sku: SkuId;
+  onHand: number;
+  available: number;
+  held: number;
+  sold: number;
+}
+
+export type InventoryReply = ({ ok: true } & InventoryCounts) | Failure;
+
+export interface InventoryDecision {
+  events: InventoryEvent[];
+  reply: InventoryReply;
+}
+
+export function emptyInventory(sku: SkuId): InventoryState {
+  return { sku, onHand: 0, held: 0, sold: 0, holds: new Map(), returnedOrders: new Set() };
+}
+
+export function availableOf(s: InventoryState): number {
+  return s.onHand - s.held - s.sold;
+}
+
+export function countsOf(s: InventoryState): InventoryCounts {
+  return { sku: s.sku, onHand: s.onHand, available: availableOf(s), held: s.held, sold: s.sold };
+}
+
+/** The reply after `events` are applied: counts are computed on a state the caller has already advanced. */
+function decided(s: InventoryState, events: InventoryEvent[]): InventoryDecision {
+  const after = projectCounts(s, events);
+  return { events, reply: { ok: true, ...after } };
+}
+
+function projectCounts(s: InventoryState, events: InventoryEvent[]): InventoryCounts {
+  let { onHand, held, sold } = s;
+  for (const e of events) {
+    if (e.t === 'onHandSet') onHand = e.onHand;
+    else if (e.t === 'reserved') held += e.qty;
+    else if (e.t === 'committed') {
+      const q = s.holds.get(e.holdId)?.qty ?? 0;
+      held -= q;
+      sold += q;
+    } else if (e.t === 'released') held -= s.holds.get(e.holdId)?.qty ?? 0;
+    else if (e.t === 'returned') sold -= e.qty;
+  }
+  return { sku: s.sku, onHand, available: onHand - held - sold, held, sold };
+}
+
+export function decideInventory(s: InventoryState, c: InventoryCommand, nowMs: number): InventoryDecision {
+  switch (c.t) {
+    case 'setOnHand': {
+      assert.ok(Number.isSafeInteger(c.onHand) && c.onHand >= 0, 'onHand is a non-negative integer');
+      const minimum = s.held + s.sold;
+      if (c.onHand < minimum) return { events: [], reply: fail('ON_HAND_BELOW_COMMITTED', { held: s.held, sold: s.sold, minimum }) };
+      return decided(s, c.onHand === s.onHand ? [] : [{ t: 'onHandSet', onHand: c.onHand }]);
+    }
+    case 'reserve':
+      return decideReserve(s, c, nowMs);
+    case 'pin': {
+      const h = s.holds.get(c.holdId);
+      if (!h) return { events: [], reply: fail('HOLD_EXPIRED', { sku: s.sku }) };
+      if (h.status === 'pinned') return decided(s, []);
+      if (h.expiresAtMs <= nowMs) {
+        return { events: [{ t: 'released', holdId: c.holdId, reason: 'expired' }], reply: fail('HOLD_EXPIRED', { sku: s.sku }) };
+      }
+      return decided(s, [{ t: 'pinned', holdId: c.holdId }]);
+    }
+    case 'commit':
+      // A missing hold was committed before: pinned holds are only ever released by their own saga.
+      return decided(s, s.holds.has(c.holdId) ? [{ t: 'committed', holdId: c.holdId }] : []);
+    case 'release':
+      return decided(s, s.holds.has(c.holdId) ? [{ t: 'released', holdId: c.holdId, reason: c.reason }] : []);
+    case 'expire': {
+      const events: InventoryEvent[] = [];
+      for (const id of c.holdIds) {
+        const h = s.holds.get(id);
+        if (h && h.status === 'active' && h.expiresAtMs <= nowMs) events.push({ t: 'released', holdId: id, reason: 'expired' });
+      }
+      return decided(s, events);
+    }
+    case 'return': {
+      assert.ok(Number.isSafeInteger(c.qty) && c.qty > 0, 'returned qty is a positive integer');
+      if (s.returnedOrders.has(c.orderId)) return decided(s, []);
+      assert.ok(c.qty <= s.sold, `cannot return ${c.qty} of ${s.sku}: only ${s.sold} sold`);
+      return decided(s, [{ t: 'returned', orderId: c.orderId, qty: c.qty }]);
+    }
+  }
+}
+
+function decideReserve(s: InventoryState, c: Extract<InventoryCommand, { t: 'reserve' }>, nowMs: number): InventoryDecision {
+  assert.ok(Number.isSafeInteger(c.qty) && c.qty > 0, 'reserved qty is a positive integer');
+  assert.ok(c.ttlMs > 0, 'hold TTL is positive');
+  const existing = s.holds.get(c.holdId);
+  if (existing) {
+    // Reserving the same hold again (a saga re-run after recovery) is a no-op: hold ids derive from the checkout.
+    assert.equal(existing.qty, c.qty, `hold ${c.holdId} re-reserved with another quantity`);
+    return decided(s, []);
+  }
+  const available = availableOf(s);
+  if (c.qty > available) {
+    return { events: [], reply: fail('OUT_OF_STOCK', { sku: s.sku, requested: c.qty, available }) };
+  }
+  return decided(s, [{ t: 'reserved', holdId: c.holdId, qty: c.qty, expiresAtMs: nowMs + c.ttlMs, checkoutId: c.checkoutId }]);
+}
+
+/** Applies one event in place: the state belongs to one actor, and copying a hot SKU's holds per event is O(n). */
+export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void {
+  switch (e.t) {
+    case 'onHandSet':
+      s.onHand = e.onHand;
+      break;
+    case 'reserved':
+      s.holds.set(e.holdId, { holdId: e.holdId, qty: e.qty, expiresAtMs: e.expiresAtMs, status: 'active', checkoutId: e.checkoutId });
+      s.held += e.qty;
+      break;
+    case 'pinned': {
+      const h = s.holds.get(e.holdId);
+      if (h) h.status = 'pinned';
+      break;
+    }
+    case 'committed': {
+      const h = s.holds.get(e.holdId);
+      if (!h) break;
+      s.holds.delete(e.holdId);
+      s.held -= h.qty;
+      s.sold += h.qty;
+      break;
+    }
+    case 'released': {
+      const h = s.holds.get(e.holdId);
+      if (!h) break;
+      s.holds.delete(e.holdId);
+      s.held -= h.qty;
+      break;
+    }
+    case 'returned':
+      s.returnedOrders.add(e.orderId);
+      s.sold -= e.qty;
+      break;
+  }
+  assert.ok(s.held >= 0 && s.sold >= 0 && s.onHand - s.held - s.sold >= 0, `inventory invariant broken for ${s.sku}`);
+}
+
+/** Plain-data form for snapshots (msgpack has no Map/Set round trip we rely on). */
+export interface InventorySnapshot {
+  sku: string;
+  onHand: number;
+  held: number;
+  sold: number;
+  holds: [string, number, number, HoldStatus, string][];
+  returnedOrders: string[];
+}
+
+export function inventoryToSnapshot(s: InventoryState): InventorySnapshot {
+  const holds: InventorySnapshot['holds'] = [];
+  for (const h of s.holds.values()) holds.push([h.holdId, h.qty, h.expiresAtMs, h.status, h.checkoutId]);
+  return { sku: s.sku, onHand: s.onHand, held: s.held, sold: s.sold, holds, returnedOrders: [...s.returnedOrders] };
+}
+
+export function inventoryFromSnapshot(snap: InventorySnapshot): InventoryState {
+  const holds = new Map<HoldId, Hold>();
+  for (const [holdId, qty, expiresAtMs, status, checkoutId] of snap.holds) {
+    holds.set(holdId as HoldId, { holdId: holdId as HoldId, qty, expiresAtMs, status, checkoutId });
+  }
+  return { sku: snap.sku as SkuId, onHand: snap.onHand, held: snap.held, sold: snap.sold, holds, returnedOrders: new Set(snap.returnedOrders) };
+}

@@ -1,0 +1,105 @@
+/**
+ * The payment provider interface. It is shaped after Stripe's PaymentIntents with manual capture, so the real adapter
+ * is a thin mapping:
+ *
+ *   authorize → paymentIntents.create({ amount, currency, payment_method, capture_method: 'manual', confirm: true,
+ *                                       metadata }, { idempotencyKey })
+ *               status 'requires_capture' → authorized (authId = the PaymentIntent id);
+ *               StripeCardError → declined (declineCode = err.decline_code ?? err.code);
+ *               StripeInvalidRequestError / StripeAuthenticationError / StripeIdempotencyError → error, not retryable;
+ *               StripeRateLimitError / StripeAPIError → error, retryable;
+ *               StripeConnectionError or our own deadline → PaymentTimeoutError (outcome unknown).
+ *   capture   → paymentIntents.capture(authId, { amount_to_capture }, { idempotencyKey })
+ *   void      → paymentIntents.cancel(authId, {}, { idempotencyKey })
+ *   refund    → refunds.create({ payment_intent: authId, amount }, { idempotencyKey })
+ *   lookup    → paymentIntents.search({ query: "metadata['idempotencyKey']:'<key>'" }), which is why callers put the
+ *               idempotency key into metadata as well.
+ *
+ * Every call carries a deterministic idempotency key (DESIGN.md invariant 3), so a retry after a timeout can never
+ * charge twice: the provider answers the retry with the stored result of the first attempt.
+ */
+
+export type PaymentOutcome =
+  | { kind: 'authorized'; authId: string; amountMinor: number; currency: string }
+  | { kind: 'declined'; declineCode: string; message: string }
+  /** The provider said no for a reason that is not the card: bad request, authentication, rate limit, outage. */
+  | { kind: 'error'; retryable: boolean; message: string };
+
+/**
+ * The call did not answer in time. The outcome is unknown: the provider may have acted and the response was lost.
+ * Retry with the same idempotency key, or ask `lookup`, before deciding anything.
+ */
+export class PaymentTimeoutError extends Error {
+  override readonly name = 'PaymentTimeoutError';
+  constructor(message = 'The payment provider did not answer in time; the outcome is unknown.') {
+    super(message);
+  }
+}
+
+export interface AuthorizeRequest {
+  /** `<checkoutId>:authorize`; Stripe allows at most 255 characters. */
+  idempotencyKey: string;
+  /** Positive integer in minor units of `currency`. */
+  amountMinor: number;
+  /** ISO 4217 code. */
+  currency: string;
+  /** A payment method id, e.g. Stripe's test method `pm_card_visa`. */
+  paymentMethod: string;
+  metadata: Record<string, string>;
+}
+
+export interface CaptureRequest {
+  idempotencyKey: string;
+  authId: string;
+  /** At most the authorized amount; capturing less releases the rest (Stripe's amount_to_capture). */
+  amountMinor: number;
+}
+
+export interface VoidRequest {
+  idempotencyKey: string;
+  authId: string;
+}
+
+export interface RefundRequest {
+  idempotencyKey: string;
+  authId: string;
+  /** At most what was captured minus what was already refunded. */
+  amountMinor: number;
+}
+
+export type SettleResult = { ok: true } | { ok: false; message: string };
+
+export interface PaymentProvider {
+  /** 'simulated' | 'stripe' */
+  readonly name: string;
+  authorize(req: AuthorizeRequest): Promise<PaymentOutcome>;
+  capture(req: CaptureRequest): Promise<SettleResult>;
+  void(req: VoidRequest): Promise<SettleResult>;
+  refund(req: RefundRequest): Promise<SettleResult>;
+  /** What happened to this authorize key, if the provider can tell; null when it never saw the key. */
+  lookup?(idempotencyKey: string): Promise<PaymentOutcome | null>;
+}
+
+/**
+ * Bounds a provider call. Rejects with PaymentTimeoutError after `ms`; the timer is unref'd so a pending deadline never
+ * keeps the process alive, and it is cleared as soon as the call settles. A late answer from `p` is ignored (and a late
+ * rejection is handled here, so it never surfaces as an unhandled rejection).
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new PaymentTimeoutError(`The payment provider did not answer within ${ms} ms; the outcome is unknown.`));
+    }, ms);
+    timer.unref?.();
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

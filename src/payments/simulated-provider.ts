@@ -1,0 +1,320 @@
+import { mulberry32 } from './mulberry32.js';
+import {
+  PaymentTimeoutError,
+  type AuthorizeRequest,
+  type CaptureRequest,
+  type PaymentOutcome,
+  type PaymentProvider,
+  type RefundRequest,
+  type SettleResult,
+  type VoidRequest,
+} from './provider.js';
+
+/**
+ * A payment provider that lives in memory and behaves like Stripe's test mode: the same test payment methods, the
+ * same idempotency rules, the same state rules for capture, cancel and refund. Faults (latency, errors, timeouts with
+ * or without the effect having happened) are injectable and deterministic, so a seeded simulation replays exactly.
+ */
+
+/**
+ * What an injected fault does:
+ * - 'timeout': the provider acts (the authorization or capture happens) but the response is lost; the call rejects
+ *   with PaymentTimeoutError. A retry with the same key gets the stored result, as with Stripe.
+ * - 'timeout-unprocessed': the request is lost before the provider sees it; the call rejects with PaymentTimeoutError
+ *   and nothing happened, so `lookup` answers null and a retry performs the operation for the first time.
+ * - 'error': the provider refuses before doing anything, like Stripe's 429 rate_limit; retryable, nothing stored.
+ */
+export type SimulatedFault = 'timeout' | 'timeout-unprocessed' | 'error';
+export type SimulatedOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'lookup';
+export type SettleOperation = 'capture' | 'void' | 'refund';
+
+export interface SimulatedPaymentProviderOptions {
+  /** Simulated round-trip time per call, fixed or per operation. Default 0 (answers on the next microtask). */
+  latencyMs?: number | ((op: SimulatedOperation) => number);
+  /** Share of authorize calls that fail with a retryable 'error' fault, drawn from `rng`. Default 0. */
+  failureRate?: number;
+  /** Share of authorize calls that time out after the provider acted ('timeout' fault), drawn from `rng`. Default 0. */
+  timeoutRate?: number;
+  /** Source of randomness for the rates above. Default: mulberry32(seed). */
+  rng?: () => number;
+  /** Seed of the default rng. Default 1. */
+  seed?: number;
+  /** How latency is waited for; tests inject a recorder or rely on fake timers. Default: setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Scripts an exact fault for one authorize call; returning nothing falls back to the rates. */
+  beforeAuthorize?: (req: AuthorizeRequest) => SimulatedFault | void;
+  /** Scripts an exact fault for one capture, void or refund call. */
+  beforeSettle?: (op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest) => SimulatedFault | void;
+}
+
+export type AuthorizationStatus = 'authorized' | 'captured' | 'voided' | 'refunded';
+
+export interface AuthorizationState {
+  authId: string;
+  status: AuthorizationStatus;
+  paymentMethod: string;
+  currency: string;
+  amountMinor: number;
+  capturedMinor: number;
+  refundedMinor: number;
+}
+
+interface TestPaymentMethod {
+  decline?: { code: string; message: string };
+}
+
+/** Stripe's test payment methods (https://docs.stripe.com/testing) that this simulator understands. */
+export const simulatedTestPaymentMethods: ReadonlyMap<string, TestPaymentMethod> = new Map<string, TestPaymentMethod>([
+  ['pm_card_visa', {}],
+  ['pm_card_mastercard', {}],
+  ['pm_card_amex', {}],
+  ['pm_card_chargeDeclined', { decline: { code: 'generic_decline', message: 'Your card was declined.' } }],
+  [
+    'pm_card_chargeDeclinedInsufficientFunds',
+    { decline: { code: 'insufficient_funds', message: 'Your card has insufficient funds.' } },
+  ],
+  ['pm_card_chargeDeclinedExpiredCard', { decline: { code: 'expired_card', message: 'Your card has expired.' } }],
+]);
+
+/** Stripe rejects longer idempotency keys. */
+const idempotencyKeyLengthMax = 255;
+
+type StoredResult =
+  | { op: 'authorize'; fingerprint: string; outcome: PaymentOutcome }
+  | { op: SettleOperation; fingerprint: string; result: SettleResult };
+
+export class SimulatedPaymentProvider implements PaymentProvider {
+  readonly name = 'simulated';
+
+  private readonly latencyMs: number | ((op: SimulatedOperation) => number);
+  private readonly failureRate: number;
+  private readonly timeoutRate: number;
+  private readonly rng: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly beforeAuthorize: SimulatedPaymentProviderOptions['beforeAuthorize'];
+  private readonly beforeSettle: SimulatedPaymentProviderOptions['beforeSettle'];
+
+  /** Results by idempotency key, one key space for every operation as at Stripe. */
+  private readonly results = new Map<string, StoredResult>();
+  private readonly auths = new Map<string, AuthorizationState>();
+  private authSeq = 0;
+  private authorizationCount = 0;
+  private captureCount = 0;
+  private voidCount = 0;
+  private refundCount = 0;
+
+  constructor(options: SimulatedPaymentProviderOptions = {}) {
+    this.latencyMs = options.latencyMs ?? 0;
+    this.failureRate = options.failureRate ?? 0;
+    this.timeoutRate = options.timeoutRate ?? 0;
+    this.rng = options.rng ?? mulberry32(options.seed ?? 1);
+    this.sleep = options.sleep ?? defaultSleep;
+    this.beforeAuthorize = options.beforeAuthorize;
+    this.beforeSettle = options.beforeSettle;
+  }
+
+  async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
+    const fault = this.beforeAuthorize?.(req) ?? this.drawFault();
+    if (fault === 'error') {
+      await this.wait('authorize');
+      return { kind: 'error', retryable: true, message: 'Simulated provider error (rate limited); nothing happened.' };
+    }
+    // The provider acts when the request arrives; a 'timeout' loses only the response.
+    const outcome = fault === 'timeout-unprocessed' ? undefined : this.applyAuthorize(req);
+    await this.wait('authorize');
+    if (outcome === undefined || fault === 'timeout') throw new PaymentTimeoutError();
+    return { ...outcome };
+  }
+
+  capture(req: CaptureRequest): Promise<SettleResult> {
+    return this.settle('capture', req, () => this.applyCapture(req));
+  }
+
+  void(req: VoidRequest): Promise<SettleResult> {
+    return this.settle('void', req, () => this.applyVoid(req));
+  }
+
+  refund(req: RefundRequest): Promise<SettleResult> {
+    return this.settle('refund', req, () => this.applyRefund(req));
+  }
+
+  async lookup(idempotencyKey: string): Promise<PaymentOutcome | null> {
+    await this.wait('lookup');
+    const stored = this.results.get(idempotencyKey);
+    return stored?.op === 'authorize' ? { ...stored.outcome } : null;
+  }
+
+  /** Authorizations that took effect (declines, errors and idempotent replays do not count). */
+  authorizations(): number {
+    return this.authorizationCount;
+  }
+
+  captures(): number {
+    return this.captureCount;
+  }
+
+  voids(): number {
+    return this.voidCount;
+  }
+
+  refunds(): number {
+    return this.refundCount;
+  }
+
+  stateOf(authId: string): AuthorizationState | undefined {
+    const auth = this.auths.get(authId);
+    return auth === undefined ? undefined : { ...auth };
+  }
+
+  private drawFault(): SimulatedFault | undefined {
+    if (this.timeoutRate <= 0 && this.failureRate <= 0) return undefined;
+    const r = this.rng();
+    if (r < this.timeoutRate) return 'timeout';
+    if (r < this.timeoutRate + this.failureRate) return 'error';
+    return undefined;
+  }
+
+  private wait(op: SimulatedOperation): Promise<void> {
+    const ms = typeof this.latencyMs === 'function' ? this.latencyMs(op) : this.latencyMs;
+    return ms > 0 ? this.sleep(ms) : Promise.resolve();
+  }
+
+  private async settle(op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest, apply: () => SettleResult): Promise<SettleResult> {
+    const fault = this.beforeSettle?.(op, req);
+    if (fault === 'error') {
+      await this.wait(op);
+      return { ok: false, message: `Simulated provider error on ${op} (rate limited); nothing happened.` };
+    }
+    const result = fault === 'timeout-unprocessed' ? undefined : this.settleOnce(op, req, apply);
+    await this.wait(op);
+    if (result === undefined || fault === 'timeout') throw new PaymentTimeoutError();
+    return { ...result };
+  }
+
+  /** Stripe's idempotency for capture, cancel and refund: a stored result per key, parameters must match. */
+  private settleOnce(op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest, apply: () => SettleResult): SettleResult {
+    const fingerprint = `${op}|${req.authId}|${'amountMinor' in req ? req.amountMinor : ''}`;
+    const stored = this.results.get(req.idempotencyKey);
+    if (stored !== undefined) {
+      if (stored.op === 'authorize' || stored.op !== op || stored.fingerprint !== fingerprint) {
+        return { ok: false, message: keyReusedMessage(req.idempotencyKey) };
+      }
+      return stored.result;
+    }
+    const invalidKey = checkIdempotencyKey(req.idempotencyKey);
+    if (invalidKey !== undefined) return { ok: false, message: invalidKey };
+    const result = apply();
+    this.results.set(req.idempotencyKey, { op, fingerprint, result });
+    return result;
+  }
+
+  private applyAuthorize(req: AuthorizeRequest): PaymentOutcome {
+    const fingerprint = authorizeFingerprint(req);
+    const stored = this.results.get(req.idempotencyKey);
+    if (stored !== undefined) {
+      if (stored.op !== 'authorize' || stored.fingerprint !== fingerprint) {
+        return { kind: 'error', retryable: false, message: keyReusedMessage(req.idempotencyKey) };
+      }
+      return stored.outcome;
+    }
+    // Requests that fail validation store nothing, as at Stripe: the key stays free for a corrected request.
+    const invalid = checkAuthorizeRequest(req);
+    if (invalid !== undefined) return { kind: 'error', retryable: false, message: invalid };
+    const method = simulatedTestPaymentMethods.get(req.paymentMethod);
+    if (method === undefined) {
+      return { kind: 'error', retryable: false, message: `No such PaymentMethod: '${req.paymentMethod}' (resource_missing).` };
+    }
+    let outcome: PaymentOutcome;
+    if (method.decline !== undefined) {
+      outcome = { kind: 'declined', declineCode: method.decline.code, message: method.decline.message };
+    } else {
+      this.authSeq += 1;
+      const authId = `pi_sim_${this.authSeq}`;
+      this.auths.set(authId, {
+        authId,
+        status: 'authorized',
+        paymentMethod: req.paymentMethod,
+        currency: req.currency,
+        amountMinor: req.amountMinor,
+        capturedMinor: 0,
+        refundedMinor: 0,
+      });
+      this.authorizationCount += 1;
+      outcome = { kind: 'authorized', authId, amountMinor: req.amountMinor, currency: req.currency };
+    }
+    this.results.set(req.idempotencyKey, { op: 'authorize', fingerprint, outcome });
+    return outcome;
+  }
+
+  private applyCapture(req: CaptureRequest): SettleResult {
+    const auth = this.auths.get(req.authId);
+    if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
+    if (auth.status !== 'authorized') return { ok: false, message: `Cannot capture an authorization that is ${auth.status}.` };
+    if (!isPositiveInteger(req.amountMinor) || req.amountMinor > auth.amountMinor) {
+      return { ok: false, message: `The capture amount must be an integer from 1 to ${auth.amountMinor}.` };
+    }
+    auth.status = 'captured';
+    auth.capturedMinor = req.amountMinor;
+    this.captureCount += 1;
+    return { ok: true };
+  }
+
+  private applyVoid(req: VoidRequest): SettleResult {
+    const auth = this.auths.get(req.authId);
+    if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
+    if (auth.status !== 'authorized') return { ok: false, message: `Cannot void an authorization that is ${auth.status}.` };
+    auth.status = 'voided';
+    this.voidCount += 1;
+    return { ok: true };
+  }
+
+  private applyRefund(req: RefundRequest): SettleResult {
+    const auth = this.auths.get(req.authId);
+    if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
+    if (auth.status !== 'captured') return { ok: false, message: `Cannot refund an authorization that is ${auth.status}.` };
+    const refundableMinor = auth.capturedMinor - auth.refundedMinor;
+    if (!isPositiveInteger(req.amountMinor) || req.amountMinor > refundableMinor) {
+      return { ok: false, message: `The refund amount must be an integer from 1 to ${refundableMinor}.` };
+    }
+    auth.refundedMinor += req.amountMinor;
+    if (auth.refundedMinor === auth.capturedMinor) auth.status = 'refunded';
+    this.refundCount += 1;
+    return { ok: true };
+  }
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  // Not unref'd: a latency wait is short and bounded, and an unref'd one would let a script exit mid-call.
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isPositiveInteger(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0;
+}
+
+function keyReusedMessage(key: string): string {
+  return `Idempotency key reused with different parameters: '${key}' (idempotency_error).`;
+}
+
+function checkIdempotencyKey(key: string): string | undefined {
+  if (key.length === 0 || key.length > idempotencyKeyLengthMax) {
+    return `The idempotency key must be 1 to ${idempotencyKeyLengthMax} characters.`;
+  }
+  return undefined;
+}
+
+function checkAuthorizeRequest(req: AuthorizeRequest): string | undefined {
+  const invalidKey = checkIdempotencyKey(req.idempotencyKey);
+  if (invalidKey !== undefined) return invalidKey;
+  if (!isPositiveInteger(req.amountMinor)) return 'The amount must be a positive integer in minor units (parameter_invalid_integer).';
+  if (!/^[A-Za-z]{3}$/.test(req.currency)) return `Invalid currency: '${req.currency}' (parameter_invalid).`;
+  return undefined;
+}
+
+/** Every parameter counts, metadata included, in a fixed order. */
+function authorizeFingerprint(req: AuthorizeRequest): string {
+  const metadata = Object.keys(req.metadata)
+    .sort()
+    .map((k) => [k, req.metadata[k]]);
+  return JSON.stringify([req.amountMinor, req.currency, req.paymentMethod, metadata]);
+}

@@ -1,0 +1,192 @@
+import type { SqlClient, SqlTx } from './sql.js';
+
+/**
+ * Versioned schema migrations. Each migration runs in its own transaction that first takes a transaction-scoped
+ * advisory lock, so several nodes starting at once on one PostgreSQL server apply each migration exactly once: the
+ * others wait for the lock, then see the version recorded and skip it. Versions only grow; a released migration is
+ * never edited (add a new one instead).
+ *
+ * Statements are listed one by one because PGlite's `query` runs exactly one statement per call.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/** Arbitrary constant shared by every boxoffice node: the advisory lock key that serializes migrations. */
+const MIGRATION_LOCK_KEY = 0x626f78; // "box"
+
+const initialSchema: string[] = [
+  `CREATE TABLE products (
+    sku text PRIMARY KEY,
+    name text NOT NULL,
+    price_minor bigint NOT NULL CHECK (price_minor >= 0),
+    currency text NOT NULL,
+    weight_grams int NOT NULL CHECK (weight_grams >= 0),
+    tax_category text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE promotions (
+    code text PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('percentage', 'fixed', 'free_shipping')),
+    percent_bps int NULL,
+    amount_minor bigint NULL,
+    currency text NULL,
+    min_subtotal_minor bigint NOT NULL DEFAULT 0,
+    starts_at timestamptz NULL,
+    ends_at timestamptz NULL,
+    usage_limit_total bigint NULL,
+    usage_limit_per_customer bigint NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE promotion_usages (
+    order_id text PRIMARY KEY,
+    code text NOT NULL,
+    customer_id text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX promotion_usages_code ON promotion_usages (code)`,
+  `CREATE INDEX promotion_usages_code_customer ON promotion_usages (code, customer_id)`,
+  `CREATE TABLE carts (
+    cart_id text PRIMARY KEY,
+    state jsonb NOT NULL,
+    updated_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+  )`,
+  `CREATE INDEX carts_expires_at ON carts (expires_at)`,
+  `CREATE TABLE orders (
+    order_id text PRIMARY KEY,
+    user_id text NULL,
+    customer_key text NOT NULL,
+    status text NOT NULL,
+    total bigint NOT NULL CHECK (total >= 0),
+    currency text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    checkout_id text NOT NULL UNIQUE,
+    idempotency_key text NOT NULL,
+    subtotal bigint NOT NULL CHECK (subtotal >= 0),
+    discount bigint NOT NULL CHECK (discount >= 0),
+    shipping bigint NOT NULL CHECK (shipping >= 0),
+    tax bigint NOT NULL CHECK (tax >= 0),
+    promo_code text NULL,
+    address jsonb NULL,
+    priced jsonb NULL,
+    snapshot_hash text NOT NULL
+  )`,
+  `CREATE INDEX orders_status_created_at ON orders (status, created_at)`,
+  `CREATE TABLE order_items (
+    order_id text NOT NULL REFERENCES orders (order_id),
+    sku text NOT NULL,
+    line_no int NOT NULL,
+    qty int NOT NULL CHECK (qty > 0),
+    price bigint NOT NULL,
+    discount bigint NOT NULL,
+    tax bigint NOT NULL,
+    line_total bigint NOT NULL,
+    PRIMARY KEY (order_id, sku)
+  )`,
+  `CREATE TABLE payments (
+    payment_id text PRIMARY KEY,
+    order_id text NOT NULL,
+    provider text NOT NULL,
+    status text NOT NULL CHECK (status IN ('authorized', 'captured', 'voided', 'refunded', 'pending', 'failed')),
+    auth_id text NULL,
+    amount bigint NOT NULL CHECK (amount >= 0),
+    currency text NOT NULL,
+    idempotency_key text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX payments_order_id ON payments (order_id)`,
+  `CREATE TABLE inventory_reservations (
+    reservation_id text PRIMARY KEY,
+    sku text NOT NULL,
+    qty int NOT NULL CHECK (qty > 0),
+    expires_at timestamptz NOT NULL,
+    order_id text NULL,
+    status text NOT NULL
+  )`,
+  `CREATE INDEX inventory_reservations_order_id ON inventory_reservations (order_id)`,
+  `CREATE TABLE journal (
+    partition int NOT NULL,
+    seq bigint NOT NULL,
+    epoch bigint NOT NULL,
+    entity text NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (partition, seq)
+  )`,
+  `CREATE INDEX journal_partition_entity_seq ON journal (partition, entity, seq)`,
+  `CREATE TABLE snapshots (
+    partition int NOT NULL,
+    entity text NOT NULL,
+    seq bigint NOT NULL,
+    epoch bigint NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (partition, entity)
+  )`,
+  `CREATE TABLE partition_owners (
+    partition int PRIMARY KEY,
+    node text NOT NULL,
+    epoch bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE idempotency_keys (
+    key text PRIMARY KEY,
+    fingerprint text NOT NULL,
+    checkout_id text NOT NULL,
+    status_code int NULL,
+    response jsonb NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    completed_at timestamptz NULL
+  )`,
+  `CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at)`,
+  `CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    aggregate_type text NOT NULL,
+    aggregate_id text NOT NULL,
+    event_type text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz NULL
+  )`,
+  `CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`,
+];
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'initial schema', statements: initialSchema }];
+
+export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {
+  assertOrdered(list);
+  for (const migration of list) {
+    await sql.transaction((tx) => applyOnce(tx, migration));
+  }
+}
+
+async function applyOnce(tx: SqlTx, migration: Migration): Promise<void> {
+  // The lock comes before CREATE TABLE IF NOT EXISTS: two sessions creating the same table at once can both pass
+  // the IF NOT EXISTS check and one then fails on the catalog's unique index.
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+  await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version int PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const applied = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+  if (applied.length > 0) return;
+  for (const statement of migration.statements) await tx.query(statement);
+  await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())', [
+    migration.version,
+    migration.name,
+  ]);
+}
+
+function assertOrdered(list: readonly Migration[]): void {
+  for (let i = 1; i < list.length; i++) {
+    const prev = list[i - 1]!;
+    const cur = list[i]!;
+    if (!(cur.version > prev.version)) throw new Error(`migration versions must increase: ${prev.version} then ${cur.version}`);
+  }
+}
