@@ -12,7 +12,11 @@ const OID_INT8_ARRAY = 1016;
 function poolTypes(): TypeOverrides {
   const overrides = new TypeOverrides();
   overrides.setTypeParser(OID_INT8, 'text', parseInt8);
-  overrides.setTypeParser(OID_INT8_ARRAY, 'text', (text: string) => types.arrayParser(text, parseInt8));
+  // pg's own int8[] parser yields strings (nulls kept); one-dimensional arrays are all we use.
+  const parseTextArray = types.getTypeParser(OID_INT8_ARRAY, 'text') as (text: string) => (string | null)[];
+  overrides.setTypeParser(OID_INT8_ARRAY, 'text', (text: string) =>
+    parseTextArray(text).map((v) => (v === null ? null : parseInt8(v))),
+  );
   return overrides;
 }
 

@@ -1,0 +1,43 @@
+/**
+ * A Bloom filter of idempotency keys this node has stored or started. A "no" is certain, so a checkout with a
+ * fresh key skips the database lookup entirely (the hot path does no round trip per request); a "maybe" looks
+ * the key up. Sized for millions of keys at about 1% false positives; never shrinks until restart.
+ */
+export class BloomFilter {
+  private readonly bits: Uint32Array;
+  private readonly mask: number;
+
+  constructor(log2Bits = 26, private readonly hashes = 7) {
+    this.bits = new Uint32Array(2 ** (log2Bits - 5));
+    this.mask = 2 ** log2Bits - 1;
+  }
+
+  add(key: string): void {
+    const [h1, h2] = hashPair(key);
+    for (let i = 0; i < this.hashes; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      this.bits[bit >>> 5]! |= 1 << (bit & 31);
+    }
+  }
+
+  mightContain(key: string): boolean {
+    const [h1, h2] = hashPair(key);
+    for (let i = 0; i < this.hashes; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      if ((this.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
+    return true;
+  }
+}
+
+function hashPair(key: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, (b | 1) >>> 0];
+}

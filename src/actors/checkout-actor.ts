@@ -1,0 +1,207 @@
+import type { Logger } from 'pino';
+import { errorBody } from '../errors.js';
+import { checkoutEntity } from '../cluster/partitioner.js';
+import type { ActorRef, ActorSystem } from './actor-system.js';
+import type { BloomFilter } from './bloom-filter.js';
+import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
+import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
+import type { CheckoutEvent, CheckoutOutcome, CheckoutPlan, CheckoutRequest, CheckoutResponse } from './checkout-types.js';
+import type { EventJournal } from './inventory-actor.js';
+
+export interface CheckoutReply extends CheckoutResponse {
+  replayed: boolean;
+}
+
+export interface StoredResponse {
+  fingerprint: string;
+  statusCode: number | null;
+  body: unknown;
+}
+
+type Entry =
+  | { t: 'loading'; waiters: Submit[] }
+  | { t: 'running'; fingerprint: string }
+  | { t: 'done'; fingerprint: string; response: CheckoutResponse };
+
+interface Submit {
+  t: 'submit';
+  key: string;
+  fingerprint: string;
+  request: CheckoutRequest;
+  reply: (r: CheckoutReply) => void;
+}
+
+type CheckoutMsg =
+  | Submit
+  | { t: 'loaded'; key: string; record: StoredResponse | null }
+  | { t: 'resume'; plan: CheckoutPlan }
+  | { t: 'finished'; key: string; fingerprint: string; outcome: CheckoutOutcome; reply: ((r: CheckoutReply) => void) | null };
+
+export interface CheckoutActorDeps {
+  system: ActorSystem;
+  partition: number;
+  journal: EventJournal;
+  knownKeys: BloomFilter;
+  lookup: (key: string) => Promise<StoredResponse | null>;
+  prepare: PrepareDeps;
+  saga: SagaDeps;
+  doneEntriesMax: number;
+  log: Logger;
+  onJournalFailure: (err: unknown) => void;
+}
+
+/**
+ * The checkout actor of one partition: every idempotency key hashing here meets in this mailbox, so a duplicate
+ * in flight (409), a replay and a reuse with another body (422) are decided from memory, single-threaded. Sagas
+ * run as effects outside the handler and report back with `finished`; the reply is sent from the handler, after
+ * the entry is `done`, so a retry that follows a reply always sees the stored response.
+ */
+export class CheckoutActor {
+  private readonly ref: ActorRef<CheckoutMsg>;
+  private readonly entries = new Map<string, Entry>();
+  private readonly doneOrder: string[] = [];
+
+  constructor(private readonly deps: CheckoutActorDeps) {
+    this.ref = deps.system.spawn<null, CheckoutMsg>({
+      name: `checkouts:${deps.partition}`,
+      initialState: null,
+      mailboxMax: Number.MAX_SAFE_INTEGER, // admission control happens before: the node's in-flight checkout bound
+      handle: (s, msg) => {
+        this.handle(msg);
+        return s;
+      },
+      onBug: (err) => deps.log.error({ err, partition: deps.partition }, 'checkout actor bug'),
+    });
+  }
+
+  submit(key: string, fingerprint: string, request: CheckoutRequest): Promise<CheckoutReply> {
+    return new Promise((reply) => this.ref.tell({ t: 'submit', key, fingerprint, request, reply }, true));
+  }
+
+  /** Recovery: re-run a saga whose `started` event has no `finished`. */
+  resume(plan: CheckoutPlan): void {
+    this.ref.tell({ t: 'resume', plan }, true);
+  }
+
+  /** Recovery: a saga whose response is already stored only needs its tombstone. */
+  remember(key: string, fingerprint: string, response: CheckoutResponse): void {
+    this.setDone(key, fingerprint, response);
+  }
+
+  stop(): void {
+    this.ref.stop();
+  }
+
+  private handle(msg: CheckoutMsg): void {
+    switch (msg.t) {
+      case 'submit':
+        return this.onSubmit(msg);
+      case 'loaded':
+        return this.onLoaded(msg.key, msg.record);
+      case 'resume':
+        this.entries.set(msg.plan.key, { t: 'running', fingerprint: msg.plan.fingerprint });
+        this.deps.knownKeys.add(msg.plan.key);
+        void this.runSaga(msg.plan, null, false);
+        return;
+      case 'finished':
+        return this.onFinished(msg.key, msg.fingerprint, msg.outcome, msg.reply);
+    }
+  }
+
+  private onSubmit(m: Submit): void {
+    const e = this.entries.get(m.key);
+    if (!e) {
+      if (!this.deps.knownKeys.mightContain(m.key)) return this.start(m);
+      this.entries.set(m.key, { t: 'loading', waiters: [m] });
+      this.deps.lookup(m.key).then(
+        (record) => this.ref.tell({ t: 'loaded', key: m.key, record }, true),
+        (err: unknown) => {
+          this.deps.log.error({ err }, 'idempotency lookup failed');
+          this.ref.tell({ t: 'loaded', key: m.key, record: { fingerprint: '', statusCode: null, body: null } }, true);
+        },
+      );
+      return;
+    }
+    if (e.t === 'loading') e.waiters.push(m);
+    else answerExisting(e, m);
+  }
+
+  private onLoaded(key: string, record: StoredResponse | null): void {
+    const e = this.entries.get(key);
+    if (!e || e.t !== 'loading') return;
+    const [first, ...rest] = e.waiters;
+    if (record && record.statusCode !== null) this.setDone(key, record.fingerprint, { statusCode: record.statusCode, body: record.body });
+    else if (record) {
+      // The key is known but unanswered (a failed lookup): refuse rather than risk running a checkout twice.
+      this.entries.delete(key);
+      for (const w of e.waiters) w.reply({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
+      return;
+    } else if (first) this.start(first);
+    const now = this.entries.get(key);
+    for (const w of record ? e.waiters : rest) if (now && now.t !== 'loading') answerExisting(now, w);
+  }
+
+  private start(m: Submit): void {
+    this.entries.set(m.key, { t: 'running', fingerprint: m.fingerprint });
+    this.deps.knownKeys.add(m.key);
+    void this.launch(m);
+  }
+
+  private async launch(m: Submit): Promise<void> {
+    let outcome: CheckoutOutcome;
+    try {
+      const prepared = await prepareCheckout(m.request, m.key, m.fingerprint, this.deps.prepare);
+      if (!('ok' in prepared)) outcome = prepared;
+      else return await this.runSaga(prepared.plan, m.reply, true);
+    } catch (err) {
+      this.deps.log.error({ err, key: m.key }, 'checkout preparation failed');
+      outcome = { retention: 'forget', response: { statusCode: 500, body: errorBody('INTERNAL') } };
+    }
+    this.ref.tell({ t: 'finished', key: m.key, fingerprint: m.fingerprint, outcome, reply: m.reply }, true);
+  }
+
+  private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean): Promise<void> {
+    const entity = checkoutEntity(plan.key);
+    let outcome: CheckoutOutcome;
+    try {
+      if (fresh) await this.deps.journal.append(this.deps.partition, entity, { t: 'started', plan } satisfies CheckoutEvent);
+      outcome = await runCheckoutSaga(plan, this.deps.saga);
+      // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply
+      // does not wait for it; if it is lost, recovery finds the stored response and only writes the tombstone.
+      const finished: CheckoutEvent = { t: 'finished', statusCode: outcome.response.statusCode };
+      this.deps.journal.append(this.deps.partition, entity, finished).catch((err: unknown) => this.deps.onJournalFailure(err));
+    } catch (err) {
+      this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId }, 'checkout saga failed');
+      if (plan.priced.promoCode && fresh) this.deps.saga.promos.release(plan.priced.promoCode, plan.customerKey);
+      outcome = { retention: 'forget', response: { statusCode: 503, body: errorBody('NOT_READY') } };
+    }
+    this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
+  }
+
+  private onFinished(key: string, fingerprint: string, outcome: CheckoutOutcome, reply: ((r: CheckoutReply) => void) | null): void {
+    if (outcome.retention === 'forget') this.entries.delete(key);
+    else this.setDone(key, fingerprint, outcome.response);
+    reply?.({ ...outcome.response, replayed: false });
+  }
+
+  private setDone(key: string, fingerprint: string, response: CheckoutResponse): void {
+    this.deps.knownKeys.add(key);
+    this.entries.set(key, { t: 'done', fingerprint, response });
+    this.doneOrder.push(key);
+    // Bounded memory: the oldest answers are evicted; durable ones are looked up again on a later replay.
+    while (this.doneOrder.length > this.deps.doneEntriesMax) {
+      const old = this.doneOrder.shift()!;
+      if (this.entries.get(old)?.t === 'done') this.entries.delete(old);
+    }
+  }
+}
+
+function answerExisting(e: Exclude<Entry, { t: 'loading' }>, m: Submit): void {
+  if (e.fingerprint !== m.fingerprint) {
+    m.reply({ statusCode: 422, body: errorBody('IDEMPOTENCY_KEY_REUSED'), replayed: false });
+  } else if (e.t === 'running') {
+    m.reply({ statusCode: 409, body: errorBody('IDEMPOTENCY_KEY_IN_USE'), replayed: false });
+  } else {
+    m.reply({ ...e.response, replayed: true });
+  }
+}

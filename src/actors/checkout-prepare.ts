@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { errorBody, errorStatus, type Failure } from '../errors.js';
+import { isCartExpired, type Cart } from '../domain/cart.js';
+import { priceCart } from '../domain/pricing.js';
+import type { Product } from '../domain/product.js';
+import type { Promotion } from '../domain/promotions.js';
+import type { ShippingTable } from '../domain/shipping.js';
+import type { TaxRate } from '../domain/tax.js';
+import type { CheckoutOutcome, CheckoutPlan, CheckoutRequest } from './checkout-types.js';
+import type { InventoryView } from './inventory-actor.js';
+import type { PromoLedger } from './promo-ledger.js';
+
+export interface PrepareDeps {
+  product: (sku: string) => Product | undefined;
+  promotion: (code: string) => Promotion | undefined;
+  cart: (cartId: string) => Promise<Cart | null>;
+  inventoryView: (sku: string) => InventoryView | undefined;
+  promos: PromoLedger;
+  taxRates: TaxRate[];
+  shippingTable: ShippingTable;
+  nowMs: () => number;
+}
+
+/** A rejection before any side effect: nothing to undo, replayed from memory only. */
+function rejected(f: Failure): CheckoutOutcome {
+  return { retention: 'memory', response: { statusCode: errorStatus(f.code), body: errorBody(f.code, f.details) } };
+}
+
+/**
+ * Validate and price: the saga's first step, with no side effect and no journal write. It also answers "sold out"
+ * from the SKU actors' memory when no write is in flight that could change the answer.
+ */
+export async function prepareCheckout(req: CheckoutRequest, key: string, fingerprint: string, deps: PrepareDeps): Promise<{ ok: true; plan: CheckoutPlan } | CheckoutOutcome> {
+  const nowMs = deps.nowMs();
+  const source = await linesOf(req, deps, nowMs);
+  if (!source.ok) return rejected(source);
+  const products: { product: Product; qty: number }[] = [];
+  for (const l of source.lines) {
+    const product = deps.product(l.sku);
+    if (!product) return rejected({ ok: false, code: 'PRODUCT_NOT_FOUND', details: { sku: l.sku } });
+    products.push({ product, qty: l.qty });
+  }
+  const short = soldOutFromMemory(source.lines, deps);
+  if (short.length > 0) return rejected({ ok: false, code: 'OUT_OF_STOCK', details: { skus: short } });
+
+  const customerKey = customerKeyOf(req);
+  const code = source.promoCode;
+  const promo = code ? deps.promotion(code) : undefined;
+  if (code && !promo) return rejected({ ok: false, code: 'PROMO_NOT_FOUND', details: { code } });
+  if (promo) await deps.promos.prepare(promo.code, customerKey);
+  const priced = priceCart({
+    lines: products,
+    promo: promo ?? null,
+    promoUsage: promo ? deps.promos.usage(promo.code, customerKey) : { total: 0, byCustomer: 0 },
+    address: req.address,
+    shippingMethod: req.shippingMethod,
+    taxRates: deps.taxRates,
+    shippingTable: deps.shippingTable,
+    nowMs,
+  });
+  if (!priced.ok) return rejected(priced);
+  // Taking the use is synchronous, so two concurrent checkouts cannot both take the last one.
+  if (promo && !deps.promos.tryReserve(promo, customerKey)) {
+    return rejected({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { code: promo.code } });
+  }
+  return {
+    ok: true,
+    plan: {
+      key,
+      fingerprint,
+      checkoutId: `co_${randomBytes(12).toString('base64url')}`,
+      orderId: `ord_${randomBytes(16).toString('base64url')}`,
+      lines: source.lines,
+      priced: priced.priced,
+      paymentMethod: req.paymentMethod,
+      address: req.address,
+      customerKey,
+      cartId: req.cartId,
+      createdAtMs: nowMs,
+    },
+  };
+}
+
+type Lines = { ok: true; lines: { sku: string; qty: number }[]; promoCode: string | null } | Failure;
+
+async function linesOf(req: CheckoutRequest, deps: PrepareDeps, nowMs: number): Promise<Lines> {
+  if (req.items) {
+    // Buy-now lines naming one SKU twice are merged, so each SKU gets one hold.
+    const merged = new Map<string, number>();
+    for (const i of req.items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
+    return { ok: true, lines: [...merged].map(([sku, qty]) => ({ sku, qty })), promoCode: req.promoCode };
+  }
+  const cartId = req.cartId ?? '';
+  const cart = await deps.cart(cartId);
+  if (!cart) return { ok: false, code: 'CART_NOT_FOUND', details: { cartId } };
+  if (cart.status === 'checked_out') return { ok: false, code: 'CART_CHECKED_OUT', details: { cartId } };
+  if (isCartExpired(cart, nowMs)) return { ok: false, code: 'CART_EXPIRED', details: { cartId } };
+  if (cart.lines.length === 0) return { ok: false, code: 'CART_EMPTY', details: { cartId } };
+  return { ok: true, lines: cart.lines.map((l) => ({ sku: l.sku, qty: l.qty })), promoCode: cart.promoCode };
+}
+
+function soldOutFromMemory(lines: { sku: string; qty: number }[], deps: PrepareDeps) {
+  const short: { sku: string; requested: number; available: number }[] = [];
+  for (const l of lines) {
+    const v = deps.inventoryView(l.sku);
+    const available = v?.available ?? 0;
+    if (available < l.qty && (v === undefined || v.pendingWrites === 0)) short.push({ sku: l.sku, requested: l.qty, available });
+  }
+  return short;
+}
+
+/** Per-customer promo limits count by customerId, or by a hash of the shipping name and postcode for guests. */
+export function customerKeyOf(req: Pick<CheckoutRequest, 'customerId' | 'address'>): string {
+  if (req.customerId) return `cus:${req.customerId}`;
+  const a = req.address;
+  const h = createHash('sha256').update(`${a.name.trim().toLowerCase()}|${a.postalCode.trim().toLowerCase()}|${a.country}`).digest('base64url');
+  return `anon:${h.slice(0, 24)}`;
+}

@@ -1,0 +1,238 @@
+import type { Logger } from 'pino';
+import { limits } from '../config/limits.js';
+import { errorBody, errorStatus, type ErrorCode } from '../errors.js';
+import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
+import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
+import type { PricedCart } from '../domain/pricing.js';
+import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
+import type { NewOrder } from '../persistence/order-writer.js';
+import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse } from './checkout-types.js';
+import type { InventoryActor } from './inventory-actor.js';
+import type { PromoLedger } from './promo-ledger.js';
+
+/** What a saga touches; every dependency is injectable (tests, simulation). */
+export interface SagaDeps {
+  inventory: (sku: string) => InventoryActor;
+  payments: PaymentProvider;
+  orders: { write(order: NewOrder): Promise<void> };
+  responses: { saveResponse(rec: { key: string; fingerprint: string; checkoutId: string; statusCode: number; body: unknown }): Promise<void> };
+  carts: { markCheckedOut(cartId: string): Promise<void> };
+  promos: PromoLedger;
+  holdTtlMs: number;
+  log: Logger;
+}
+
+/** One run of one checkout: the plan plus what the steps learnt. */
+interface SagaRun {
+  plan: CheckoutPlan;
+  deps: SagaDeps;
+  holds: { sku: string; holdId: HoldId; qty: number }[];
+  authId: string | null;
+}
+
+type StepResult = { t: 'next' } | { t: 'compensate'; outcome: CheckoutOutcome } | { t: 'stop'; outcome: CheckoutOutcome };
+
+interface SagaStep {
+  name: 'reserve' | 'authorize' | 'pin' | 'order' | 'commit';
+  run: (r: SagaRun) => Promise<StepResult>;
+  /** Undoes this step when a later one fails; each undo sits beside the step it undoes (STYLE.md habit 7). */
+  undo: ((r: SagaRun, reason: ReleaseReason) => Promise<void>) | null;
+}
+
+/**
+ * The checkout saga as data: validate and price happened before (checkout-prepare.ts), then reserve every line
+ * (all or nothing) → authorize with `<checkoutId>:authorize` → pin every hold → write the order → commit the holds.
+ * A failing step compensates the completed ones in reverse. Every step is idempotent and keyed by the checkout id,
+ * so recovery re-runs a saga from its plan.
+ */
+const steps: SagaStep[] = [
+  { name: 'reserve', run: reserveHolds, undo: releaseHolds },
+  { name: 'authorize', run: authorizePayment, undo: voidPayment },
+  { name: 'pin', run: pinHolds, undo: null },
+  { name: 'order', run: writeConfirmedOrder, undo: null },
+  { name: 'commit', run: commitHolds, undo: null },
+];
+
+export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps): Promise<CheckoutOutcome> {
+  const run: SagaRun = {
+    plan,
+    deps,
+    holds: plan.lines.map((l) => ({ sku: l.sku, qty: l.qty, holdId: holdIdFor(asCheckoutId(plan.checkoutId), asSku(l.sku)) })),
+    authId: null,
+  };
+  const done: SagaStep[] = [];
+  for (const step of steps) {
+    const result = await step.run(run);
+    if (result.t === 'next') {
+      done.push(step);
+      continue;
+    }
+    if (result.t === 'compensate') {
+      // The reserve step's undo also runs when reserve itself failed part-way: some lines may hold stock.
+      if (step.undo && step.name === 'reserve') await step.undo(run, 'compensated');
+      for (const s of done.reverse()) if (s.undo) await s.undo(run, reasonFor(result.outcome));
+      if (plan.priced.promoCode) deps.promos.release(plan.priced.promoCode, plan.customerKey);
+      if (result.outcome.retention === 'durable') await saveResponse(run, result.outcome.response);
+    }
+    return result.outcome;
+  }
+  return { retention: 'durable', response: confirmedResponse(plan, 'confirmed') };
+}
+
+function reasonFor(outcome: CheckoutOutcome): ReleaseReason {
+  return outcome.response.statusCode === 402 ? 'payment_failed' : 'compensated';
+}
+
+async function reserveHolds(r: SagaRun): Promise<StepResult> {
+  const replies = await Promise.all(
+    r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'reserve', holdId: h.holdId, qty: h.qty, ttlMs: r.deps.holdTtlMs, checkoutId: r.plan.checkoutId })),
+  );
+  const short = replies.flatMap((rep, i) => (!rep.ok && rep.code === 'OUT_OF_STOCK' ? [rep.details] : []));
+  if (short.length > 0) return { t: 'compensate', outcome: failure('OUT_OF_STOCK', 'durable', { skus: short }) };
+  const other = replies.find((rep): rep is Exclude<InventoryReply, { ok: true }> => !rep.ok);
+  if (other) return { t: 'compensate', outcome: failure(other.code === 'OVERLOADED' ? 'OVERLOADED' : 'INTERNAL', 'forget', other.details) };
+  return { t: 'next' };
+}
+
+async function releaseHolds(r: SagaRun, reason: ReleaseReason): Promise<void> {
+  await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'release', holdId: h.holdId, reason })));
+}
+
+async function authorizePayment(r: SagaRun): Promise<StepResult> {
+  const outcome = await authorizeWithRetries(r.deps.payments, r.plan);
+  if (outcome === 'unknown') return { t: 'stop', outcome: await writePendingOrder(r) };
+  if (outcome.kind === 'authorized') {
+    r.authId = outcome.authId;
+    return { t: 'next' };
+  }
+  if (outcome.kind === 'declined') {
+    return { t: 'compensate', outcome: failure('PAYMENT_DECLINED', 'durable', { declineCode: outcome.declineCode }, outcome.message) };
+  }
+  return { t: 'compensate', outcome: failure('PAYMENT_PROVIDER_ERROR', 'forget', { retryable: outcome.retryable }) };
+}
+
+/** Retries a timed-out authorization with the same key: the provider answers a retry with the first result. */
+export async function authorizeWithRetries(payments: PaymentProvider, plan: CheckoutPlan): Promise<PaymentOutcome | 'unknown'> {
+  for (let attempt = 0; attempt <= limits.paymentRetriesMax; attempt++) {
+    try {
+      return await withTimeout(
+        payments.authorize({
+          idempotencyKey: `${plan.checkoutId}:authorize`,
+          amountMinor: plan.priced.totalMinor,
+          currency: plan.priced.currency,
+          paymentMethod: plan.paymentMethod,
+          metadata: { checkoutId: plan.checkoutId, orderId: plan.orderId, idempotencyKey: `${plan.checkoutId}:authorize` },
+        }),
+        limits.paymentCallTimeoutMs,
+      );
+    } catch (err) {
+      if (!(err instanceof PaymentTimeoutError)) return { kind: 'error', retryable: true, message: String(err) };
+    }
+  }
+  return 'unknown';
+}
+
+async function voidPayment(r: SagaRun): Promise<void> {
+  if (!r.authId) return;
+  const res = await r.deps.payments.void({ idempotencyKey: `${r.plan.checkoutId}:void`, authId: r.authId }).catch((e: unknown) => ({ ok: false as const, message: String(e) }));
+  // A failed void leaves an authorization that lapses on its own at the provider; it is logged for the operator.
+  if (!res.ok) r.deps.log.error({ checkoutId: r.plan.checkoutId, authId: r.authId, err: res.message }, 'void failed');
+}
+
+async function pinHolds(r: SagaRun): Promise<StepResult> {
+  const replies = await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'pin', holdId: h.holdId })));
+  if (replies.every((rep) => rep.ok)) return { t: 'next' };
+  const expired = replies.flatMap((rep, i) => (rep.ok ? [] : [r.holds[i]!.sku]));
+  return { t: 'compensate', outcome: failure('HOLD_EXPIRED', 'durable', { skus: expired }) };
+}
+
+async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
+  await r.deps.orders.write(orderRow(r, 'confirmed', { statusCode: 201, body: confirmedBody(r.plan, 'confirmed') }));
+  return { t: 'next' };
+}
+
+/** The payment outcome is unknown: the order is pending, holds stay active until their TTL, the sweeper decides. */
+async function writePendingOrder(r: SagaRun): Promise<CheckoutOutcome> {
+  const response = confirmedResponse(r.plan, 'pending');
+  await r.deps.orders.write(orderRow(r, 'pending', response));
+  if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
+  return { retention: 'durable', response };
+}
+
+async function commitHolds(r: SagaRun): Promise<StepResult> {
+  await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'commit', holdId: h.holdId })));
+  if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
+  return { t: 'next' };
+}
+
+function orderRow(r: SagaRun, status: 'confirmed' | 'pending', response: CheckoutResponse): NewOrder {
+  const { plan } = r;
+  const p = plan.priced;
+  const expiresAt = new Date(plan.createdAtMs + r.deps.holdTtlMs);
+  return {
+    orderId: plan.orderId,
+    checkoutId: plan.checkoutId,
+    idempotencyKey: plan.key,
+    fingerprint: plan.fingerprint,
+    userId: plan.customerKey,
+    status,
+    currency: p.currency,
+    subtotal: p.subtotalMinor,
+    discount: p.discountMinor,
+    shipping: p.shippingMinor,
+    tax: p.taxMinor,
+    total: p.totalMinor,
+    promoCode: p.promoCode,
+    customerKey: plan.customerKey,
+    address: plan.address,
+    priced: { snapshot: p, paymentMethod: plan.paymentMethod, lines: plan.lines },
+    snapshotHash: p.hash,
+    createdAt: new Date(plan.createdAtMs),
+    items: p.lines.map((l) => ({ sku: l.sku, qty: l.qty, price: l.unitPriceMinor, discount: l.discountMinor, tax: l.taxMinor, lineTotal: l.totalMinor })),
+    payment: {
+      paymentId: `pay_${plan.checkoutId}`,
+      provider: r.deps.payments.name,
+      status: status === 'confirmed' ? 'authorized' : 'pending',
+      authId: r.authId,
+      amount: p.totalMinor,
+      currency: p.currency,
+      idempotencyKey: `${plan.checkoutId}:authorize`,
+    },
+    reservations: r.holds.map((h) => ({ reservationId: h.holdId, sku: h.sku, qty: h.qty, expiresAt })),
+    response,
+    outbox: [{ eventType: status === 'confirmed' ? 'order.confirmed' : 'order.pending', payload: { orderId: plan.orderId, totalMinor: p.totalMinor, currency: p.currency } }],
+  };
+}
+
+export function totalsOf(p: PricedCart) {
+  return {
+    currency: p.currency,
+    subtotalMinor: p.subtotalMinor,
+    discountMinor: p.discountMinor,
+    shippingMinor: p.shippingMinor,
+    taxMinor: p.taxMinor,
+    totalMinor: p.totalMinor,
+  };
+}
+
+function confirmedBody(plan: CheckoutPlan, status: 'confirmed' | 'pending') {
+  return status === 'confirmed' ? { orderId: plan.orderId, status, totals: totalsOf(plan.priced) } : { orderId: plan.orderId, status };
+}
+
+function confirmedResponse(plan: CheckoutPlan, status: 'confirmed' | 'pending'): CheckoutResponse {
+  return { statusCode: status === 'confirmed' ? 201 : 202, body: confirmedBody(plan, status) };
+}
+
+export function failure(code: ErrorCode, retention: CheckoutOutcome['retention'], details?: Record<string, unknown>, message?: string): CheckoutOutcome {
+  return { retention, response: { statusCode: errorStatus(code), body: errorBody(code, details, message) } };
+}
+
+async function saveResponse(r: SagaRun, response: CheckoutResponse): Promise<void> {
+  await r.deps.responses.saveResponse({
+    key: r.plan.key,
+    fingerprint: r.plan.fingerprint,
+    checkoutId: r.plan.checkoutId,
+    statusCode: response.statusCode,
+    body: response.body,
+  });
+}

@@ -1,0 +1,50 @@
+import type { Address, PricedCart } from '../domain/pricing.js';
+import type { ShippingMethod } from '../domain/shipping.js';
+
+/** A checkout request after HTTP validation: a cart, or buy-now lines. */
+export interface CheckoutRequest {
+  cartId: string | null;
+  items: { sku: string; qty: number }[] | null;
+  paymentMethod: string;
+  address: Address;
+  shippingMethod: ShippingMethod;
+  customerId: string | null;
+  /** Buy-now only: a cart checkout uses the cart's code. */
+  promoCode: string | null;
+}
+
+/** Everything a saga needs to run or re-run: recorded in its `started` journal event before any side effect. */
+export interface CheckoutPlan {
+  key: string;
+  fingerprint: string;
+  checkoutId: string;
+  orderId: string;
+  lines: { sku: string; qty: number }[];
+  priced: PricedCart;
+  paymentMethod: string;
+  address: Address;
+  customerKey: string;
+  cartId: string | null;
+  createdAtMs: number;
+}
+
+export interface CheckoutResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+/**
+ * How long a checkout's response is kept for replays of its key:
+ * - durable: stored in idempotency_keys (anything after a side effect: a hold, a charge, an order);
+ * - memory: replayed from this node's memory only (rejected before any side effect, e.g. sold out from memory);
+ * - forget: the key is free again (the request failed in a way that charged nothing and should be retried).
+ */
+export type Retention = 'durable' | 'memory' | 'forget';
+
+export interface CheckoutOutcome {
+  response: CheckoutResponse;
+  retention: Retention;
+}
+
+/** Journal events of a checkout entity (`co:<key>`), in the key's partition. */
+export type CheckoutEvent = { t: 'started'; plan: CheckoutPlan } | { t: 'finished'; statusCode: number };

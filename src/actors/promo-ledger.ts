@@ -1,0 +1,55 @@
+import type { PromoUsage, Promotion } from '../domain/promotions.js';
+
+/**
+ * Promotion usage on this node: confirmed orders (loaded once per code and customer from the database) plus
+ * checkouts in flight. Reserving usage is synchronous, so two concurrent checkouts cannot both take the last use.
+ * Usage is given back when a checkout fails and when an order is cancelled.
+ * In a cluster the ledger must live with the promotion's partition owner (issue 4); on one node it is exact.
+ */
+export class PromoLedger {
+  private readonly totals = new Map<string, number>();
+  private readonly perCustomer = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<void>>();
+
+  constructor(private readonly load: (code: string, customerKey: string) => Promise<PromoUsage>) {}
+
+  /** Makes sure the counts for (code, customer) are in memory. */
+  async prepare(code: string, customerKey: string): Promise<void> {
+    const k = `${code}\u0000${customerKey}`;
+    if (this.perCustomer.has(k)) return;
+    let p = this.loading.get(k);
+    if (!p) {
+      p = this.load(code, customerKey).then((u) => {
+        if (!this.totals.has(code)) this.totals.set(code, u.total);
+        if (!this.perCustomer.has(k)) this.perCustomer.set(k, u.byCustomer);
+        this.loading.delete(k);
+      });
+      p.catch(() => this.loading.delete(k));
+      this.loading.set(k, p);
+    }
+    await p;
+  }
+
+  usage(code: string, customerKey: string): PromoUsage {
+    return { total: this.totals.get(code) ?? 0, byCustomer: this.perCustomer.get(`${code}\u0000${customerKey}`) ?? 0 };
+  }
+
+  /** Takes one use if the limits allow it (call after prepare). */
+  tryReserve(promo: Promotion, customerKey: string): boolean {
+    const u = this.usage(promo.code, customerKey);
+    if (promo.usageLimitTotal !== null && u.total >= promo.usageLimitTotal) return false;
+    if (promo.usageLimitPerCustomer !== null && u.byCustomer >= promo.usageLimitPerCustomer) return false;
+    this.bump(promo.code, customerKey, 1);
+    return true;
+  }
+
+  release(code: string, customerKey: string): void {
+    this.bump(code, customerKey, -1);
+  }
+
+  private bump(code: string, customerKey: string, d: number): void {
+    const k = `${code}\u0000${customerKey}`;
+    this.totals.set(code, Math.max(0, (this.totals.get(code) ?? 0) + d));
+    if (this.perCustomer.has(k) || d > 0) this.perCustomer.set(k, Math.max(0, (this.perCustomer.get(k) ?? 0) + d));
+  }
+}

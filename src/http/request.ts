@@ -1,0 +1,33 @@
+/**
+ * What a route handler sees and returns. Handlers are plain functions of request data (STYLE.md habit 10): tests
+ * build an HttpRequest literal and call the handler without a socket; the server adapts uWebSockets.js to this shape.
+ */
+
+export interface HttpRequest {
+  /** Upper case, as sent: 'GET', 'POST'. */
+  method: string;
+  /** The path without the query string, not decoded. */
+  path: string;
+  /** Route parameters, percent-decoded: '/api/orders/:id' on '/api/orders/o%2F1' gives { id: 'o/1' }. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Lower-case names; repeated headers are joined with ', '. */
+  headers: Record<string, string>;
+  /** Parsed JSON, or undefined when the request had no body. */
+  body: unknown;
+  rawBodyBytes: number;
+  remoteAddress: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  /**
+   * Serialized as JSON, except a string, which is sent as is with the content-type from `headers`
+   * (default text/plain; charset=utf-8), e.g. for /metrics. Undefined sends an empty body.
+   */
+  body?: unknown;
+  /** Header names in lower case; a `content-type` here overrides the JSON default. */
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;

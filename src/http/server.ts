@@ -1,0 +1,423 @@
+import { STATUS_CODES } from 'node:http';
+import type { Logger } from 'pino';
+import * as uWS from 'uWebSockets.js';
+import { errorBody, errorStatus, type ErrorCode } from '../errors.js';
+import type { Handler, HttpRequest, HttpResponse } from './request.js';
+import type { RouteOptions, Router } from './router.js';
+
+/**
+ * The uWebSockets.js edge: adapts uWS's callback API to plain handlers (request.ts) and enforces the JSON rules every
+ * route shares, in this order: route (404, 405) → declared body size (413) → content type (415) → `before` gate →
+ * body read, streamed size (413), JSON parse (400) → handler (500 if it throws).
+ *
+ * uWS rules this file follows (see the uWebSockets.js docs and examples):
+ * - The uWS request object is only valid during the route callback: method, URL, query and every header are read
+ *   synchronously before anything asynchronous.
+ * - A response not finished inside the route callback must have onAborted attached; after an abort, or after end(),
+ *   the response object must never be touched again (uWS may still deliver body chunks after end(): ignored).
+ * - Writes outside the route callback (after await, inside onData) are wrapped in res.cork() so status, headers and
+ *   body leave in one syscall.
+ * - onData chunks are neutered when the callback returns: they are parsed in place or copied.
+ *
+ * Per-request work is kept small for "sold out" at tens of thousands of requests per second: route matching
+ * allocates nothing for static routes, the query string is parsed only if a handler reads it, status lines are
+ * precomputed, and cork/forEach callbacks are module-level functions rather than per-request closures. The only
+ * closures per request are onAborted and onData, which uWS requires and which take no context argument.
+ */
+
+export interface HttpServer {
+  /** The port actually bound: with port 0 the OS picks a free one. */
+  port: number;
+  /** Stops listening and closes every open connection; in-flight requests are aborted. */
+  close(): void;
+}
+
+export interface HttpServerOptions {
+  port: number;
+  /** Interface to bind. Default: every interface. */
+  host?: string;
+  router: Router;
+  logger: Logger;
+  /** Largest accepted request body; larger ones get 413 BODY_TOO_LARGE (see limits.bodyBytesMax). */
+  bodyBytesMax: number;
+  /** Told about every handler error after it has been logged and answered with 500 INTERNAL. */
+  onUnhandled?: (err: unknown) => void;
+  /** Runs after routing and before the body is read (req.body is undefined); a response here skips the handler. */
+  before?: (req: HttpRequest) => HttpResponse | null;
+}
+
+export function errorResponse(code: ErrorCode, details?: Record<string, unknown>, headers?: Record<string, string>): HttpResponse {
+  const response: HttpResponse = { status: errorStatus(code), body: errorBody(code, details) };
+  if (headers !== undefined) response.headers = headers;
+  return response;
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const server = new ServerCore(opts);
+  const app = uWS.App();
+  app.any('/*', (res, req) => server.onRequest(res, req));
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    const onListen = (socket: uWS.us_listen_socket | false): void => {
+      if (socket === false) reject(new Error(`Could not listen on ${opts.host ?? '*'}:${opts.port}`));
+      else resolve(socket);
+    };
+    if (opts.host === undefined) app.listen(opts.port, onListen);
+    else app.listen(opts.host, opts.port, onListen);
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  let closed = false;
+  return {
+    port,
+    close(): void {
+      if (closed) return;
+      closed = true;
+      uWS.us_listen_socket_close(listenSocket);
+      // app.close() (uWS ≥ 20.29) also closes kept-alive connections, so nothing holds the event loop open.
+      (app as { close?: () => void }).close?.();
+    },
+  };
+}
+
+const jsonContentType = 'application/json; charset=utf-8';
+const textContentType = 'text/plain; charset=utf-8';
+
+/** '201' → '201 Created', precomputed because writeStatus needs the whole status line. */
+const statusLines: string[] = [];
+for (let status = 100; status < 600; status++) statusLines[status] = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+
+const emptyParams: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The request handed to handlers. The query string is parsed on first use: most hot routes never read it. */
+class UwsHttpRequest implements HttpRequest {
+  params: Record<string, string> = emptyParams;
+  body: unknown = undefined;
+  rawBodyBytes = 0;
+  private parsedQuery: URLSearchParams | undefined = undefined;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    private readonly rawQuery: string,
+    readonly headers: Record<string, string>,
+    readonly remoteAddress: string,
+  ) {}
+
+  get query(): URLSearchParams {
+    this.parsedQuery ??= new URLSearchParams(this.rawQuery);
+    return this.parsedQuery;
+  }
+}
+
+/** One request whose answer leaves the route callback: it waits for its body or for an async handler. */
+class Exchange {
+  aborted = false;
+  /** A response was written (or is being written); later chunks and late handler results are dropped. */
+  done = false;
+  received = 0;
+  chunks: Buffer[] | undefined = undefined;
+
+  constructor(
+    readonly res: uWS.HttpResponse,
+    readonly request: UwsHttpRequest,
+    readonly handler: Handler,
+    readonly routeOpts: RouteOptions,
+  ) {}
+}
+
+class ServerCore {
+  private readonly router: Router;
+  private readonly logger: Logger;
+  private readonly bodyBytesMax: number;
+  private readonly onUnhandled: ((err: unknown) => void) | undefined;
+  private readonly before: ((req: HttpRequest) => HttpResponse | null) | undefined;
+
+  constructor(opts: HttpServerOptions) {
+    this.router = opts.router;
+    this.logger = opts.logger;
+    this.bodyBytesMax = opts.bodyBytesMax;
+    this.onUnhandled = opts.onUnhandled;
+    this.before = opts.before;
+  }
+
+  onRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
+    // Everything from `req` is read here, synchronously: it is invalid once this callback returns.
+    const method = req.getCaseSensitiveMethod();
+    const path = req.getUrl();
+    const rawQuery = req.getQuery() ?? '';
+    const headers = readHeaders(req);
+    const request = new UwsHttpRequest(method, path, rawQuery, headers, decodeAddress(res.getRemoteAddressAsText()));
+    try {
+      this.route(res, request);
+    } catch (err) {
+      // A bug in this file, not in a handler: the response may be half written, so close the connection.
+      this.logger.error({ err, method, path }, 'http server failed on a request');
+      res.close();
+    }
+  }
+
+  private route(res: uWS.HttpResponse, request: UwsHttpRequest): void {
+    const match = this.router.match(request.method, request.path);
+    if ('notFound' in match) return writeNow(res, errorResponse('ROUTE_NOT_FOUND'), false);
+    if ('methodNotAllowed' in match) {
+      return writeNow(res, errorResponse('METHOD_NOT_ALLOWED', undefined, { allow: match.allow.join(', ') }), false);
+    }
+    request.params = match.params;
+
+    // Body framing. An answer given without reading a body closes the connection, so unread bytes never get
+    // parsed as the next request and a client streaming a huge body is cut off.
+    const contentLength = request.headers['content-length'];
+    let declaredBytes = 0;
+    if (contentLength !== undefined) {
+      declaredBytes = parseContentLength(contentLength);
+      if (declaredBytes < 0) return writeNow(res, errorResponse('VALIDATION_FAILED', { reason: 'Bad Content-Length.' }), true);
+      if (declaredBytes > this.bodyBytesMax) {
+        return writeNow(res, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
+      }
+    }
+    const hasBody = declaredBytes > 0 || request.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !isJsonContentType(request.headers['content-type'])) {
+      return writeNow(res, errorResponse('UNSUPPORTED_MEDIA_TYPE'), true);
+    }
+    if (this.before !== undefined) {
+      let early: HttpResponse | null;
+      try {
+        early = this.before(request);
+      } catch (err) {
+        return writeNow(res, this.internalError(err, request), hasBody);
+      }
+      if (early !== null) return writeNow(res, this.checked(early, request), hasBody);
+    }
+
+    if (!hasBody) {
+      if (match.opts.bodyRequired) return writeNow(res, bodyRequiredResponse(), false);
+      return this.invoke(res, request, match.handler, match.opts);
+    }
+    const exchange = new Exchange(res, request, match.handler, match.opts);
+    res.onAborted(() => {
+      exchange.aborted = true;
+    });
+    res.onData((chunk, isLast) => this.onChunk(exchange, chunk, isLast));
+  }
+
+  private onChunk(exchange: Exchange, chunk: ArrayBuffer, isLast: boolean): void {
+    if (exchange.done || exchange.aborted) return;
+    try {
+      const bytes = chunk.byteLength;
+      exchange.received += bytes;
+      if (exchange.received > this.bodyBytesMax) {
+        return this.finish(exchange, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
+      }
+      if (!isLast) {
+        // The chunk is neutered when this callback returns: keep a copy.
+        if (bytes > 0) (exchange.chunks ??= []).push(Buffer.from(Buffer.from(chunk)));
+        return;
+      }
+      // The last chunk is parsed in place when it is the whole body (the common case): no copy.
+      const view = Buffer.from(chunk);
+      const body = exchange.chunks === undefined ? view : Buffer.concat([...exchange.chunks, view], exchange.received);
+      exchange.chunks = undefined;
+      this.onBody(exchange, body);
+    } catch (err) {
+      this.finish(exchange, this.internalError(err, exchange.request), false);
+    }
+  }
+
+  private onBody(exchange: Exchange, body: Buffer): void {
+    const request = exchange.request;
+    request.rawBodyBytes = body.length;
+    if (body.length === 0) {
+      if (exchange.routeOpts.bodyRequired) return this.finish(exchange, bodyRequiredResponse(), false);
+    } else {
+      try {
+        request.body = JSON.parse(body.toString('utf8'));
+      } catch {
+        return this.finish(exchange, errorResponse('MALFORMED_JSON'), false);
+      }
+    }
+    let result: HttpResponse | Promise<HttpResponse>;
+    try {
+      result = exchange.handler(request);
+    } catch (err) {
+      return this.finish(exchange, this.internalError(err, request), false);
+    }
+    if (isPromiseLike(result)) void this.finishLater(exchange, result);
+    else this.finish(exchange, this.checked(result, request), false);
+  }
+
+  /** Runs a handler for a request without a body, answering inside the route callback when it is synchronous. */
+  private invoke(res: uWS.HttpResponse, request: UwsHttpRequest, handler: Handler, routeOpts: RouteOptions): void {
+    let result: HttpResponse | Promise<HttpResponse>;
+    try {
+      result = handler(request);
+    } catch (err) {
+      return writeNow(res, this.internalError(err, request), false);
+    }
+    if (!isPromiseLike(result)) return writeNow(res, this.checked(result, request), false);
+    const exchange = new Exchange(res, request, handler, routeOpts);
+    res.onAborted(() => {
+      exchange.aborted = true;
+    });
+    void this.finishLater(exchange, result);
+  }
+
+  private async finishLater(exchange: Exchange, pending: Promise<HttpResponse>): Promise<void> {
+    let response: HttpResponse;
+    try {
+      response = this.checked(await pending, exchange.request);
+    } catch (err) {
+      response = this.internalError(err, exchange.request);
+    }
+    this.finish(exchange, response, false);
+  }
+
+  /** Writes from outside the route callback: corked, and never to an aborted or finished response. */
+  private finish(exchange: Exchange, response: HttpResponse, closeConnection: boolean): void {
+    if (exchange.aborted || exchange.done) return;
+    exchange.done = true;
+    const payload = this.serialize(response, exchange.request);
+    corkRes = exchange.res;
+    corkResponse = payload.response;
+    corkBody = payload.body;
+    corkClose = closeConnection;
+    try {
+      exchange.res.cork(writeCorked);
+    } finally {
+      corkRes = undefined;
+      corkResponse = undefined;
+      corkBody = undefined;
+    }
+  }
+
+  /** A handler's answer must be a response object with a valid status; anything else is a bug answered with 500. */
+  private checked(response: unknown, request: HttpRequest): HttpResponse {
+    if (isHttpResponse(response)) return response;
+    return this.internalError(new Error(`Handler returned an invalid response for ${request.method} ${request.path}`), request);
+  }
+
+  private serialize(response: HttpResponse, request: HttpRequest): { response: HttpResponse; body: string | undefined } {
+    try {
+      return { response, body: serializeBody(response) };
+    } catch (err) {
+      const internal = this.internalError(err, request);
+      return { response: internal, body: serializeBody(internal) };
+    }
+  }
+
+  /** Logs the error with its stack; the client sees only the catalogue's INTERNAL message. */
+  private internalError(err: unknown, request: HttpRequest): HttpResponse {
+    this.logger.error({ err, method: request.method, path: request.path }, 'request handler failed');
+    if (this.onUnhandled !== undefined) {
+      try {
+        this.onUnhandled(err);
+      } catch (hookErr) {
+        this.logger.error({ err: hookErr }, 'onUnhandled hook failed');
+      }
+    }
+    return errorResponse('INTERNAL');
+  }
+}
+
+// Scratch slots for writeCorked: res.cork() takes a callback with no arguments and runs it synchronously, so passing
+// the response through module state avoids allocating a closure per response.
+let corkRes: uWS.HttpResponse | undefined;
+let corkResponse: HttpResponse | undefined;
+let corkBody: string | undefined;
+let corkClose = false;
+
+function writeCorked(): void {
+  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
+}
+
+/** Writes inside the route callback, where uWS has already corked the socket. */
+function writeNow(res: uWS.HttpResponse, response: HttpResponse, closeConnection: boolean): void {
+  let body: string | undefined;
+  try {
+    body = serializeBody(response);
+  } catch {
+    response = errorResponse('INTERNAL');
+    body = serializeBody(response);
+  }
+  writeResponse(res, response, body, closeConnection);
+}
+
+function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+  res.writeStatus(statusLines[response.status] as string);
+  let contentType: string | undefined;
+  const headers = response.headers;
+  if (headers !== undefined) {
+    for (const name in headers) {
+      const value = headers[name] as string;
+      if (name === 'content-type') contentType = value;
+      else res.writeHeader(name, value);
+    }
+  }
+  if (body === undefined) {
+    if (contentType !== undefined) res.writeHeader('content-type', contentType);
+    res.end(undefined, closeConnection);
+    return;
+  }
+  res.writeHeader('content-type', contentType ?? (typeof response.body === 'string' ? textContentType : jsonContentType));
+  res.end(body, closeConnection);
+}
+
+/** A string body is sent as is; anything else as JSON. Throws (before anything is written) if JSON fails. */
+function serializeBody(response: HttpResponse): string | undefined {
+  const body = response.body;
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return body;
+  return JSON.stringify(body);
+}
+
+function isHttpResponse(value: unknown): value is HttpResponse {
+  if (typeof value !== 'object' || value === null) return false;
+  const status = (value as { status?: unknown }).status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600;
+}
+
+function isPromiseLike(value: unknown): value is Promise<HttpResponse> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function bodyRequiredResponse(): HttpResponse {
+  return errorResponse('VALIDATION_FAILED', { reason: 'A JSON body is required.' });
+}
+
+// Scratch slot for collectHeader, for the same reason as the cork slots: forEach runs its callback synchronously.
+let headerTarget: Record<string, string> = {};
+
+function collectHeader(name: string, value: string): void {
+  const previous = headerTarget[name];
+  headerTarget[name] = previous === undefined ? value : `${previous}, ${value}`;
+}
+
+/** uWS hands header names in lower case. */
+function readHeaders(req: uWS.HttpRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  headerTarget = headers;
+  req.forEach(collectHeader);
+  headerTarget = {};
+  return headers;
+}
+
+function decodeAddress(address: ArrayBuffer): string {
+  return Buffer.from(address).toString('latin1');
+}
+
+/** Digits only, as RFC 9110 says; anything else (sign, spaces, hex, several values) is -1. */
+function parseContentLength(value: string): number {
+  if (value.length === 0 || value.length > 15) return -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return Number(value);
+}
+
+/** application/json with optional parameters (e.g. charset), case-insensitive. */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (value === 'application/json') return true;
+  const semicolon = value.indexOf(';');
+  const mediaType = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  return mediaType === 'application/json';
+}
