@@ -12,7 +12,7 @@ import type { PromoLedger } from './promo-ledger.js';
 
 export interface PrepareDeps {
   product: (sku: string) => Product | undefined;
-  promotion: (code: string) => Promotion | undefined;
+  promotion: (code: string) => Promise<Promotion | undefined>;
   cart: (cartId: string) => Promise<Cart | null>;
   inventoryView: (sku: string) => InventoryView | undefined;
   promos: PromoLedger;
@@ -45,7 +45,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
 
   const customerKey = customerKeyOf(req);
   const code = source.promoCode;
-  const promo = code ? deps.promotion(code) : undefined;
+  const promo = code ? await deps.promotion(code) : undefined;
   if (code && !promo) return rejected({ ok: false, code: 'PROMO_NOT_FOUND', details: { code } });
   if (promo) await deps.promos.prepare(promo.code, customerKey);
   const priced = priceCart({

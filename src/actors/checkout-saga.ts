@@ -99,7 +99,8 @@ async function releaseHolds(r: SagaRun, reason: ReleaseReason): Promise<void> {
 }
 
 async function authorizePayment(r: SagaRun): Promise<StepResult> {
-  const outcome = await authorizeWithRetries(r.deps.payments, r.plan);
+  const { checkoutId, orderId, paymentMethod, priced } = r.plan;
+  const outcome = await authorizeWithRetries(r.deps.payments, { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency });
   if (outcome === 'unknown') return { t: 'stop', outcome: await writePendingOrder(r) };
   if (outcome.kind === 'authorized') {
     r.authId = outcome.authId;
@@ -112,16 +113,24 @@ async function authorizePayment(r: SagaRun): Promise<StepResult> {
 }
 
 /** Retries a timed-out authorization with the same key: the provider answers a retry with the first result. */
-export async function authorizeWithRetries(payments: PaymentProvider, plan: CheckoutPlan): Promise<PaymentOutcome | 'unknown'> {
+export interface AuthorizeTarget {
+  checkoutId: string;
+  orderId: string;
+  amountMinor: number;
+  currency: string;
+  paymentMethod: string;
+}
+
+export async function authorizeWithRetries(payments: PaymentProvider, t: AuthorizeTarget): Promise<PaymentOutcome | 'unknown'> {
   for (let attempt = 0; attempt <= limits.paymentRetriesMax; attempt++) {
     try {
       return await withTimeout(
         payments.authorize({
-          idempotencyKey: `${plan.checkoutId}:authorize`,
-          amountMinor: plan.priced.totalMinor,
-          currency: plan.priced.currency,
-          paymentMethod: plan.paymentMethod,
-          metadata: { checkoutId: plan.checkoutId, orderId: plan.orderId, idempotencyKey: `${plan.checkoutId}:authorize` },
+          idempotencyKey: `${t.checkoutId}:authorize`,
+          amountMinor: t.amountMinor,
+          currency: t.currency,
+          paymentMethod: t.paymentMethod,
+          metadata: { checkoutId: t.checkoutId, orderId: t.orderId, idempotencyKey: `${t.checkoutId}:authorize` },
         }),
         limits.paymentCallTimeoutMs,
       );

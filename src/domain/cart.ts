@@ -65,7 +65,13 @@ export function addToCart(cart: Cart, product: Product, qty: number, nowMs: numb
 }
 
 /** Sets the line's quantity outright; qty 0 removes the line, and an emptied cart forgets its currency. */
-export function setCartLineQty(cart: Cart, product: Product, qty: number, nowMs: number, idleTtlMs: number): CartResult {
+export function setCartLineQty(
+  cart: Cart,
+  product: Product,
+  qty: number,
+  nowMs: number,
+  idleTtlMs: number,
+): CartResult {
   assertQty(qty, 0);
   return setLine(cart, product, qty, nowMs, idleTtlMs);
 }

@@ -17,7 +17,7 @@ export const bpsPerWhole = 10_000;
  */
 export function roundHalfUpDiv(numerator: number, denominator: number): number {
   assert(Number.isSafeInteger(numerator), `numerator must be a safe integer, got ${numerator}`);
-  assert(Number.isSafeInteger(denominator) && denominator !== 0, `denominator must be a non-zero safe integer, got ${denominator}`);
+  assert(Number.isSafeInteger(denominator) && denominator !== 0, `bad denominator ${denominator}`);
   const negative = numerator < 0 !== denominator < 0;
   const n = Math.abs(numerator);
   const d = Math.abs(denominator);
@@ -55,8 +55,8 @@ export function applyBps(amountMinor: number, bps: number): number {
  * Products are taken in BigInt because total × weight can pass 2^53 for a large cart.
  */
 export function allocate(totalMinor: number, weights: number[]): number[] {
-  assert(Number.isSafeInteger(totalMinor) && totalMinor >= 0, `totalMinor must be a non-negative safe integer, got ${totalMinor}`);
-  for (const w of weights) assert(Number.isSafeInteger(w) && w >= 0, `weights must be non-negative safe integers, got ${w}`);
+  assert(Number.isSafeInteger(totalMinor) && totalMinor >= 0, `totalMinor must be >= 0, got ${totalMinor}`);
+  for (const w of weights) assert(Number.isSafeInteger(w) && w >= 0, `weights must be non-negative integers, got ${w}`);
   if (weights.length === 0) {
     assert(totalMinor === 0, 'cannot allocate a non-zero total to no parts');
     return [];

@@ -46,7 +46,7 @@ export interface ShippingOption {
 /** The price of shipping one parcel. SHIPPING_DESTINATION_UNSUPPORTED when no zone, currency or band fits. */
 export function shippingQuote(table: ShippingTable, q: ShippingQuery): ShippingQuoteResult {
   assert(Number.isSafeInteger(q.weightGrams) && q.weightGrams >= 0, `weightGrams must be >= 0, got ${q.weightGrams}`);
-  assert(Number.isSafeInteger(q.subtotalMinor) && q.subtotalMinor >= 0, `subtotalMinor must be >= 0, got ${q.subtotalMinor}`);
+  assert(Number.isSafeInteger(q.subtotalMinor) && q.subtotalMinor >= 0, `bad subtotalMinor ${q.subtotalMinor}`);
   const unsupported = (reason: 'zone' | 'currency' | 'method' | 'weight'): Failure =>
     fail('SHIPPING_DESTINATION_UNSUPPORTED', { country: q.country, currency: q.currency, reason });
   const zone = own(table.zoneByCountry, q.country) ?? table.defaultZone;
@@ -119,13 +119,19 @@ export const defaultShippingTable: ShippingTable = {
       'domestic-us': { standard: [499, 799, 1_199, 1_899, 3_499], express: [1_499, 1_999, 2_999, 4_499, 7_999] },
       eu: { standard: [1_499, 2_499, 3_999, 5_999, 9_999], express: [2_999, 4_499, 6_999, 9_999, 15_999] },
       uk: { standard: [1_499, 2_499, 3_999, 5_999, 9_999], express: [2_999, 4_499, 6_999, 9_999, 15_999] },
-      'rest-of-world': { standard: [1_999, 2_999, 4_999, 7_999, 12_999], express: [3_999, 5_999, 8_999, 12_999, 19_999] },
+      'rest-of-world': {
+        standard: [1_999, 2_999, 4_999, 7_999, 12_999],
+        express: [3_999, 5_999, 8_999, 12_999, 19_999],
+      },
     }),
     EUR: zonePrices({
       'domestic-us': { standard: [1_399, 2_299, 3_699, 5_499, 8_999], express: [2_799, 4_199, 6_499, 8_999, 14_999] },
       eu: { standard: [449, 699, 999, 1_599, 2_999], express: [1_299, 1_799, 2_699, 3_999, 6_999] },
       uk: { standard: [999, 1_499, 2_499, 3_999, 6_999], express: [1_999, 2_999, 4_499, 6_499, 10_999] },
-      'rest-of-world': { standard: [1_799, 2_699, 4_499, 6_999, 11_999], express: [3_599, 5_499, 7_999, 11_999, 17_999] },
+      'rest-of-world': {
+        standard: [1_799, 2_699, 4_499, 6_999, 11_999],
+        express: [3_599, 5_499, 7_999, 11_999, 17_999],
+      },
     }),
     GBP: zonePrices({
       'domestic-us': { standard: [1_199, 1_999, 3_199, 4_799, 7_999], express: [2_399, 3_599, 5_599, 7_999, 12_999] },

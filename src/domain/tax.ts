@@ -52,7 +52,9 @@ export function taxRateBps(table: TaxRate[], country: string, region: string | n
  * always add up to the total shown. Prices are exclusive of tax. Shipping is not taxed: it is not passed in here,
  * and pricing adds it after tax.
  */
-export function lineTaxesMinor(lines: { netMinor: number; rateBps: number }[]): { perLine: number[]; totalMinor: number } {
+export function lineTaxesMinor(
+  lines: { netMinor: number; rateBps: number }[],
+): { perLine: number[]; totalMinor: number } {
   const perLine = lines.map(({ netMinor, rateBps }) => {
     assert(Number.isSafeInteger(netMinor) && netMinor >= 0, `netMinor must be a non-negative integer, got ${netMinor}`);
     assert(Number.isSafeInteger(rateBps) && rateBps >= 0 && rateBps <= bpsPerWhole, `bad rateBps ${rateBps}`);

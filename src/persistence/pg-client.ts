@@ -13,7 +13,9 @@ function poolTypes(): TypeOverrides {
   const overrides = new TypeOverrides();
   overrides.setTypeParser(OID_INT8, 'text', parseInt8);
   // pg's own int8[] parser yields strings (nulls kept); one-dimensional arrays are all we use.
-  const parseTextArray = types.getTypeParser(OID_INT8_ARRAY, 'text') as (text: string) => (string | null)[];
+  // (@types/pg only types the oids of base types, not of arrays.)
+  const getParser = types.getTypeParser as (oid: number, format: 'text') => (text: string) => (string | null)[];
+  const parseTextArray = getParser(OID_INT8_ARRAY, 'text');
   overrides.setTypeParser(OID_INT8_ARRAY, 'text', (text: string) =>
     parseTextArray(text).map((v) => (v === null ? null : parseInt8(v))),
   );
