@@ -21,7 +21,7 @@ export class CartService {
   private readonly cache = new Map<string, Cart>();
   private readonly queue = new KeyedQueue();
 
-  constructor(private readonly store: CartSource, private readonly clock: Clock, private readonly idleTtlMs: number) {}
+  constructor(private readonly store: CartSource, private readonly clock: Clock, readonly idleTtlMs: number) {}
 
   async get(cartId: string): Promise<Cart | null> {
     const cached = this.cache.get(cartId);

@@ -145,7 +145,7 @@ class ServerCore {
     const path = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
     const headers = readHeaders(req);
-    const request = new UwsHttpRequest(method, path, rawQuery, headers, decodeAddress(res.getRemoteAddressAsText()));
+    const request = new UwsHttpRequest(method, path, rawQuery, headers, remoteAddressOf(res));
     try {
       this.route(res, request);
     } catch (err) {
@@ -281,6 +281,10 @@ class ServerCore {
     corkClose = closeConnection;
     try {
       exchange.res.cork(writeCorked);
+    } catch (err) {
+      // A bug here would leave the client waiting for the idle timeout: log it and cut the connection instead.
+      this.logger.error({ err, method: exchange.request.method, path: exchange.request.path }, 'writing a response failed');
+      exchange.res.close();
     } finally {
       corkRes = undefined;
       corkResponse = undefined;
@@ -346,13 +350,17 @@ function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: stri
   const headers = response.headers;
   if (headers !== undefined) {
     for (const name in headers) {
-      const value = headers[name] as string;
+      const raw: unknown = headers[name];
+      // uWS throws on anything but strings and buffers; a handler writing `'retry-after': 2` is not worth a 500.
+      const value = typeof raw === 'string' ? raw : String(raw);
       if (name === 'content-type') contentType = value;
       else res.writeHeader(name, value);
     }
   }
   if (body === undefined) {
     if (contentType !== undefined) res.writeHeader('content-type', contentType);
+    // This uWS build writes 'Content-Length: 0' even for 204; its endWithoutBody() does not finish the response
+    // (the process aborts with "Returning from a request handler without responding"), so end() it is.
     res.end(undefined, closeConnection);
     return;
   }
@@ -399,8 +407,17 @@ function readHeaders(req: uWS.HttpRequest): Record<string, string> {
   return headers;
 }
 
-function decodeAddress(address: ArrayBuffer): string {
-  return Buffer.from(address).toString('latin1');
+/** IPv4 (also when it arrives IPv4-mapped on a dual-stack socket) as dotted quad; IPv6 as uWS spells it. */
+function remoteAddressOf(res: uWS.HttpResponse): string {
+  const bytes = new Uint8Array(res.getRemoteAddress());
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length === 16 && isIpv4Mapped(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+}
+
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /** Digits only, as RFC 9110 says; anything else (sign, spaces, hex, several values) is -1. */

@@ -364,3 +364,58 @@ describe('http server: failures', () => {
     expect(unhandled.length).toBe(before);
   });
 });
+
+describe('Router (no sockets)', () => {
+  const ok = () => ({ status: 200 });
+  const other = () => ({ status: 201 });
+
+  it('prefers a static segment over a parameter, and falls back to the parameter when the static branch has no route', () => {
+    const router = new Router().add('GET', '/a/new', ok).add('GET', '/a/:id', other).add('POST', '/a/:id/ship', other);
+    expect(router.match('GET', '/a/new')).toMatchObject({ handler: ok, params: {} });
+    expect(router.match('GET', '/a/42')).toMatchObject({ handler: other, params: { id: '42' } });
+    expect(router.match('POST', '/a/new/ship')).toMatchObject({ handler: other, params: { id: 'new' } });
+  });
+
+  it('binds parameters of different routes at the same position to their own names', () => {
+    const router = new Router().add('GET', '/o/:orderId', ok).add('GET', '/o/:id/items/:line', other);
+    expect(router.match('GET', '/o/1')).toMatchObject({ params: { orderId: '1' } });
+    expect(router.match('GET', '/o/1/items/2')).toMatchObject({ params: { id: '1', line: '2' } });
+  });
+
+  it('lists every method of every matching pattern in a 405', () => {
+    const router = new Router().add('GET', '/a/new', ok).add('DELETE', '/a/:id', ok).add('PATCH', '/a/:id', ok);
+    expect(router.match('POST', '/a/new')).toEqual({ methodNotAllowed: true, allow: ['DELETE', 'GET', 'PATCH'] });
+  });
+
+  it.each([
+    ['an unknown path', '/b'],
+    ['a trailing slash', '/a/1/'],
+    ['an empty parameter', '/a//ship'],
+    ['a longer path', '/a/1/ship/now'],
+    ['malformed percent-encoding in a parameter', '/a/%E0%A4%A/ship'],
+    ['a different case', '/A/1/ship'],
+  ])('does not match %s', (_name, path) => {
+    const router = new Router().add('POST', '/a/:id/ship', ok);
+    expect(router.match('POST', path)).toEqual({ notFound: true });
+  });
+
+  it('matches the root path', () => {
+    expect(new Router().add('GET', '/', ok).match('GET', '/')).toMatchObject({ handler: ok });
+  });
+
+  it('answers a static route with the same preallocated match every time', () => {
+    const router = new Router().add('POST', '/api/checkout', ok, { bodyRequired: true });
+    const first = router.match('POST', '/api/checkout');
+    expect(first).toMatchObject({ opts: { bodyRequired: true } });
+    expect(router.match('POST', '/api/checkout')).toBe(first);
+  });
+
+  it.each([
+    ['a duplicate route', (r: Router) => r.add('GET', '/x', ok).add('get', '/x', ok)],
+    ['a pattern without a leading slash', (r: Router) => r.add('GET', 'x', ok)],
+    ['a bad parameter name', (r: Router) => r.add('GET', '/x/:1d', ok)],
+    ['a repeated parameter name', (r: Router) => r.add('GET', '/x/:id/:id', ok)],
+  ])('refuses %s at startup', (_name, build) => {
+    expect(() => build(new Router())).toThrow();
+  });
+});

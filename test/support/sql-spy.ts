@@ -10,6 +10,8 @@ export interface SqlSpy {
   statements: string[];
   /** Most statements matching `match` that were running at once. */
   maxConcurrent: number;
+  /** Extra latency before every statement, like a database across a network (PGlite answers in-process). */
+  latencyMs: number;
   /** Fails the next `times` statements whose text matches `match`: 'before' sending them, or 'after' they ran. */
   failNext(match: RegExp, times: number, when: 'before' | 'after'): void;
 }
@@ -21,6 +23,7 @@ export function spyOnSql(inner: SqlClient, concurrencyMatch: RegExp = /INSERT IN
     sql: undefined as unknown as SqlClient,
     statements: [],
     maxConcurrent: 0,
+    latencyMs: 0,
     failNext(match, times, when) {
       faults.push({ match, left: times, when });
     },
@@ -33,6 +36,7 @@ export function spyOnSql(inner: SqlClient, concurrencyMatch: RegExp = /INSERT IN
     const counted = concurrencyMatch.test(text);
     if (counted) spy.maxConcurrent = Math.max(spy.maxConcurrent, ++running);
     try {
+      if (spy.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, spy.latencyMs));
       const rows = await target.query<R>(text, params);
       if (fault?.when === 'after') throw Object.assign(new Error('injected fault after the statement'), { code: '08006' });
       return rows;

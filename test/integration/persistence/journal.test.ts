@@ -94,8 +94,10 @@ describe.each(drivers)('the group-commit journal on %s', (driver) => {
   });
 
   it('grows batches while a commit is in flight', async () => {
+    const spy = spyOnSql(db.sql);
+    spy.latencyMs = 5;
     const [claim] = await claimPartitions(db.sql, 'node-a', [7]);
-    const journal = journalOn(db.sql, { batchDelayMs: 0 });
+    const journal = journalOn(spy.sql, { batchDelayMs: 0 });
     journal.own(claim!);
     // Appends arrive one per turn of the event loop; batches form from what accumulates during each commit.
     const appends: Promise<number>[] = [];
@@ -106,7 +108,8 @@ describe.each(drivers)('the group-commit journal on %s', (driver) => {
     await Promise.all(appends);
     const stats = journal.stats();
     expect(stats.rows).toBe(300);
-    expect(stats.batches).toBeLessThan(300);
+    expect(stats.batches).toBeLessThan(100);
+    expect(spy.maxConcurrent).toBe(1);
   });
 
   it('flush resolves once every earlier append has committed', async () => {

@@ -1,0 +1,32 @@
+import type { CartService } from '../actors/cart-service.js';
+import type { Catalog } from '../actors/catalog.js';
+import type { CheckoutReply } from '../actors/checkout-actor.js';
+import type { CheckoutRequest } from '../actors/checkout-types.js';
+import type { InventoryView } from '../actors/inventory-actor.js';
+import type { OrderService } from '../actors/order-service.js';
+import type { PromoLedger } from '../actors/promo-ledger.js';
+import type { InventoryReply } from '../domain/inventory.js';
+import type { ShippingTable } from '../domain/shipping.js';
+import type { TaxRate } from '../domain/tax.js';
+
+/** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
+export interface NodeServices {
+  adminToken: string;
+  nowMs: () => number;
+  ready: () => boolean;
+  catalog: Catalog;
+  inventory: {
+    view(sku: string): InventoryView | undefined;
+    setOnHand(sku: string, onHand: number): Promise<InventoryReply>;
+  };
+  carts: CartService;
+  checkout: {
+    submit(key: string, fingerprint: string, request: CheckoutRequest): Promise<CheckoutReply>;
+    inFlight(): number;
+  };
+  orders: OrderService;
+  promos: PromoLedger;
+  taxRates: TaxRate[];
+  shippingTable: ShippingTable;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+}
