@@ -69,7 +69,7 @@ export function startActorSystem(name: string): ActorSystem {
             return state;
           }
         },
-        spec.name,
+        nactName(spec.name),
         { initialState: spec.initialState },
       ) as nact.Ref<M>;
       return self;
@@ -78,4 +78,12 @@ export function startActorSystem(name: string): ActorSystem {
       nact.stop(root);
     },
   };
+}
+
+/**
+ * nact names allow only /^[a-z0-9-$_.+!*'(),]+$/i; our names carry ':' (and SKUs may too). '$' escapes every other
+ * character as $xx (UTF-16 code unit in hex, 4 digits), and itself, so the mapping is one-to-one.
+ */
+function nactName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9\-_.+!*'(),]/g, (c) => `$${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

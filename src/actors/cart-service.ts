@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 export interface CartSource {
-  save(cart: Cart): Promise<void>;
+  save(cart: Cart & Record<string, unknown>): Promise<void>;
   get(cartId: string): Promise<object | null>;
 }
 
@@ -45,7 +45,7 @@ export class CartService {
       if (!writable.ok) return { ...writable, details: { ...writable.details, cartId: id } };
       const next = change(current, nowMs);
       if (!next.ok) return next;
-      await this.store.save(next.cart);
+      await this.store.save({ ...next.cart });
       this.remember(next.cart);
       return { ok: true as const, cart: next.cart, created: cartId === null };
     });
@@ -61,7 +61,7 @@ export class CartService {
       const cart = await this.get(cartId);
       if (!cart || cart.status === 'checked_out') return;
       const done = markCartCheckedOut(cart, this.clock.now());
-      await this.store.save(done);
+      await this.store.save({ ...done });
       this.remember(done);
     });
   }

@@ -1,9 +1,13 @@
+import { asSku } from '../domain/ids.js';
 import type { Product } from '../domain/product.js';
 import type { Promotion } from '../domain/promotions.js';
 
+/** A product as stored: the same fields, with the SKU as a plain string. */
+export type StoredProduct = Omit<Product, 'sku'> & { sku: string };
+
 export interface ProductSource {
-  upsert(p: Product): Promise<void>;
-  loadAll(): Promise<Product[]>;
+  upsert(p: StoredProduct): Promise<void>;
+  loadAll(): Promise<StoredProduct[]>;
 }
 
 export interface PromotionSource {
@@ -23,7 +27,7 @@ export class Catalog {
   constructor(private readonly productStore: ProductSource, private readonly promotionStore: PromotionSource) {}
 
   async load(): Promise<number> {
-    for (const p of await this.productStore.loadAll()) this.products.set(p.sku, p);
+    for (const p of await this.productStore.loadAll()) this.products.set(p.sku, { ...p, sku: asSku(p.sku) });
     return this.products.size;
   }
 

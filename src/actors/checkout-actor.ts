@@ -48,6 +48,8 @@ export interface CheckoutActorDeps {
   doneEntriesMax: number;
   log: Logger;
   onJournalFailure: (err: unknown) => void;
+  /** A saga's `finished` event committed at `seq`: its entity can be snapshotted as finished (journal compaction). */
+  onTombstone: (entity: string, seq: number) => void;
 }
 
 /**
@@ -84,8 +86,18 @@ export class CheckoutActor {
   }
 
   /** Recovery: a saga whose response is already stored only needs its tombstone. */
-  remember(key: string, fingerprint: string, response: CheckoutResponse): void {
+  remember(key: string, fingerprint: string, response: CheckoutResponse, writeTombstone: boolean): void {
     this.setDone(key, fingerprint, response);
+    if (writeTombstone) this.tombstone(key, response.statusCode);
+  }
+
+  private tombstone(key: string, statusCode: number): void {
+    const entity = checkoutEntity(key);
+    const finished: CheckoutEvent = { t: 'finished', statusCode };
+    this.deps.journal.append(this.deps.partition, entity, finished).then(
+      (seq) => this.deps.onTombstone(entity, seq),
+      (err: unknown) => this.deps.onJournalFailure(err),
+    );
   }
 
   stop(): void {
@@ -168,8 +180,7 @@ export class CheckoutActor {
       outcome = await runCheckoutSaga(plan, this.deps.saga);
       // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply
       // does not wait for it; if it is lost, recovery finds the stored response and only writes the tombstone.
-      const finished: CheckoutEvent = { t: 'finished', statusCode: outcome.response.statusCode };
-      this.deps.journal.append(this.deps.partition, entity, finished).catch((err: unknown) => this.deps.onJournalFailure(err));
+      this.tombstone(plan.key, outcome.response.statusCode);
     } catch (err) {
       this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId }, 'checkout saga failed');
       if (plan.priced.promoCode && fresh) this.deps.saga.promos.release(plan.priced.promoCode, plan.customerKey);

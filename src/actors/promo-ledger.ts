@@ -43,6 +43,11 @@ export class PromoLedger {
     return true;
   }
 
+  /** Recovery: a resumed checkout already took its use before the restart; count it again without a limit check. */
+  forceReserve(code: string, customerKey: string): void {
+    this.bump(code, customerKey, 1);
+  }
+
   release(code: string, customerKey: string): void {
     this.bump(code, customerKey, -1);
   }

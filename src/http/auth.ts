@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse } from './request.js';
-import { errorResponse } from './server.js';
+import { errorResponse } from './error-response.js';
 
 /**
  * Admin routes need `Authorization: Bearer <ADMIN_TOKEN>`: 401 UNAUTHORIZED without it, 403 FORBIDDEN with a wrong

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import * as uWS from 'uWebSockets.js';
-import { errorBody, errorStatus, type ErrorCode } from '../errors.js';
+import { errorResponse } from './error-response.js';
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
 
@@ -46,11 +46,8 @@ export interface HttpServerOptions {
   before?: (req: HttpRequest) => HttpResponse | null;
 }
 
-export function errorResponse(code: ErrorCode, details?: Record<string, unknown>, headers?: Record<string, string>): HttpResponse {
-  const response: HttpResponse = { status: errorStatus(code), body: errorBody(code, details) };
-  if (headers !== undefined) response.headers = headers;
-  return response;
-}
+/** Re-exported for callers that import it from here; handlers should import it from error-response.ts. */
+export { errorResponse };
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const server = new ServerCore(opts);
@@ -157,9 +154,10 @@ class ServerCore {
 
   private route(res: uWS.HttpResponse, request: UwsHttpRequest): void {
     const match = this.router.match(request.method, request.path);
-    if ('notFound' in match) return writeNow(res, errorResponse('ROUTE_NOT_FOUND'), false);
+    if ('notFound' in match) return this.writeNow(res, request, errorResponse('ROUTE_NOT_FOUND'), false);
     if ('methodNotAllowed' in match) {
-      return writeNow(res, errorResponse('METHOD_NOT_ALLOWED', undefined, { allow: match.allow.join(', ') }), false);
+      const allow = { allow: match.allow.join(', ') };
+      return this.writeNow(res, request, errorResponse('METHOD_NOT_ALLOWED', undefined, allow), false);
     }
     request.params = match.params;
 
@@ -169,27 +167,29 @@ class ServerCore {
     let declaredBytes = 0;
     if (contentLength !== undefined) {
       declaredBytes = parseContentLength(contentLength);
-      if (declaredBytes < 0) return writeNow(res, errorResponse('VALIDATION_FAILED', { reason: 'Bad Content-Length.' }), true);
+      if (declaredBytes < 0) {
+        return this.writeNow(res, request, errorResponse('VALIDATION_FAILED', { reason: 'Bad Content-Length.' }), true);
+      }
       if (declaredBytes > this.bodyBytesMax) {
-        return writeNow(res, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
+        return this.writeNow(res, request, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
       }
     }
     const hasBody = declaredBytes > 0 || request.headers['transfer-encoding'] !== undefined;
     if (hasBody && !isJsonContentType(request.headers['content-type'])) {
-      return writeNow(res, errorResponse('UNSUPPORTED_MEDIA_TYPE'), true);
+      return this.writeNow(res, request, errorResponse('UNSUPPORTED_MEDIA_TYPE'), true);
     }
     if (this.before !== undefined) {
       let early: HttpResponse | null;
       try {
         early = this.before(request);
       } catch (err) {
-        return writeNow(res, this.internalError(err, request), hasBody);
+        return this.writeNow(res, request, this.internalError(err, request), hasBody);
       }
-      if (early !== null) return writeNow(res, this.checked(early, request), hasBody);
+      if (early !== null) return this.writeNow(res, request, this.checked(early, request), hasBody);
     }
 
     if (!hasBody) {
-      if (match.opts.bodyRequired) return writeNow(res, bodyRequiredResponse(), false);
+      if (match.opts.bodyRequired) return this.writeNow(res, request, bodyRequiredResponse(), false);
       return this.invoke(res, request, match.handler, match.opts);
     }
     const exchange = new Exchange(res, request, match.handler, match.opts);
@@ -250,9 +250,9 @@ class ServerCore {
     try {
       result = handler(request);
     } catch (err) {
-      return writeNow(res, this.internalError(err, request), false);
+      return this.writeNow(res, request, this.internalError(err, request), false);
     }
-    if (!isPromiseLike(result)) return writeNow(res, this.checked(result, request), false);
+    if (!isPromiseLike(result)) return this.writeNow(res, request, this.checked(result, request), false);
     const exchange = new Exchange(res, request, handler, routeOpts);
     res.onAborted(() => {
       exchange.aborted = true;
@@ -274,10 +274,16 @@ class ServerCore {
   private finish(exchange: Exchange, response: HttpResponse, closeConnection: boolean): void {
     if (exchange.aborted || exchange.done) return;
     exchange.done = true;
-    const payload = this.serialize(response, exchange.request);
+    let body: string | undefined;
+    try {
+      body = serializeBody(response);
+    } catch (err) {
+      response = this.internalError(err, exchange.request);
+      body = serializeBody(response);
+    }
     corkRes = exchange.res;
-    corkResponse = payload.response;
-    corkBody = payload.body;
+    corkResponse = response;
+    corkBody = body;
     corkClose = closeConnection;
     try {
       exchange.res.cork(writeCorked);
@@ -298,13 +304,16 @@ class ServerCore {
     return this.internalError(new Error(`Handler returned an invalid response for ${request.method} ${request.path}`), request);
   }
 
-  private serialize(response: HttpResponse, request: HttpRequest): { response: HttpResponse; body: string | undefined } {
+  /** Writes inside the route callback, where uWS has already corked the socket. */
+  private writeNow(res: uWS.HttpResponse, request: HttpRequest, response: HttpResponse, closeConnection: boolean): void {
+    let body: string | undefined;
     try {
-      return { response, body: serializeBody(response) };
+      body = serializeBody(response);
     } catch (err) {
-      const internal = this.internalError(err, request);
-      return { response: internal, body: serializeBody(internal) };
+      response = this.internalError(err, request);
+      body = serializeBody(response);
     }
+    writeResponse(res, response, body, closeConnection);
   }
 
   /** Logs the error with its stack; the client sees only the catalogue's INTERNAL message. */
@@ -330,18 +339,6 @@ let corkClose = false;
 
 function writeCorked(): void {
   if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
-}
-
-/** Writes inside the route callback, where uWS has already corked the socket. */
-function writeNow(res: uWS.HttpResponse, response: HttpResponse, closeConnection: boolean): void {
-  let body: string | undefined;
-  try {
-    body = serializeBody(response);
-  } catch {
-    response = errorResponse('INTERNAL');
-    body = serializeBody(response);
-  }
-  writeResponse(res, response, body, closeConnection);
 }
 
 function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { currencyPattern, countryPattern, limits, promoCodePattern, skuPattern } from '../config/limits.js';
 import type { HttpResponse } from './request.js';
-import { errorResponse } from './server.js';
+import { errorResponse } from './error-response.js';
 
 /**
  * Request schemas (zod: declarative, well kept, precise paths in its errors). A body that fails a schema gets

@@ -27,6 +27,7 @@ import {
 export type SimulatedFault = 'timeout' | 'timeout-unprocessed' | 'error';
 export type SimulatedOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'lookup';
 export type SettleOperation = 'capture' | 'void' | 'refund';
+export type SettleRequest = CaptureRequest | VoidRequest | RefundRequest;
 
 export interface SimulatedPaymentProviderOptions {
   /** Simulated round-trip time per call, fixed or per operation. Default 0 (answers on the next microtask). */
@@ -44,7 +45,7 @@ export interface SimulatedPaymentProviderOptions {
   /** Scripts an exact fault for one authorize call; returning nothing falls back to the rates. */
   beforeAuthorize?: (req: AuthorizeRequest) => SimulatedFault | void;
   /** Scripts an exact fault for one capture, void or refund call. */
-  beforeSettle?: (op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest) => SimulatedFault | void;
+  beforeSettle?: (op: SettleOperation, req: SettleRequest) => SimulatedFault | void;
 }
 
 export type AuthorizationStatus = 'authorized' | 'captured' | 'voided' | 'refunded';
@@ -179,7 +180,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     return ms > 0 ? this.sleep(ms) : Promise.resolve();
   }
 
-  private async settle(op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest, apply: () => SettleResult): Promise<SettleResult> {
+  private async settle(op: SettleOperation, req: SettleRequest, apply: () => SettleResult): Promise<SettleResult> {
     const fault = this.beforeSettle?.(op, req);
     if (fault === 'error') {
       await this.wait(op);
@@ -192,7 +193,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   }
 
   /** Stripe's idempotency for capture, cancel and refund: a stored result per key, parameters must match. */
-  private settleOnce(op: SettleOperation, req: CaptureRequest | VoidRequest | RefundRequest, apply: () => SettleResult): SettleResult {
+  private settleOnce(op: SettleOperation, req: SettleRequest, apply: () => SettleResult): SettleResult {
     const fingerprint = `${op}|${req.authId}|${'amountMinor' in req ? req.amountMinor : ''}`;
     const stored = this.results.get(req.idempotencyKey);
     if (stored !== undefined) {
@@ -306,7 +307,9 @@ function checkIdempotencyKey(key: string): string | undefined {
 function checkAuthorizeRequest(req: AuthorizeRequest): string | undefined {
   const invalidKey = checkIdempotencyKey(req.idempotencyKey);
   if (invalidKey !== undefined) return invalidKey;
-  if (!isPositiveInteger(req.amountMinor)) return 'The amount must be a positive integer in minor units (parameter_invalid_integer).';
+  if (!isPositiveInteger(req.amountMinor)) {
+    return 'The amount must be a positive integer in minor units (parameter_invalid_integer).';
+  }
   if (!/^[A-Za-z]{3}$/.test(req.currency)) return `Invalid currency: '${req.currency}' (parameter_invalid).`;
   return undefined;
 }

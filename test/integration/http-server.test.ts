@@ -90,7 +90,10 @@ beforeAll(async () => {
     .add('GET', '/unserializable', () => ({ status: 200, body: { n: 10n } }))
     .add('GET', '/metrics', () => ({ status: 200, body: '# HELP up\nup 1\n', headers: { 'content-type': 'text/plain; version=0.0.4' } }))
     .add('GET', '/sold-out', () => errorResponse('OUT_OF_STOCK', { sku: 'SKU-1', available: 0 }, { 'retry-after': '1' }))
-    .add('GET', '/no-content', () => ({ status: 204 }));
+    .add('GET', '/no-content', () => ({ status: 204 }))
+    .add('GET', '/numeric-header', async () => ({ status: 429, body: {}, headers: { 'retry-after': 2 as unknown as string } }))
+    .add('GET', '/invalid-response', (() => undefined) as unknown as () => { status: number })
+    .add('POST', '/invalid-status', async () => ({ status: 99 }));
 
   server = await startHttpServer({
     port: 0,
@@ -324,6 +327,22 @@ describe('http server: failures', () => {
     expect(reply.text).not.toMatch(/\bat\b.*\.ts/);
     expect(unhandled.length).toBe(before + 1);
     expect(logLines.some((line) => line.includes(secret) && line.includes('"stack"'))).toBe(true);
+  });
+
+  it('sends a non-string header value from an async handler as text', async () => {
+    const reply = await send('GET', '/numeric-header');
+    expect(reply.status).toBe(429);
+    expect(reply.headers['retry-after']).toBe('2');
+  });
+
+  it.each([
+    ['GET', '/invalid-response', undefined],
+    ['POST', '/invalid-status', '{}'],
+  ])('answers a handler result that is not a response (%s %s) with 500 INTERNAL', async (method, path, body) => {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    const reply = await send(method, path, body === undefined ? { headers } : { headers, body });
+    expect(reply.status).toBe(500);
+    expect(reply.json).toMatchObject({ error: { code: 'INTERNAL' } });
   });
 
   it('answers a response that cannot be serialized with 500 INTERNAL', async () => {

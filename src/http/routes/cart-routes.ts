@@ -4,7 +4,7 @@ import { checkPromotion, type Promotion } from '../../domain/promotions.js';
 import type { Product } from '../../domain/product.js';
 import { errorBody, errorStatus, type Failure } from '../../errors.js';
 import type { Handler, HttpResponse } from '../request.js';
-import { errorResponse } from '../server.js';
+import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { addItemBody, parseBody, promoBody, quantityProblem, setItemBody, validId } from '../validation.js';
 

@@ -3,7 +3,7 @@ import { asSku } from '../../domain/ids.js';
 import { promotionProblems, type Promotion } from '../../domain/promotions.js';
 import type { Product } from '../../domain/product.js';
 import type { Handler, HttpResponse } from '../request.js';
-import { errorResponse } from '../server.js';
+import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { inventoryBody, parseBody, productBody, promotionBody, validSku } from '../validation.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { limits } from '../../config/limits.js';
 import { canonicalJson } from '../../domain/canonical-json.js';
 import type { Handler } from '../request.js';
-import { errorResponse } from '../server.js';
+import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { checkoutBody, parseBody, quantityProblem } from '../validation.js';
 

@@ -1,6 +1,6 @@
 import type { Handler, HttpRequest, HttpResponse } from '../request.js';
 import { Router } from '../router.js';
-import { errorResponse } from '../server.js';
+import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { adminGuard } from '../auth.js';
 import { getInventory, getProduct, postPromotion, putInventory, putProduct } from './catalog-routes.js';

@@ -1,5 +1,5 @@
 import type { Handler, HttpResponse } from '../request.js';
-import { errorResponse } from '../server.js';
+import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { validId } from '../validation.js';
 import type { Failure } from '../../errors.js';

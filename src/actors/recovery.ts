@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { checkoutEntity, partitionOf } from '../cluster/partitioner.js';
+import { asSku } from '../domain/ids.js';
+import { applyInventoryEvent, emptyInventory, inventoryFromSnapshot, type InventoryEvent, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
+import type { JournalEntry, SnapshotRecord } from '../persistence/journal.js';
+import type { CheckoutEvent, CheckoutPlan } from './checkout-types.js';
+
+export interface RecoveredState {
+  skus: Map<string, InventoryState>;
+  /** Sagas with a `started` event and no `finished`: to resume, or to tombstone if their response is stored. */
+  unfinished: CheckoutPlan[];
+}
+
+/**
+ * Rebuilds actor state from snapshots plus journal tails (events come ordered by partition and seq, which is
+ * append order per entity). Pure: the caller loads the rows and spawns the actors.
+ */
+export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[], log: Logger): RecoveredState {
+  const skus = new Map<string, InventoryState>();
+  const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean }>();
+  for (const s of snapshots) {
+    if (s.entity.startsWith('sku:')) skus.set(s.entity.slice(4), inventoryFromSnapshot(s.state as InventorySnapshot));
+    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true });
+  }
+  for (const e of events) {
+    if (e.entity.startsWith('sku:')) {
+      const sku = e.entity.slice(4);
+      let state = skus.get(sku);
+      if (!state) skus.set(sku, (state = emptyInventory(asSku(sku))));
+      for (const ev of e.event as InventoryEvent[]) applyInventoryEvent(state, ev);
+    } else if (e.entity.startsWith('co:')) {
+      const key = e.entity.slice(3);
+      const ev = e.event as CheckoutEvent;
+      const saga = sagas.get(key) ?? { plan: null, finished: false };
+      if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false });
+      else sagas.set(key, { ...saga, finished: true });
+    } else {
+      log.warn({ entity: e.entity, partition: e.partition, seq: e.seq }, 'unknown journal entity skipped');
+    }
+  }
+  const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [s.plan] : []));
+  return { skus, unfinished };
+}
+
+/** The partition of a checkout key (its actor and journal entity live there). */
+export const checkoutPartition = (key: string, partitions: number): number => partitionOf(checkoutEntity(key), partitions);

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { writeSnapshots, type SnapshotRecord } from '../persistence/journal.js';
+import type { SqlClient } from '../persistence/sql.js';
+
+/** Snapshots waiting to be written; past this, the oldest pending ones are dropped (a later one supersedes them). */
+const pendingSnapshotsMax = 10_000;
+
+/**
+ * Writes entity snapshots in batches (fenced by epoch) and compacts the journal: rows covered by a snapshot are
+ * deleted, so recovery reads snapshots plus short tails instead of the whole history.
+ */
+export class SnapshotWriter {
+  private pending: SnapshotRecord[] = [];
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly epochOf: (partition: number) => number | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  add(partition: number, entity: string, seq: number, state: unknown): void {
+    const epoch = this.epochOf(partition);
+    if (epoch === undefined) return;
+    this.pending.push({ partition, entity, seq, epoch, state });
+    if (this.pending.length > pendingSnapshotsMax) this.pending.shift();
+  }
+
+  /** Writes what is pending; one write at a time. */
+  flush(): Promise<void> {
+    this.running = this.running.then(async () => {
+      const batch = this.pending;
+      this.pending = [];
+      if (batch.length === 0) return;
+      const r = await writeSnapshots(this.sql, batch);
+      if (r.fenced.length > 0) this.log.warn({ partitions: r.fenced }, 'snapshot writes fenced: partitions lost');
+    }).catch((err: unknown) => this.log.error({ err }, 'snapshot write failed'));
+    return this.running;
+  }
+
+  /** Deletes journal rows that snapshots cover. */
+  async compact(): Promise<void> {
+    await this.flush();
+    await this.sql.query(`DELETE FROM journal j USING snapshots s WHERE j.partition = s.partition AND j.entity = s.entity AND j.seq <= s.seq`);
+  }
+}

@@ -1,0 +1,25 @@
+import client from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client: the standard Node exporter). One registry per node, so several nodes in one
+ * test process do not collide. Histograms are in seconds, Prometheus' convention.
+ */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const checkoutResponses = new client.Counter({
+    name: 'boxoffice_checkout_responses_total',
+    help: 'Checkout responses by HTTP status and whether they were replays.',
+    labelNames: ['status', 'replayed'] as const,
+    registers: [registry],
+  });
+  const checkoutSeconds = new client.Histogram({
+    name: 'boxoffice_checkout_seconds',
+    help: 'Checkout latency inside the node, from validation to reply.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return { registry, checkoutResponses, checkoutSeconds };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

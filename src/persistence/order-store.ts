@@ -1,0 +1,183 @@
+import type { SqlClient } from './sql.js';
+
+export interface StoredOrderItem {
+  sku: string;
+  qty: number;
+  /** Unit price in minor units. */
+  price: number;
+  discount: number;
+  tax: number;
+  lineTotal: number;
+}
+
+export interface StoredPayment {
+  paymentId: string;
+  status: string;
+  authId: string | null;
+  amount: number;
+  currency: string;
+  provider: string;
+}
+
+export interface StoredOrder {
+  orderId: string;
+  checkoutId: string;
+  idempotencyKey: string;
+  userId: string | null;
+  customerKey: string;
+  status: string;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  total: number;
+  promoCode: string | null;
+  address: unknown;
+  priced: unknown;
+  snapshotHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** In the order they were written. */
+  items: StoredOrderItem[];
+  /** The order's payment (the latest, should there ever be several). */
+  payment: StoredPayment;
+}
+
+export interface OutboxEvent {
+  eventType: string;
+  payload: unknown;
+}
+
+interface OrderRow {
+  order_id: string;
+  checkout_id: string;
+  idempotency_key: string;
+  user_id: string | null;
+  customer_key: string;
+  status: string;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  total: number;
+  promo_code: string | null;
+  address: unknown;
+  priced: unknown;
+  snapshot_hash: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Reads orders and moves them between states (cancel, refund, the sweeper's pending → …). */
+export class OrderStore {
+  constructor(private readonly sql: SqlClient) {}
+
+  async get(orderId: string): Promise<StoredOrder | null> {
+    const [order] = await this.load('order_id = $1', [orderId]);
+    return order ?? null;
+  }
+
+  /** The orders of these checkouts (recovery: which checkouts got as far as an order). Missing ones are left out. */
+  getByCheckoutIds(checkoutIds: string[]): Promise<StoredOrder[]> {
+    if (checkoutIds.length === 0) return Promise.resolve([]);
+    return this.load('checkout_id = ANY($1::text[])', [checkoutIds]);
+  }
+
+  /** Oldest first. */
+  listByStatus(status: string, limit: number): Promise<StoredOrder[]> {
+    if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`limit must be a positive integer, got ${limit}`);
+    return this.load('status = $1 ORDER BY created_at, order_id LIMIT $2', [status, limit]);
+  }
+
+  /**
+   * Moves an order from one of `from` to `to`, in one transaction with its payment's new status, an outbox event
+   * and, when asked, giving its promotion usage back. 'conflict' when the order is missing or in another state
+   * (nothing is changed then).
+   */
+  transition(
+    orderId: string,
+    from: string[],
+    to: string,
+    paymentStatus: string,
+    outboxEvent: OutboxEvent,
+    opts: { releasePromoUsage?: boolean } = {},
+  ): Promise<'ok' | 'conflict'> {
+    return this.sql.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE orders SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3::text[]) RETURNING order_id`,
+        [orderId, to, from],
+      );
+      if (moved.length === 0) return 'conflict';
+      await tx.query('UPDATE payments SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, paymentStatus]);
+      await tx.query(
+        `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)`,
+        [orderId, outboxEvent.eventType, JSON.stringify(outboxEvent.payload ?? null)],
+      );
+      if (opts.releasePromoUsage === true) await tx.query('DELETE FROM promotion_usages WHERE order_id = $1', [orderId]);
+      return 'ok';
+    });
+  }
+
+  /** Orders matching `where` (a trusted SQL fragment over orders), with items and payment: three set-based reads. */
+  private async load(where: string, params: unknown[]): Promise<StoredOrder[]> {
+    const orders = await this.sql.query<OrderRow>(`SELECT * FROM orders WHERE ${where}`, params);
+    if (orders.length === 0) return [];
+    const ids = orders.map((o) => o.order_id);
+    const [items, payments] = await Promise.all([
+      this.sql.query<{ order_id: string; sku: string; qty: number; price: number; discount: number; tax: number; line_total: number }>(
+        'SELECT * FROM order_items WHERE order_id = ANY($1::text[]) ORDER BY order_id, line_no',
+        [ids],
+      ),
+      this.sql.query<{ order_id: string; payment_id: string; status: string; auth_id: string | null; amount: number; currency: string; provider: string }>(
+        'SELECT * FROM payments WHERE order_id = ANY($1::text[]) ORDER BY order_id, created_at, payment_id',
+        [ids],
+      ),
+    ]);
+    const itemsByOrder = new Map<string, StoredOrderItem[]>();
+    for (const i of items) {
+      const list = itemsByOrder.get(i.order_id) ?? [];
+      list.push({ sku: i.sku, qty: i.qty, price: i.price, discount: i.discount, tax: i.tax, lineTotal: i.line_total });
+      itemsByOrder.set(i.order_id, list);
+    }
+    const paymentByOrder = new Map<string, StoredPayment>();
+    for (const p of payments) {
+      paymentByOrder.set(p.order_id, {
+        paymentId: p.payment_id,
+        status: p.status,
+        authId: p.auth_id,
+        amount: p.amount,
+        currency: p.currency,
+        provider: p.provider,
+      });
+    }
+    return orders.map((o) => {
+      const payment = paymentByOrder.get(o.order_id);
+      // OrderWriter writes an order and its payment in one transaction; an order without one is a bug.
+      if (payment === undefined) throw new Error(`order ${o.order_id} has no payment row`);
+      return {
+        orderId: o.order_id,
+        checkoutId: o.checkout_id,
+        idempotencyKey: o.idempotency_key,
+        userId: o.user_id,
+        customerKey: o.customer_key,
+        status: o.status,
+        currency: o.currency,
+        subtotal: o.subtotal,
+        discount: o.discount,
+        shipping: o.shipping,
+        tax: o.tax,
+        total: o.total,
+        promoCode: o.promo_code,
+        address: o.address,
+        priced: o.priced,
+        snapshotHash: o.snapshot_hash,
+        createdAt: o.created_at,
+        updatedAt: o.updated_at,
+        items: itemsByOrder.get(o.order_id) ?? [],
+        payment,
+      };
+    });
+  }
+}

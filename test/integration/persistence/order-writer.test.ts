@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrderWriter } from '../../../src/persistence/order-writer.js';
+import { OrderStore } from '../../../src/persistence/order-store.js';
+import { makeOrder } from '../../support/orders.js';
+import { drivers, createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
+import { spyOnSql } from '../../support/sql-spy.js';
+
+describe.each(drivers)('the order writer on %s', (driver) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(driver);
+  });
+  afterAll(() => db.dispose());
+
+  it('writes the order, its items, payment, committed holds, outbox events and idempotency record', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const order = makeOrder({ promoCode: 'SPRING10' });
+    await writer.write(order);
+
+    const stored = await new OrderStore(db.sql).get(order.orderId);
+    expect(stored).toMatchObject({
+      orderId: order.orderId,
+      checkoutId: order.checkoutId,
+      status: 'confirmed',
+      currency: 'EUR',
+      subtotal: 3_000,
+      discount: 300,
+      shipping: 500,
+      tax: 540,
+      total: 3_740,
+      promoCode: 'SPRING10',
+      customerKey: order.customerKey,
+      createdAt: order.createdAt,
+      address: order.address,
+      items: order.items,
+      payment: { paymentId: order.payment.paymentId, status: 'authorized', authId: order.payment.authId, amount: 3_740, provider: 'simulated' },
+    });
+    const holds = await db.sql.query('SELECT reservation_id, status, order_id FROM inventory_reservations WHERE order_id = $1 ORDER BY sku', [order.orderId]);
+    expect(holds).toEqual([
+      { reservation_id: `${order.checkoutId}/CAP`, status: 'committed', order_id: order.orderId },
+      { reservation_id: `${order.checkoutId}/TSHIRT-M`, status: 'committed', order_id: order.orderId },
+    ]);
+    const events = await db.sql.query('SELECT aggregate_type, event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id', [order.orderId]);
+    expect(events).toEqual([
+      { aggregate_type: 'order', event_type: 'order.created' },
+      { aggregate_type: 'order', event_type: 'order.confirmed' },
+    ]);
+    const [usage] = await db.sql.query('SELECT code, customer_id FROM promotion_usages WHERE order_id = $1', [order.orderId]);
+    expect(usage).toEqual({ code: 'SPRING10', customer_id: order.customerKey });
+    const [idem] = await db.sql.query('SELECT fingerprint, checkout_id, status_code, response, completed_at FROM idempotency_keys WHERE key = $1', [
+      order.idempotencyKey,
+    ]);
+    expect(idem).toMatchObject({ fingerprint: order.fingerprint, checkout_id: order.checkoutId, status_code: 201, response: order.response.body });
+    expect((idem as { completed_at: unknown }).completed_at).toBeInstanceOf(Date);
+    await writer.close();
+  });
+
+  it('writes the orders of one tick in one transaction', async () => {
+    const spy = spyOnSql(db.sql);
+    const writer = new OrderWriter(spy.sql, { batchMax: 1_000, batchDelayMs: 1 });
+    const orders = Array.from({ length: 200 }, () => makeOrder());
+    await Promise.all(orders.map((o) => writer.write(o)));
+    expect(spy.statements.filter((s) => s.startsWith('INSERT INTO orders'))).toHaveLength(1);
+    const [row] = await db.sql.query<{ n: number }>('SELECT count(*) AS n FROM orders WHERE order_id = ANY($1::text[])', [orders.map((o) => o.orderId)]);
+    expect(row!.n).toBe(200);
+    await writer.close();
+  });
+
+  it('treats writing the same order again as a no-op that succeeds', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const order = makeOrder({ promoCode: 'AGAIN' });
+    await writer.write(order);
+    await writer.write(order);
+    // Twice in one batch too.
+    await Promise.all([writer.write(order), writer.write(order)]);
+    const [counts] = await db.sql.query<{ orders: number; outbox: number; usages: number; items: number }>(
+      `SELECT (SELECT count(*) FROM orders WHERE order_id = $1) AS orders,
+              (SELECT count(*) FROM outbox WHERE aggregate_id = $1) AS outbox,
+              (SELECT count(*) FROM promotion_usages WHERE order_id = $1) AS usages,
+              (SELECT count(*) FROM order_items WHERE order_id = $1) AS items`,
+      [order.orderId],
+    );
+    expect(counts).toEqual({ orders: 1, outbox: 2, usages: 1, items: 2 });
+    await writer.close();
+  });
+
+  it('isolates a bad order of a batch: it rejects alone and the others commit', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const taken = makeOrder();
+    await writer.write(taken);
+    const good1 = makeOrder();
+    // Another order id for a checkout that already has an order violates orders.checkout_id UNIQUE.
+    const bad = makeOrder({ checkoutId: taken.checkoutId });
+    const good2 = makeOrder();
+    const outcomes = await Promise.allSettled([writer.write(good1), writer.write(bad), writer.write(good2)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
+    const store = new OrderStore(db.sql);
+    expect(await store.get(good1.orderId)).not.toBeNull();
+    expect(await store.get(good2.orderId)).not.toBeNull();
+    expect(await store.get(bad.orderId)).toBeNull();
+    await writer.close();
+  });
+
+  it('rolls back every table of an order that fails a check', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const bad = makeOrder({ total: -1 });
+    await expect(writer.write(bad)).rejects.toMatchObject({ code: '23514' });
+    const [counts] = await db.sql.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM payments WHERE order_id = $1) + (SELECT count(*) FROM outbox WHERE aggregate_id = $1)
+              + (SELECT count(*) FROM idempotency_keys WHERE key = $2) AS n`,
+      [bad.orderId, bad.idempotencyKey],
+    );
+    expect(Number(counts!.n)).toBe(0);
+    await writer.close();
+  });
+
+  it('refuses writes after close, having written the earlier ones', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 1_000 });
+    const order = makeOrder();
+    const written = writer.write(order);
+    await writer.close();
+    await expect(written).resolves.toBeUndefined();
+    await expect(writer.write(makeOrder())).rejects.toThrow(/closed/);
+  });
+});
