@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -24,8 +24,10 @@ export async function createPgTestDatabase(): Promise<{ url: string; drop(): Pro
   };
 }
 
-export async function createPgliteDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+/** A temporary folder for a PGlite database: empty, or a copy of `copyFrom` (a closed PGlite data folder). */
+export async function createPgliteDir(opts: { copyFrom?: string } = {}): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'bo-pglite-'));
+  if (opts.copyFrom !== undefined) await cp(opts.copyFrom, dir, { recursive: true });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
