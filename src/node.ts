@@ -88,7 +88,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const sweeper = new PendingSweeper(pendingStore, orders, payments, (sku) => inventory.get(sku), promos, log);
   const metrics = createMetrics();
 
-  const sagaDeps: SagaDeps = { inventory: (sku) => inventory.get(sku), payments, orders: orderWriter, responses: idempotency, carts, promos, holdTtlMs: config.holdTtlMs, log };
+  const sagaDeps: Omit<SagaDeps, 'recordCompensation'> = {
+    inventory: (sku) => inventory.get(sku), payments, orders: orderWriter, responses: idempotency, carts, promos, holdTtlMs: config.holdTtlMs, log,
+    storedResponse: async (key) => {
+      const rec = await idempotency.get(key);
+      return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
+    },
+  };
   const prepareDeps: PrepareDeps = {
     product: (sku) => catalog.product(sku),
     promotion: (code) => catalog.promotion(code),
@@ -161,17 +167,17 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     for (const t of timers) t.unref();
   })();
 
-  /** Unfinished sagas: a stored response means only the tombstone is missing; otherwise the saga runs again. */
-  async function resumeSagas(plans: import('./actors/checkout-types.js').CheckoutPlan[]): Promise<void> {
-    const records = await Promise.all(plans.map((p) => idempotency.get(p.key)));
-    plans.forEach((plan, i) => {
-      const actor = checkoutActors[checkoutPartition(plan.key, config.partitions)]!;
-      const rec = records[i];
-      if (rec && rec.statusCode !== null) actor.remember(plan.key, plan.fingerprint, { statusCode: rec.statusCode, body: rec.body }, true);
-      else {
-        if (plan.priced.promoCode) promos.forceReserve(plan.priced.promoCode, plan.customerKey);
-        actor.resume(plan);
-      }
+  /**
+   * Unfinished sagas run again from their plan; the saga's resume path consults the stored response first, so a
+   * saga whose order was written only commits its holds. A resumed saga without a stored response took its promo
+   * use before the restart, which the ledger (loaded from confirmed orders) does not count yet.
+   */
+  async function resumeSagas(sagas: ReturnType<typeof replayJournal>['unfinished']): Promise<void> {
+    const records = await Promise.all(sagas.map((s) => idempotency.get(s.plan.key)));
+    sagas.forEach(({ plan, compensating }, i) => {
+      const stored = records[i]?.statusCode != null;
+      if (!stored && plan.priced.promoCode) promos.forceReserve(plan.priced.promoCode, plan.customerKey);
+      checkoutActors[checkoutPartition(plan.key, config.partitions)]!.resume(plan, compensating);
     });
   }
 

@@ -5,7 +5,7 @@ import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { BloomFilter } from './bloom-filter.js';
 import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
-import type { CheckoutEvent, CheckoutOutcome, CheckoutPlan, CheckoutRequest, CheckoutResponse } from './checkout-types.js';
+import type { CheckoutEvent, CheckoutOutcome, CheckoutPlan, CheckoutRequest, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { EventJournal } from './inventory-actor.js';
 
 export interface CheckoutReply extends CheckoutResponse {
@@ -17,6 +17,10 @@ export interface StoredResponse {
   statusCode: number | null;
   body: unknown;
 }
+
+/** Backoff of a saga that threw: doubling from the base, capped. */
+const sagaRetryDelayMsBase = 200;
+const sagaRetryDelayMsMax = 30_000;
 
 type Entry =
   | { t: 'loading'; waiters: Submit[] }
@@ -34,7 +38,7 @@ interface Submit {
 type CheckoutMsg =
   | Submit
   | { t: 'loaded'; key: string; record: StoredResponse | null }
-  | { t: 'resume'; plan: CheckoutPlan }
+  | { t: 'resume'; plan: CheckoutPlan; attempt: number }
   | { t: 'finished'; key: string; fingerprint: string; outcome: CheckoutOutcome; reply: ((r: CheckoutReply) => void) | null };
 
 export interface CheckoutActorDeps {
@@ -44,7 +48,8 @@ export interface CheckoutActorDeps {
   knownKeys: BloomFilter;
   lookup: (key: string) => Promise<StoredResponse | null>;
   prepare: PrepareDeps;
-  saga: SagaDeps;
+  /** Saga dependencies; the actor adds `recordCompensation` (it journals into its own partition). */
+  saga: Omit<SagaDeps, 'recordCompensation'>;
   doneEntriesMax: number;
   log: Logger;
   onJournalFailure: (err: unknown) => void;
@@ -62,8 +67,19 @@ export class CheckoutActor {
   private readonly ref: ActorRef<CheckoutMsg>;
   private readonly entries = new Map<string, Entry>();
   private readonly doneOrder: string[] = [];
+  /** Compensations journaled by sagas still running here, so an in-process re-run repeats only them. */
+  private readonly compensations = new Map<string, NonNullable<SagaResume['compensating']>>();
+  private readonly sagaDeps: SagaDeps;
 
   constructor(private readonly deps: CheckoutActorDeps) {
+    this.sagaDeps = {
+      ...deps.saga,
+      recordCompensation: async (plan, outcome, authId) => {
+        this.compensations.set(plan.key, { outcome, authId });
+        const ev: CheckoutEvent = { t: 'compensating', outcome, authId };
+        await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev);
+      },
+    };
     this.ref = deps.system.spawn<null, CheckoutMsg>({
       name: `checkouts:${deps.partition}`,
       initialState: null,
@@ -80,9 +96,10 @@ export class CheckoutActor {
     return new Promise((reply) => this.ref.tell({ t: 'submit', key, fingerprint, request, reply }, true));
   }
 
-  /** Recovery: re-run a saga whose `started` event has no `finished`. */
-  resume(plan: CheckoutPlan): void {
-    this.ref.tell({ t: 'resume', plan }, true);
+  /** Recovery: re-run a saga whose `started` event has no `finished`, with its journaled compensation if any. */
+  resume(plan: CheckoutPlan, compensating: SagaResume['compensating']): void {
+    if (compensating) this.compensations.set(plan.key, compensating);
+    this.ref.tell({ t: 'resume', plan, attempt: 0 }, true);
   }
 
   /** Recovery: a saga whose response is already stored only needs its tombstone. */
@@ -113,7 +130,7 @@ export class CheckoutActor {
       case 'resume':
         this.entries.set(msg.plan.key, { t: 'running', fingerprint: msg.plan.fingerprint });
         this.deps.knownKeys.add(msg.plan.key);
-        void this.runSaga(msg.plan, null, false);
+        void this.runSaga(msg.plan, null, false, msg.attempt);
         return;
       case 'finished':
         return this.onFinished(msg.key, msg.fingerprint, msg.outcome, msg.reply);
@@ -172,20 +189,39 @@ export class CheckoutActor {
     this.ref.tell({ t: 'finished', key: m.key, fingerprint: m.fingerprint, outcome, reply: m.reply }, true);
   }
 
-  private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean): Promise<void> {
-    const entity = checkoutEntity(plan.key);
+  /**
+   * Runs a saga whose plan is durable. A saga that throws (the database or the provider failed in a way the steps
+   * do not expect) is never forgotten: it may hold stock or an authorization, so it runs again from its plan after
+   * a backoff (every step is idempotent) while its key stays in flight; the waiting client gets 503 and retries.
+   */
+  private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean, attempt = 0): Promise<void> {
+    if (fresh) {
+      try {
+        await this.deps.journal.append(this.deps.partition, checkoutEntity(plan.key), { t: 'started', plan } satisfies CheckoutEvent);
+      } catch (err) {
+        // Nothing happened yet but the promo use taken in preparation: give it back and free the key.
+        this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded');
+        if (plan.priced.promoCode) this.deps.saga.promos.release(plan.priced.promoCode, plan.customerKey);
+        const outcome: CheckoutOutcome = { retention: 'forget', response: { statusCode: 503, body: errorBody('NOT_READY') } };
+        this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
+        return;
+      }
+    }
     let outcome: CheckoutOutcome;
     try {
-      if (fresh) await this.deps.journal.append(this.deps.partition, entity, { t: 'started', plan } satisfies CheckoutEvent);
-      outcome = await runCheckoutSaga(plan, this.deps.saga);
-      // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply
-      // does not wait for it; if it is lost, recovery finds the stored response and only writes the tombstone.
-      this.tombstone(plan.key, outcome.response.statusCode);
+      const resume: SagaResume | undefined = fresh && attempt === 0 ? undefined : { compensating: this.compensations.get(plan.key) ?? null };
+      outcome = await runCheckoutSaga(plan, this.sagaDeps, resume);
     } catch (err) {
-      this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId }, 'checkout saga failed');
-      if (plan.priced.promoCode && fresh) this.deps.saga.promos.release(plan.priced.promoCode, plan.customerKey);
-      outcome = { retention: 'forget', response: { statusCode: 503, body: errorBody('NOT_READY') } };
+      const delayMs = Math.min(sagaRetryDelayMsMax, sagaRetryDelayMsBase * 2 ** attempt);
+      this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt, delayMs }, 'checkout saga failed; it will run again');
+      reply?.({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
+      setTimeout(() => this.ref.tell({ t: 'resume', plan, attempt: attempt + 1 }, true), delayMs).unref();
+      return;
     }
+    // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply does
+    // not wait for it; if it is lost, recovery finds the stored response and only writes the tombstone.
+    this.compensations.delete(plan.key);
+    this.tombstone(plan.key, outcome.response.statusCode);
     this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
   }
 

@@ -6,7 +6,7 @@ import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
 import type { PricedCart } from '../domain/pricing.js';
 import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
 import type { NewOrder } from '../persistence/order-writer.js';
-import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse } from './checkout-types.js';
+import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { InventoryActor } from './inventory-actor.js';
 import type { PromoLedger } from './promo-ledger.js';
 
@@ -18,6 +18,10 @@ export interface SagaDeps {
   responses: { saveResponse(rec: { key: string; fingerprint: string; checkoutId: string; statusCode: number; body: unknown }): Promise<void> };
   carts: { markCheckedOut(cartId: string): Promise<void> };
   promos: PromoLedger;
+  /** The stored final response of a key, if any (written with the order, or after compensation). */
+  storedResponse: (key: string) => Promise<CheckoutResponse | null>;
+  /** Journals that compensation starts (in the checkout's partition) and resolves when it is durable. */
+  recordCompensation: (plan: CheckoutPlan, outcome: CheckoutOutcome, authId: string | null) => Promise<void>;
   holdTtlMs: number;
   log: Logger;
 }
@@ -53,13 +57,30 @@ const steps: SagaStep[] = [
   { name: 'commit', run: commitHolds, undo: null },
 ];
 
-export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps): Promise<CheckoutOutcome> {
+/**
+ * Runs a checkout. `resume` is set when the saga runs again (after a crash or an unexpected failure): durable facts
+ * decide first, so a re-run never repeats what already happened — a stored response means the order was written
+ * (its holds are committed again, a no-op if done) or the compensation finished; a journaled compensation is
+ * repeated, never the checkout.
+ */
+export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume?: SagaResume): Promise<CheckoutOutcome> {
   const run: SagaRun = {
     plan,
     deps,
     holds: plan.lines.map((l) => ({ sku: l.sku, qty: l.qty, holdId: holdIdFor(asCheckoutId(plan.checkoutId), asSku(l.sku)) })),
     authId: null,
   };
+  if (resume) {
+    const stored = await deps.storedResponse(plan.key);
+    if (stored) {
+      if (stored.statusCode === 201) await commitHolds(run);
+      return { retention: 'durable', response: stored };
+    }
+    if (resume.compensating) {
+      run.authId = resume.compensating.authId;
+      return compensate(run, steps, resume.compensating.outcome);
+    }
+  }
   const done: SagaStep[] = [];
   for (const step of steps) {
     const result = await step.run(run);
@@ -67,16 +88,21 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps): Promi
       done.push(step);
       continue;
     }
-    if (result.t === 'compensate') {
-      // The reserve step's undo also runs when reserve itself failed part-way: some lines may hold stock.
-      if (step.undo && step.name === 'reserve') await step.undo(run, 'compensated');
-      for (const s of done.reverse()) if (s.undo) await s.undo(run, reasonFor(result.outcome));
-      if (plan.priced.promoCode) deps.promos.release(plan.priced.promoCode, plan.customerKey);
-      if (result.outcome.retention === 'durable') await saveResponse(run, result.outcome.response);
-    }
-    return result.outcome;
+    if (result.t === 'stop') return result.outcome;
+    // The reserve step's undo also runs when reserve itself failed part-way: some lines may hold stock.
+    if (step.name === 'reserve') done.push(step);
+    await deps.recordCompensation(plan, result.outcome, run.authId);
+    return compensate(run, done, result.outcome);
   }
   return { retention: 'durable', response: confirmedResponse(plan, 'confirmed') };
+}
+
+/** Undoes the done steps in reverse, gives the promo use back and stores the response when it is durable. */
+async function compensate(run: SagaRun, done: SagaStep[], outcome: CheckoutOutcome): Promise<CheckoutOutcome> {
+  for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reasonFor(outcome));
+  if (run.plan.priced.promoCode) run.deps.promos.release(run.plan.priced.promoCode, run.plan.customerKey);
+  if (outcome.retention === 'durable') await saveResponse(run, outcome.response);
+  return outcome;
 }
 
 function reasonFor(outcome: CheckoutOutcome): ReleaseReason {

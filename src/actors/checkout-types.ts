@@ -47,4 +47,13 @@ export interface CheckoutOutcome {
 }
 
 /** Journal events of a checkout entity (`co:<key>`), in the key's partition. */
-export type CheckoutEvent = { t: 'started'; plan: CheckoutPlan } | { t: 'finished'; statusCode: number };
+export type CheckoutEvent =
+  | { t: 'started'; plan: CheckoutPlan }
+  /** Recorded before compensation starts, so a re-run repeats the compensation instead of the checkout. */
+  | { t: 'compensating'; outcome: CheckoutOutcome; authId: string | null }
+  | { t: 'finished'; statusCode: number };
+
+/** What a re-run knows: the journaled compensation, if compensation had started. */
+export interface SagaResume {
+  compensating: { outcome: CheckoutOutcome; authId: string | null } | null;
+}

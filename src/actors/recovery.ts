@@ -3,12 +3,12 @@ import { checkoutEntity, partitionOf } from '../cluster/partitioner.js';
 import { asSku } from '../domain/ids.js';
 import { applyInventoryEvent, emptyInventory, inventoryFromSnapshot, type InventoryEvent, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
 import type { JournalEntry, SnapshotRecord } from '../persistence/journal.js';
-import type { CheckoutEvent, CheckoutPlan } from './checkout-types.js';
+import type { CheckoutEvent, CheckoutPlan, SagaResume } from './checkout-types.js';
 
 export interface RecoveredState {
   skus: Map<string, InventoryState>;
   /** Sagas with a `started` event and no `finished`: to resume, or to tombstone if their response is stored. */
-  unfinished: CheckoutPlan[];
+  unfinished: { plan: CheckoutPlan; compensating: SagaResume['compensating'] }[];
 }
 
 /**
@@ -17,10 +17,10 @@ export interface RecoveredState {
  */
 export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[], log: Logger): RecoveredState {
   const skus = new Map<string, InventoryState>();
-  const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean }>();
+  const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean; compensating: SagaResume['compensating'] }>();
   for (const s of snapshots) {
     if (s.entity.startsWith('sku:')) skus.set(s.entity.slice(4), inventoryFromSnapshot(s.state as InventorySnapshot));
-    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true });
+    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true, compensating: null });
   }
   for (const e of events) {
     if (e.entity.startsWith('sku:')) {
@@ -31,14 +31,15 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
     } else if (e.entity.startsWith('co:')) {
       const key = e.entity.slice(3);
       const ev = e.event as CheckoutEvent;
-      const saga = sagas.get(key) ?? { plan: null, finished: false };
-      if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false });
+      const saga = sagas.get(key) ?? { plan: null, finished: false, compensating: null };
+      if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false, compensating: null });
+      else if (ev.t === 'compensating') sagas.set(key, { ...saga, compensating: { outcome: ev.outcome, authId: ev.authId } });
       else sagas.set(key, { ...saga, finished: true });
     } else {
       log.warn({ entity: e.entity, partition: e.partition, seq: e.seq }, 'unknown journal entity skipped');
     }
   }
-  const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [s.plan] : []));
+  const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [{ plan: s.plan, compensating: s.compensating }] : []));
   return { skus, unfinished };
 }
 

@@ -122,10 +122,16 @@ export function decideInventory(s: InventoryState, c: InventoryCommand, nowMs: n
     case 'release':
       return decided(s, s.holds.has(c.holdId) ? [{ t: 'released', holdId: c.holdId, reason: c.reason }] : []);
     case 'expire': {
+      // A hold id can be listed twice (the actor's expiry heap keeps one entry per reservation, and a hold id can be
+      // reserved again after it was released), but a hold ends once: one `released` event per id.
       const events: InventoryEvent[] = [];
+      const expired = new Set<HoldId>();
       for (const id of c.holdIds) {
         const h = s.holds.get(id);
-        if (h && h.status === 'active' && h.expiresAtMs <= nowMs) events.push({ t: 'released', holdId: id, reason: 'expired' });
+        if (h && h.status === 'active' && h.expiresAtMs <= nowMs && !expired.has(id)) {
+          expired.add(id);
+          events.push({ t: 'released', holdId: id, reason: 'expired' });
+        }
       }
       return decided(s, events);
     }

@@ -1,0 +1,56 @@
+import { SimulatedPaymentProvider } from '../../src/payments/simulated-provider.js';
+
+/**
+ * A simulated provider a test can steer, for HTTP tests that share one node per file:
+ * - `pm_card_amex` stands for a card whose authorization answers never arrive: every authorize call with it takes
+ *   effect at the provider and then rejects at once with PaymentTimeoutError (the 'timeout' fault), so the saga's
+ *   retries run out quickly and the checkout is answered 202 pending. The pending sweeper keeps meeting the same
+ *   fault, so such an order stays pending for the whole test file.
+ * - `holdNextAuthorize()` parks the next authorize call after the provider acted and before it answers; the test
+ *   learns that the call arrived from `reached` and lets it answer with `release()`. No timer is involved: the
+ *   provider's injected `sleep` waits on the test's promise.
+ */
+export const timeoutCard = 'pm_card_amex';
+
+export interface HeldAuthorize {
+  /** Resolves when an authorize call reached the provider and is waiting. */
+  reached: Promise<void>;
+  /** Lets the waiting call answer. */
+  release(): void;
+}
+
+export interface ScriptedPayments {
+  provider: SimulatedPaymentProvider;
+  holdNextAuthorize(): HeldAuthorize;
+}
+
+export function scriptedPayments(): ScriptedPayments {
+  let next: { arrived: () => void; released: Promise<void> } | null = null;
+  const provider = new SimulatedPaymentProvider({
+    beforeAuthorize: (req) => (req.paymentMethod === timeoutCard ? 'timeout' : undefined),
+    // A latency of 1 ms only marks the call as "wait"; `sleep` decides how long the wait really is.
+    latencyMs: (op) => (op === 'authorize' && next !== null ? 1 : 0),
+    sleep: () => {
+      const held = next;
+      next = null;
+      if (held === null) return Promise.resolve();
+      held.arrived();
+      return held.released;
+    },
+  });
+  return {
+    provider,
+    holdNextAuthorize() {
+      let arrived = (): void => undefined;
+      let release = (): void => undefined;
+      const reached = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      next = { arrived, released };
+      return { reached, release };
+    },
+  };
+}
