@@ -50,8 +50,14 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; [detail: string]: unknown };
 }
 
+/**
+ * Details never replace `code` or `message`: a detail named like them (a promo's `code`) would otherwise hide the
+ * catalogue code a client switches on. Name such details after what they are (`promoCode`).
+ */
 export function errorBody(code: ErrorCode, details?: Record<string, unknown>, message?: string): ErrorBody {
-  return { error: { code, message: message ?? errorCatalogue[code].message, ...details } };
+  const error: ErrorBody['error'] = { code, message: message ?? errorCatalogue[code].message };
+  if (details === undefined) return { error };
+  return { error: Object.assign(error, details, { code: error.code, message: error.message }) };
 }
 
 export function errorStatus(code: ErrorCode): number {

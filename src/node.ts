@@ -51,6 +51,7 @@ export interface RunningNode {
 const snapshotEveryEvents = 1_000;
 const snapshotFlushIntervalMs = 1_000;
 const compactIntervalMs = 60_000;
+const cartCleanupIntervalMs = 60_000;
 
 export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
   const log = opts.logger ?? pino({ level: config.logLevel });
@@ -77,7 +78,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const productStore = new ProductStore(sql);
   const promotionStore = new PromotionStore(sql);
   const catalog = new Catalog(productStore, promotionStore);
-  const carts = new CartService(new CartStore(sql), clock, config.cartIdleTtlMs);
+  const cartStore = new CartStore(sql);
+  const carts = new CartService(cartStore, clock, config.cartIdleTtlMs);
   const idempotency = new IdempotencyStore(sql);
   const orderWriter = new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 });
   const orderStore = new OrderStore(sql);
@@ -164,6 +166,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     timers.push(setInterval(() => void snapshots.flush(), snapshotFlushIntervalMs));
     timers.push(setInterval(() => void snapshots.compact().catch((err: unknown) => log.error({ err }, 'compaction failed')), compactIntervalMs));
     timers.push(setInterval(() => void sweeper.sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')), config.sweepIntervalMs));
+    // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
+    timers.push(setInterval(() => void cartStore.deleteExpired(clock.now()).catch((err: unknown) => log.error({ err }, 'cart cleanup failed')), cartCleanupIntervalMs));
     for (const t of timers) t.unref();
   })();
 

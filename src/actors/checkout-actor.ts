@@ -102,12 +102,6 @@ export class CheckoutActor {
     this.ref.tell({ t: 'resume', plan, attempt: 0 }, true);
   }
 
-  /** Recovery: a saga whose response is already stored only needs its tombstone. */
-  remember(key: string, fingerprint: string, response: CheckoutResponse, writeTombstone: boolean): void {
-    this.setDone(key, fingerprint, response);
-    if (writeTombstone) this.tombstone(key, response.statusCode);
-  }
-
   private tombstone(key: string, statusCode: number): void {
     const entity = checkoutEntity(key);
     const finished: CheckoutEvent = { t: 'finished', statusCode };

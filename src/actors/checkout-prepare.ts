@@ -46,7 +46,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
   const customerKey = customerKeyOf(req);
   const code = source.promoCode;
   const promo = code ? await deps.promotion(code) : undefined;
-  if (code && !promo) return rejected({ ok: false, code: 'PROMO_NOT_FOUND', details: { code } });
+  if (code && !promo) return rejected({ ok: false, code: 'PROMO_NOT_FOUND', details: { promoCode: code } });
   if (promo) await deps.promos.prepare(promo.code, customerKey);
   const priced = priceCart({
     lines: products,
@@ -61,7 +61,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
   if (!priced.ok) return rejected(priced);
   // Taking the use is synchronous, so two concurrent checkouts cannot both take the last one.
   if (promo && !deps.promos.tryReserve(promo, customerKey)) {
-    return rejected({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { code: promo.code } });
+    return rejected({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { promoCode: promo.code } });
   }
   return {
     ok: true,

@@ -251,8 +251,9 @@ export class GroupCommitJournal {
     }
     // FOR SHARE makes a concurrent claim (UPDATE of the owner row) wait for this INSERT, and this INSERT wait for a
     // claim in progress and then re-read the row, so an epoch bump and a write of the old epoch never interleave.
+    // Rows are locked in partition order, the order claimPartitions locks them in, so the two cannot deadlock.
     const inserted = await this.sql.query<{ partition: number; seq: number }>(
-      `WITH o AS (SELECT partition, epoch FROM partition_owners WHERE partition = ANY($1::int[]) FOR SHARE)
+      `WITH o AS (SELECT partition, epoch FROM partition_owners WHERE partition = ANY($1::int[]) ORDER BY partition FOR SHARE)
        INSERT INTO journal (partition, seq, epoch, entity, payload)
        SELECT u.partition, u.seq, u.epoch, u.entity, u.payload
        FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[]) AS u(partition, seq, epoch, entity, payload)

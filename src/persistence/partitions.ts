@@ -45,10 +45,14 @@ export async function claimPartitions(sql: SqlClient, node: string, partitions: 
   const wanted = [...new Set(partitions)].sort((a, b) => a - b);
   for (const p of wanted) assertPartition(p);
   if (wanted.length === 0) return [];
+  return withDeadlockRetry(() => claimSorted(sql, node, wanted));
+}
+
+async function claimSorted(sql: SqlClient, node: string, wanted: number[]): Promise<PartitionClaim[]> {
   return sql.transaction(async (tx) => {
     const owners = await tx.query<{ partition: number; epoch: number }>(
       `INSERT INTO partition_owners AS o (partition, node, epoch, updated_at)
-       SELECT p, $2, 1, now() FROM unnest($1::int[]) AS p
+       SELECT p, $2, 1, now() FROM unnest($1::int[]) AS p ORDER BY p
        ON CONFLICT (partition) DO UPDATE SET node = excluded.node, epoch = o.epoch + 1, updated_at = now()
        RETURNING partition, epoch`,
       [wanted, node],
@@ -84,6 +88,8 @@ export async function loadPartitions(
   for (const p of wanted) assertPartition(p);
   if (wanted.length === 0) return { snapshots: [], events: [] };
   return sql.transaction(async (tx) => {
+    // One snapshot of the database for both reads.
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     const snapshotRows = await tx.query<{ partition: number; entity: string; seq: number; epoch: number; payload: Uint8Array }>(
       `SELECT partition, entity, seq, epoch, payload FROM snapshots WHERE partition = ANY($1::int[])
        ORDER BY partition, entity`,
@@ -137,6 +143,7 @@ export async function writeSnapshots(sql: SqlClient, snaps: SnapshotRecord[]): P
          AS s(partition, entity, seq, epoch, payload)
      ), owned AS (
        SELECT s.* FROM s JOIN partition_owners o ON o.partition = s.partition AND o.epoch = s.epoch
+       ORDER BY s.partition
        FOR SHARE OF o
      )
      INSERT INTO snapshots AS t (partition, entity, seq, epoch, payload, created_at)
@@ -156,6 +163,21 @@ export async function writeSnapshots(sql: SqlClient, snaps: SnapshotRecord[]): P
   const fenced = new Set<number>();
   for (const r of rows) if (!writtenKeys.has(`${r.partition}\u0000${r.entity}`)) fenced.add(r.partition);
   return { fenced: [...fenced].sort((a, b) => a - b) };
+}
+
+/** Deadlock or serialization failure: PostgreSQL rolled the transaction back, so running it again is safe. */
+const retryableCodes = new Set(['40P01', '40001']);
+const claimAttemptsMax = 3;
+
+async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= claimAttemptsMax || typeof code !== 'string' || !retryableCodes.has(code)) throw err;
+    }
+  }
 }
 
 function assertPartition(p: number): void {

@@ -50,13 +50,13 @@ export const postCartPromo = (s: NodeServices): Handler => async (req) => {
   const body = parseBody(promoBody, req.body);
   if (!body.ok) return body.response;
   const promo = await s.catalog.promotion(body.value.code);
-  if (!promo) return errorResponse('PROMO_NOT_FOUND', { code: body.value.code });
+  if (!promo) return errorResponse('PROMO_NOT_FOUND', { promoCode: body.value.code });
   const cart = await s.carts.get(cartId);
   if (!cart) return errorResponse('CART_NOT_FOUND', { cartId });
   const priced = cart.currency ? priceLines(s, cart, null) : null;
   if (priced && priced.ok) {
     const check = checkPromotion(promo, { subtotalMinor: priced.priced.subtotalMinor, currency: priced.priced.currency, nowMs: s.nowMs(), usage: { total: 0, byCustomer: 0 } });
-    if (!check.ok) return errorResponse(check.code, { code: promo.code, ...check.details });
+    if (!check.ok) return errorResponse(check.code, { promoCode: promo.code, ...check.details });
   }
   const r = await s.carts.setPromo(cartId, promo.code);
   return cartResult(s, r, 200);

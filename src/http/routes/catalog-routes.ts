@@ -69,7 +69,7 @@ export const postPromotion = (s: NodeServices): Handler => async (req) => {
   const problems = promotionProblems(promo);
   if (problems.length > 0) return errorResponse('VALIDATION_FAILED', { field: '', reason: problems.join('; ') });
   const r = await s.catalog.createPromotion(promo);
-  return r === 'created' ? { status: 201, body: promotionView(promo) } : errorResponse('PROMOTION_EXISTS', { code: promo.code });
+  return r === 'created' ? { status: 201, body: promotionView(promo) } : errorResponse('PROMOTION_EXISTS', { promoCode: promo.code });
 };
 
 function promotionView(p: Promotion) {
