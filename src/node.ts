@@ -164,7 +164,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     ready = true;
     log.info({ ms: Date.now() - started, skus: state.skus.size, products, resumed: state.unfinished.length, events: rows.events.length }, 'recovered; ready');
     timers.push(setInterval(() => void snapshots.flush(), snapshotFlushIntervalMs));
-    timers.push(setInterval(() => void snapshots.compact().catch((err: unknown) => log.error({ err }, 'compaction failed')), compactIntervalMs));
+    timers.push(setInterval(() => void snapshots.compact([...epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), compactIntervalMs));
     timers.push(setInterval(() => void sweeper.sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')), config.sweepIntervalMs));
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
     timers.push(setInterval(() => void cartStore.deleteExpired(clock.now()).catch((err: unknown) => log.error({ err }, 'cart cleanup failed')), cartCleanupIntervalMs));

@@ -38,9 +38,14 @@ export class SnapshotWriter {
     return this.running;
   }
 
-  /** Deletes journal rows that snapshots cover. */
-  async compact(): Promise<void> {
+  /** Deletes journal rows that snapshots cover, in the partitions this node owns. */
+  async compact(owned: number[]): Promise<void> {
     await this.flush();
-    await this.sql.query(`DELETE FROM journal j USING snapshots s WHERE j.partition = s.partition AND j.entity = s.entity AND j.seq <= s.seq`);
+    if (owned.length === 0) return;
+    await this.sql.query(
+      `DELETE FROM journal j USING snapshots s
+       WHERE j.partition = ANY($1::int[]) AND j.partition = s.partition AND j.entity = s.entity AND j.seq <= s.seq`,
+      [owned],
+    );
   }
 }

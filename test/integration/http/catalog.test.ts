@@ -146,7 +146,7 @@ describe('catalog and admin routes', () => {
       expect(first.status).toBe(201);
       const again = await t.admin('POST', '/api/promotions', { code: 'ONCE', kind: 'percentage', percentBps: 9_000 });
       expect(again.status).toBe(409);
-      expect(again.body.error).toMatchObject({ code: 'PROMOTION_EXISTS' });
+      expect(again.body.error).toMatchObject({ code: 'PROMOTION_EXISTS', promoCode: 'ONCE' });
     });
 
     it.each([
