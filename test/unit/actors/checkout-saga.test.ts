@@ -1,0 +1,182 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
+import { runCheckoutSaga, type SagaDeps } from '../../../src/actors/checkout-saga.js';
+import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse } from '../../../src/actors/checkout-types.js';
+import { SimulatedClock } from '../../../src/actors/clock.js';
+import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
+import { PromoLedger } from '../../../src/actors/promo-ledger.js';
+import { asSku } from '../../../src/domain/ids.js';
+import { emptyInventory } from '../../../src/domain/inventory.js';
+import { priceCart } from '../../../src/domain/pricing.js';
+import { defaultShippingTable } from '../../../src/domain/shipping.js';
+import { defaultTaxRates } from '../../../src/domain/tax.js';
+import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/payments/simulated-provider.js';
+import type { NewOrder } from '../../../src/persistence/order-writer.js';
+
+/**
+ * The saga's step table against real inventory actors and the simulated provider. The journal, order writer and
+ * response store are in-memory doubles of our own interfaces (their PostgreSQL behaviour is tested in
+ * test/integration/persistence); what is under test here is which steps run, which undo, and what a re-run repeats.
+ */
+const address = { name: 'Ada', line1: '1 Main St', city: 'New York', postalCode: '10001', country: 'US', region: 'NY' };
+const ttlMs = 60_000;
+
+class MemoryJournal implements EventJournal {
+  seq = 0;
+  async append(): Promise<number> {
+    return ++this.seq;
+  }
+}
+
+interface Harness {
+  deps: SagaDeps;
+  stock: Map<string, InventoryActor>;
+  orders: NewOrder[];
+  responses: Map<string, CheckoutResponse>;
+  compensations: CheckoutOutcome[];
+  provider: SimulatedPaymentProvider;
+  clock: SimulatedClock;
+  failOrderWrites: number;
+}
+
+let system: ActorSystem;
+let systems = 0;
+beforeEach(() => {
+  system = startActorSystem(`saga-test-${++systems}`);
+});
+afterEach(() => system.stop());
+
+function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | void): Harness {
+  const clock = new SimulatedClock();
+  const journal = new MemoryJournal();
+  const stock = new Map<string, InventoryActor>();
+  for (const [sku, n] of Object.entries(onHand)) {
+    const state = emptyInventory(asSku(sku));
+    state.onHand = n;
+    stock.set(sku, new InventoryActor({ system, journal, clock, partition: 0, entity: `sku:${sku}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state));
+  }
+  const provider = new SimulatedPaymentProvider(fault ? { beforeAuthorize: fault } : {});
+  const h: Harness = { stock, orders: [], responses: new Map(), compensations: [], provider, clock, failOrderWrites: 0, deps: undefined as never };
+  h.deps = {
+    inventory: (sku) => stock.get(sku)!,
+    payments: provider,
+    orders: {
+      write: async (o) => {
+        if (h.failOrderWrites > 0) {
+          h.failOrderWrites--;
+          throw new Error('database went away');
+        }
+        if (!h.orders.some((x) => x.orderId === o.orderId)) h.orders.push(o);
+        h.responses.set(o.idempotencyKey, o.response);
+      },
+    },
+    responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
+    carts: { markCheckedOut: async () => {} },
+    promos: new PromoLedger(async () => ({ total: 0, byCustomer: 0 })),
+    storedResponse: async (key) => h.responses.get(key) ?? null,
+    recordCompensation: async (_plan, outcome) => void h.compensations.push(outcome),
+    holdTtlMs: ttlMs,
+    log: pino({ level: 'silent' }),
+  };
+  return h;
+}
+
+function plan(lines: { sku: string; qty: number }[], paymentMethod = 'pm_card_visa', key = 'key-1'): CheckoutPlan {
+  const priced = priceCart({
+    lines: lines.map((l) => ({ product: { sku: asSku(l.sku), name: l.sku, priceMinor: 1_000, currency: 'USD', weightGrams: 100, taxCategory: 'standard' }, qty: l.qty })),
+    promo: null, promoUsage: { total: 0, byCustomer: 0 }, address, shippingMethod: 'standard', taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: 0,
+  });
+  if (!priced.ok) throw new Error(priced.code);
+  return { key, fingerprint: 'fp', checkoutId: `co_${key}`, orderId: `ord_${key}`, lines, priced: priced.priced, paymentMethod, address, customerKey: 'cus:1', cartId: null, createdAtMs: 0 };
+}
+
+const counts = (h: Harness, sku: string) => {
+  const { onHand, available, held, sold } = h.stock.get(sku)!.view;
+  return { onHand, available, held, sold };
+};
+
+describe('the checkout saga', () => {
+  it('confirms an order, commits every hold and authorizes once', async () => {
+    const h = harness({ A: 5, B: 5 });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }]), h.deps);
+    expect(out.response.statusCode).toBe(201);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
+    expect(counts(h, 'B')).toEqual({ onHand: 5, available: 4, held: 0, sold: 1 });
+    expect(h.orders).toHaveLength(1);
+    expect(h.provider.authorizations()).toBe(1);
+  });
+
+  it('releases the holds and stores a 402 when the card is declined', async () => {
+    const h = harness({ A: 5 });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), h.deps);
+    expect(out).toMatchObject({ retention: 'durable', response: { statusCode: 402 } });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+    expect(h.responses.get('key-1')?.statusCode).toBe(402);
+    expect(h.orders).toHaveLength(0);
+  });
+
+  it('releases the first line when the second is short, and never calls the provider', async () => {
+    const h = harness({ A: 5, B: 1 });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 2 }]), h.deps);
+    expect(out.response.statusCode).toBe(409);
+    expect(out.response.body).toMatchObject({ error: { code: 'OUT_OF_STOCK', skus: [{ sku: 'B', requested: 2, available: 1 }] } });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+    expect(h.provider.authorizations()).toBe(0);
+  });
+
+  it('writes a pending order and keeps the holds when the payment outcome stays unknown', async () => {
+    const h = harness({ A: 5 }, () => 'timeout-unprocessed');
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    expect(out.response).toMatchObject({ statusCode: 202, body: { status: 'pending' } });
+    expect(h.orders[0]?.status).toBe('pending');
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 2, sold: 0 });
+  });
+
+  it('voids the authorization when a hold expired during payment, and journals the compensation first', async () => {
+    let h: Harness;
+    // The clock passes the hold's TTL while the provider is authorizing.
+    h = harness({ A: 5 }, () => void h.clock.advance(ttlMs + 1));
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    expect(out.response).toMatchObject({ statusCode: 409, body: { error: { code: 'HOLD_EXPIRED' } } });
+    expect(h.compensations).toHaveLength(1);
+    expect(h.provider.voids()).toBe(1);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+});
+
+describe('a saga that runs again', () => {
+  it('after its order was written, only commits its holds: nothing is sold twice', async () => {
+    const h = harness({ A: 5 });
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    await runCheckoutSaga(p, h.deps);
+    const again = await runCheckoutSaga(p, h.deps, { compensating: null });
+    expect(again.response.statusCode).toBe(201);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
+    expect(h.provider.authorizations()).toBe(1);
+    expect(h.orders).toHaveLength(1);
+  });
+
+  it('after the order write failed, completes with one authorization and one sale', async () => {
+    const h = harness({ A: 5 });
+    h.failOrderWrites = 1;
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    await expect(runCheckoutSaga(p, h.deps)).rejects.toThrow('database went away');
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 2, sold: 0 });
+    const again = await runCheckoutSaga(p, h.deps, { compensating: null });
+    expect(again.response.statusCode).toBe(201);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
+    expect(h.provider.authorizations()).toBe(1);
+  });
+
+  it('with a journaled compensation, repeats only the compensation and never authorizes again', async () => {
+    const h = harness({ A: 5 });
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    const compensating: CheckoutOutcome = { retention: 'durable', response: { statusCode: 409, body: { error: { code: 'HOLD_EXPIRED' } } } };
+    const again = await runCheckoutSaga(p, h.deps, { compensating: { outcome: compensating, authId: null } });
+    expect(again).toEqual(compensating);
+    expect(h.provider.authorizations()).toBe(0);
+    expect(h.responses.get('key-1')?.statusCode).toBe(409);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+});
