@@ -39,7 +39,7 @@ export const errorCatalogue = {
   SHIPPING_DESTINATION_UNSUPPORTED: { status: 422, message: 'We do not ship to this destination.' },
   OVERLOADED: { status: 429, message: 'Too many requests in flight; retry after the given delay.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
-  PAYMENT_PROVIDER_ERROR: { status: 502, message: 'The payment provider failed; nothing was charged.' },
+  PAYMENT_PROVIDER_ERROR: { status: 502, message: 'The payment provider did not complete the request; the order is unchanged, retry later.' },
   NOT_READY: { status: 503, message: 'The node is recovering; retry shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { fail, type Failure } from '../errors.js';
-import type { PaymentProvider } from '../payments/provider.js';
+import { limits } from '../config/limits.js';
+import { withTimeout, type PaymentProvider, type SettleResult } from '../payments/provider.js';
 import type { InventoryReply } from '../domain/inventory.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { PromoLedger } from './promo-ledger.js';
@@ -84,7 +85,8 @@ export class OrderService {
       if (!o) return fail('ORDER_NOT_FOUND', { orderId });
       if (o.status === 'shipped') return { ok: true, order: orderView(o) };
       if (o.status !== 'confirmed' || !o.payment?.authId) return fail('ORDER_STATE_CONFLICT', { orderId, status: o.status });
-      const captured = await this.payments.capture({ idempotencyKey: `${o.checkoutId}:capture`, authId: o.payment.authId, amountMinor: o.total });
+      const authId = o.payment.authId;
+      const captured = await settle(() => this.payments.capture({ idempotencyKey: `${o.checkoutId}:capture`, authId, amountMinor: o.total }));
       if (!captured.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: captured.message });
       const r = await this.store.transition(orderId, ['confirmed'], 'shipped', 'captured', { eventType: 'order.shipped', payload: { orderId } });
       return this.reread(orderId, r);
@@ -99,10 +101,11 @@ export class OrderService {
       if ((o.status !== 'confirmed' && o.status !== 'shipped') || !o.payment?.authId) {
         return fail('ORDER_STATE_CONFLICT', { orderId, status: o.status });
       }
+      const authId = o.payment.authId;
       const settled =
         o.status === 'confirmed'
-          ? await this.payments.void({ idempotencyKey: `${o.checkoutId}:void`, authId: o.payment.authId })
-          : await this.payments.refund({ idempotencyKey: `${o.checkoutId}:refund`, authId: o.payment.authId, amountMinor: o.total });
+          ? await settle(() => this.payments.void({ idempotencyKey: `${o.checkoutId}:void`, authId }))
+          : await settle(() => this.payments.refund({ idempotencyKey: `${o.checkoutId}:refund`, authId, amountMinor: o.total }));
       if (!settled.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: settled.message });
       const paymentStatus = o.status === 'confirmed' ? 'voided' : 'refunded';
       const r = await this.store.transition(orderId, [o.status], 'cancelled', paymentStatus, { eventType: 'order.cancelled', payload: { orderId } }, { releasePromoUsage: true });
@@ -131,4 +134,18 @@ export class OrderService {
     return r === 'ok' ? { ok: true, order: orderView(after) } : fail('ORDER_STATE_CONFLICT', { orderId, status: after.status });
   }
 
+}
+
+/**
+ * One capture, void or refund, bounded by the provider deadline. A timeout or a thrown error is a provider failure
+ * like a refusal: nothing changes here and the operator retries, which is safe because the key is deterministic
+ * (the provider answers a repeat with the first result). Without this a hung provider would also block the order's
+ * queue, and a timeout would surface as a 500.
+ */
+async function settle(call: () => Promise<SettleResult>): Promise<SettleResult> {
+  try {
+    return await withTimeout(call(), limits.paymentCallTimeoutMs);
+  } catch (err) {
+    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
 }

@@ -11,6 +11,11 @@ export function errorResponse(
   headers?: Record<string, string>,
 ): HttpResponse {
   const response: HttpResponse = { status: errorStatus(code), body: errorBody(code, details) };
+  // DESIGN.md: admission control answers 429 with Retry-After, whichever actor or limit refused the request.
+  if (code === 'OVERLOADED' && headers?.['retry-after'] === undefined) {
+    const retryAfterS = typeof details?.['retryAfterS'] === 'number' ? details['retryAfterS'] : 1;
+    headers = { ...headers, 'retry-after': String(retryAfterS) };
+  }
   if (headers !== undefined) response.headers = headers;
   return response;
 }

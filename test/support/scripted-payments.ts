@@ -1,4 +1,4 @@
-import { SimulatedPaymentProvider } from '../../src/payments/simulated-provider.js';
+import { SimulatedPaymentProvider, type SettleOperation, type SimulatedFault } from '../../src/payments/simulated-provider.js';
 
 /**
  * A simulated provider a test can steer, for HTTP tests that share one node per file:
@@ -9,6 +9,7 @@ import { SimulatedPaymentProvider } from '../../src/payments/simulated-provider.
  * - `holdNextAuthorize()` parks the next authorize call after the provider acted and before it answers; the test
  *   learns that the call arrived from `reached` and lets it answer with `release()`. No timer is involved: the
  *   provider's injected `sleep` waits on the test's promise.
+ * - `failNextSettle(op, fault)` injects one fault into the next capture, void or refund.
  */
 export const timeoutCard = 'pm_card_amex';
 
@@ -22,12 +23,19 @@ export interface HeldAuthorize {
 export interface ScriptedPayments {
   provider: SimulatedPaymentProvider;
   holdNextAuthorize(): HeldAuthorize;
+  failNextSettle(op: SettleOperation, fault: SimulatedFault): void;
 }
 
 export function scriptedPayments(): ScriptedPayments {
   let next: { arrived: () => void; released: Promise<void> } | null = null;
+  const settleFaults = new Map<SettleOperation, SimulatedFault>();
   const provider = new SimulatedPaymentProvider({
     beforeAuthorize: (req) => (req.paymentMethod === timeoutCard ? 'timeout' : undefined),
+    beforeSettle: (op) => {
+      const fault = settleFaults.get(op);
+      settleFaults.delete(op);
+      return fault;
+    },
     // A latency of 1 ms only marks the call as "wait"; `sleep` decides how long the wait really is.
     latencyMs: (op) => (op === 'authorize' && next !== null ? 1 : 0),
     sleep: () => {
@@ -51,6 +59,9 @@ export function scriptedPayments(): ScriptedPayments {
       });
       next = { arrived, released };
       return { reached, release };
+    },
+    failNextSettle(op, fault) {
+      settleFaults.set(op, fault);
     },
   };
 }

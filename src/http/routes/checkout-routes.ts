@@ -24,7 +24,9 @@ export const postCheckout = (s: NodeServices): Handler => async (req) => {
   if (!body.ok) return body.response;
   const b = body.value;
   if (b.items) {
-    const problem = quantityProblem(b.items);
+    // Lines count as sent; quantities count per SKU, as the saga merges them, so splitting a SKU over several
+    // lines cannot get past the line quantity limit (and the answer does not depend on the stock left).
+    const problem = quantityProblem(b.items) ?? quantityProblem(qtyPerSku(b.items));
     if (problem) return problem;
   }
   if (s.checkout.inFlight() >= limits.checkoutsInFlightMax) {
@@ -46,3 +48,9 @@ export const postCheckout = (s: NodeServices): Handler => async (req) => {
   if (reply.statusCode === 429) headers['retry-after'] = '1';
   return { status: reply.statusCode, body: reply.body, headers };
 };
+
+function qtyPerSku(items: { sku: string; qty: number }[]): { sku: string; qty: number }[] {
+  const merged = new Map<string, number>();
+  for (const i of items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
+  return [...merged].map(([sku, qty]) => ({ sku, qty }));
+}

@@ -193,12 +193,12 @@ describe('bad input', () => {
   ];
 
   let rowSeq = 0;
-  it.each(rows)('%s → %s %s answers %#: a 4xx with a code, and changes nothing', async (_label, method, path, body, status, code, headers) => {
+  it.each(rows)('refuses %s on %s %s with a 4xx and a code, and changes nothing', async (_label, method, path, body, status, code, headers) => {
     const before = await state();
     const withCart = (s: string) => s.replaceAll('CART', cartId);
     const sentBody = typeof body === 'string' ? withCart(body) : body === undefined ? undefined : JSON.parse(withCart(JSON.stringify(body)));
     // Every checkout row gets its own key: a key remembers its body, and reuse would answer 422 instead.
-    const key = path === '/api/checkout' ? { 'idempotency-key': `bad-input-${++rowSeq}` } : {};
+    const key: Record<string, string> = path === '/api/checkout' ? { 'idempotency-key': `bad-input-${++rowSeq}` } : {};
     const r = await t.call(method, withCart(path), sentBody, { ...key, ...headers });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);

@@ -19,6 +19,9 @@ describe('POST /api/checkout', () => {
       t.admin('POST', '/api/promotions', { code: 'TENOFF', kind: 'percentage', percentBps: 1_000 }),
       t.admin('POST', '/api/promotions', { code: 'ONEEACH', kind: 'percentage', percentBps: 2_000, usageLimitPerCustomer: 1 }),
       t.admin('POST', '/api/promotions', { code: 'ONLYONE', kind: 'fixed', amountMinor: 100, currency: 'USD', usageLimitTotal: 1 }),
+      t.admin('POST', '/api/promotions', { code: 'FUTURE', kind: 'percentage', percentBps: 1_000, startsAt: '2099-01-01T00:00:00Z' }),
+      t.admin('POST', '/api/promotions', { code: 'BIGSPEND', kind: 'percentage', percentBps: 1_000, minSubtotalMinor: 10_000 }),
+      t.admin('POST', '/api/promotions', { code: 'EUROS', kind: 'fixed', amountMinor: 500, currency: 'EUR' }),
     ]);
   });
   afterAll(async () => {
@@ -108,6 +111,17 @@ describe('POST /api/checkout', () => {
       expect(replay.status).toBe(202);
       expect(replay.body).toEqual(r.body);
       expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    });
+
+    it('refuses buy-now lines in two currencies with 422 CURRENCY_MISMATCH, holding nothing', async () => {
+      await stock(t, 'CO-USD', 5);
+      await stock(t, 'CO-EUR', 5, 1_000, 'EUR');
+      const body = { items: [{ sku: 'CO-USD', qty: 1 }, { sku: 'CO-EUR', qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress };
+      const r = await checkout('co-mixed-1', body);
+      expect(r.status).toBe(422);
+      expect(r.body.error).toMatchObject({ code: 'CURRENCY_MISMATCH', cartCurrency: 'USD', productCurrency: 'EUR' });
+      expect(await inventory('CO-USD')).toMatchObject({ available: 5, held: 0 });
+      expect(await inventory('CO-EUR')).toMatchObject({ available: 5, held: 0 });
     });
 
     it('answers 404 PRODUCT_NOT_FOUND for an unknown SKU', async () => {
@@ -208,6 +222,19 @@ describe('POST /api/checkout', () => {
       expect(r.status).toBe(201);
       // 5000 − 500 = 4500; shipping 799 (600 g, below the free threshold after the discount); NY tax 4 % of 4500.
       expect(r.body.totals).toEqual({ currency: 'USD', subtotalMinor: 5_000, discountMinor: 500, shippingMinor: 799, taxMinor: 180, totalMinor: 5_479 });
+    });
+
+    it.each([
+      ['a code that has not started', 'FUTURE', 'PROMO_NOT_ACTIVE'],
+      ['a code whose minimum the order misses', 'BIGSPEND', 'PROMO_MIN_SUBTOTAL_NOT_MET'],
+      ['a code in another currency', 'EUROS', 'PROMO_CURRENCY_MISMATCH'],
+    ])('refuses %s with 422 and sells nothing', async (_label, promoCode, code) => {
+      const sku = `CO-PROMO-${promoCode}`;
+      await stock(t, sku, 10);
+      const r = await checkout(`co-promo-${promoCode}`, buyNow(sku, 1, { promoCode }));
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe(code);
+      expect(await inventory(sku)).toEqual({ sku, onHand: 10, available: 10, held: 0, sold: 0 });
     });
 
     it('answers 404 PROMO_NOT_FOUND for an unknown code and sells nothing', async () => {

@@ -71,6 +71,28 @@ describe('order routes', () => {
     });
   });
 
+  describe('payment provider failures', () => {
+    it.each([
+      ['ship', 'capture', 'error'],
+      ['ship', 'capture', 'timeout'],
+      ['cancel', 'void', 'error'],
+      ['cancel', 'void', 'timeout-unprocessed'],
+    ] as const)('answers %s with 502 PAYMENT_PROVIDER_ERROR when the %s meets a provider %s, changes nothing, and a retry succeeds', async (action, op, fault) => {
+      const sku = `ORD-PFAIL-${op}-${fault}`;
+      const orderId = await confirmedOrder(sku, 3, 1);
+      const before = await t.call('GET', `/api/orders/${orderId}`);
+      payments.failNextSettle(op, fault);
+      const r = await t.admin('POST', `/api/orders/${orderId}/${action}`);
+      expect(r.status).toBe(502);
+      expect(r.body.error).toMatchObject({ code: 'PAYMENT_PROVIDER_ERROR', orderId });
+      expect((await t.call('GET', `/api/orders/${orderId}`)).body).toEqual(before.body);
+      expect(await inventory(sku)).toMatchObject({ available: 2, sold: 1 });
+      const retry = await t.admin('POST', `/api/orders/${orderId}/${action}`);
+      expect(retry.status).toBe(200);
+      expect(retry.body.status).toBe(action === 'ship' ? 'shipped' : 'cancelled');
+    });
+  });
+
   describe('cancelling', () => {
     it('voids a confirmed order and puts its stock back; cancelling again changes nothing', async () => {
       const orderId = await confirmedOrder('ORD-VOID', 5, 2);

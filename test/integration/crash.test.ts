@@ -1,0 +1,335 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePayload } from '../../src/persistence/journal-codec.js';
+import { buyNowBody, pollUntil, postCheckout, runPool, type CheckoutAnswer } from '../support/checkout-client.js';
+import { createPgTestDatabase } from '../support/databases.js';
+import { testAdminToken } from '../support/node-harness.js';
+import { intBetween, seededRng, seedToRun, shuffle, type Rng } from '../support/seeded-random.js';
+
+/**
+ * kill -9 in the middle of a flash sale (DESIGN.md invariants 1, 2 and 4). The compiled node (dist/src/main.js) runs
+ * as a child process on a fresh PostgreSQL database; checkouts stream in with a slow simulated payment so many sagas
+ * are mid-flight; the node is killed once some orders were acknowledged, then restarted on the same database:
+ *
+ * - boot 2 pays slower than the hold TTL, so every resumed saga whose hold is not pinned loses it to expiry: this
+ *   proves recovery re-arms expiry timers and releases expired holds (polled on /api/inventory, bounded);
+ * - boot 2 is killed as soon as no hold is left, while its resumed sagas still wait for the provider (a second crash,
+ *   during recovery), and boot 3 (instant payments) resumes them again and answers the retries of every interrupted
+ *   key.
+ *
+ * Then: every acknowledged order exists and is confirmed, nothing is oversold, available + held + sold == onHand,
+ * no hold is left, no key has two orders, and every interrupted key replays one stored response or completes.
+ */
+
+const root = join(__dirname, '..', '..');
+const mainJs = join(root, 'dist', 'src', 'main.js');
+const holdTtlMs = 2_000;
+const skus = { A: { sku: 'CRASH-A', onHand: 80 }, B: { sku: 'CRASH-B', onHand: 30 } };
+const checkouts = 400;
+const inFlightMax = 60;
+/** The node is killed once this many checkouts were acknowledged with 201. */
+const killAfterConfirmed = 30;
+const requestTimeoutMs = 20_000;
+
+/** dist/ is built by `npm test` (tsc, then vitest); a direct vitest run rebuilds it here when src/ is newer. */
+function ensureBuilt(): void {
+  const newest = (dir: string, ext: string): number => {
+    let max = 0;
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) if (f.endsWith(ext)) max = Math.max(max, statSync(join(dir, f)).mtimeMs);
+    return max;
+  };
+  let builtAt = 0;
+  try {
+    builtAt = statSync(mainJs).mtimeMs;
+  } catch {
+    // Not built yet.
+  }
+  if (builtAt >= newest(join(root, 'src'), '.ts')) return;
+  // Type errors in unrelated files still emit (noEmitOnError is off); the freshness check below is what matters.
+  spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  if (statSync(mainJs).mtimeMs < newest(join(root, 'src'), '.ts')) throw new Error('dist/src/main.js is older than src/: the build failed');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One running child node: its process, the output it printed, and a promise of its exit. */
+interface Boot {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+const live = new Set<ChildProcess>();
+
+async function boot(port: number, databaseUrl: string, simPaymentLatencyMs: number): Promise<Boot> {
+  const child = spawn(process.execPath, [mainJs], {
+    cwd: root,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      ADMIN_TOKEN: testAdminToken,
+      HOLD_TTL_MS: String(holdTtlMs),
+      SIM_PAYMENT_LATENCY_MS: String(simPaymentLatencyMs),
+      PARTITIONS: '64',
+      SWEEP_INTERVAL_MS: '200',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (live.delete(child), resolve(code))));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const base = `http://127.0.0.1:${port}`;
+  await pollUntil('/readyz to answer 200', 30_000, async () => {
+    if (gone) throw new Error(`the node exited during start:\n${output.join('')}`);
+    const r = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await r.text();
+    return r.status === 200 ? true : undefined;
+  });
+  return { child, output, exited };
+}
+
+async function kill9(b: Boot): Promise<void> {
+  b.child.kill('SIGKILL');
+  const code = await b.exited;
+  expect(code).toBe(null); // killed by the signal, not exited on its own
+}
+
+async function admin(base: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${testAdminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(requestTimeoutMs),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function inventory(base: string, sku: string): Promise<{ onHand: number; available: number; held: number; sold: number }> {
+  const res = await fetch(`${base}/api/inventory/${sku}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
+  return (await res.json()) as any;
+}
+
+interface Plan {
+  key: string;
+  items: { sku: string; qty: number }[];
+  paymentMethod: string;
+}
+
+function planCheckouts(rng: Rng, seed: number): Plan[] {
+  const plans: Plan[] = [];
+  for (let i = 0; i < checkouts; i++) {
+    const items = [{ sku: skus.A.sku, qty: intBetween(rng, 1, 2) }];
+    if (rng() < 0.25) items.push({ sku: skus.B.sku, qty: 1 });
+    plans.push({ key: `crash-${seed}-${i}`, items, paymentMethod: rng() < 0.15 ? 'pm_card_chargeDeclined' : 'pm_card_visa' });
+  }
+  return shuffle(rng, plans);
+}
+
+const bodyOf = (p: Plan) => buyNowBody(p.items, p.paymentMethod);
+const finalCodes = new Set(['201', '402 PAYMENT_DECLINED', '409 OUT_OF_STOCK', '409 HOLD_EXPIRED']);
+const codeOf = (a: CheckoutAnswer) => `${a.status}${a.body?.error?.code ? ` ${a.body.error.code}` : ''}`;
+
+/** Retries a key until it is no longer "in use" by a saga that recovery resumed (bounded). */
+async function settledAnswer(base: string, p: Plan): Promise<CheckoutAnswer> {
+  return pollUntil(`key ${p.key} to finish`, 20_000, async () => {
+    const a = await postCheckout(base, p.key, bodyOf(p), AbortSignal.timeout(requestTimeoutMs));
+    return codeOf(a) === '409 IDEMPOTENCY_KEY_IN_USE' ? undefined : a;
+  });
+}
+
+describe('a node killed with kill -9 in the middle of a sale', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let pg: Client;
+  let port: number;
+  let current: Boot | null = null;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    db = await createPgTestDatabase();
+    port = await freePort();
+  }, 150_000);
+
+  afterAll(async () => {
+    for (const c of live) c.kill('SIGKILL');
+    await Promise.all([...live].map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once('exit', resolve)))));
+    await pg?.end().catch(() => undefined);
+    await db?.drop();
+    await snapDb?.drop();
+  });
+
+  let snapDb: { url: string; drop(): Promise<void> } | undefined;
+  it('recovers a SKU from its snapshot plus the journal tail after kill -9', async () => {
+    // 1,200 sales make 3,600 inventory events: the SKU actor snapshots every 1,000 (src/node.ts), so recovery reads
+    // a snapshot and a tail instead of the whole history.
+    snapDb = await createPgTestDatabase();
+    const base = `http://127.0.0.1:${port}`;
+    const sku = 'SNAP-A';
+    let node = await boot(port, snapDb.url, 0);
+    expect((await admin(base, 'PUT', `/api/products/${sku}`, { name: sku, priceMinor: 900, currency: 'USD', weightGrams: 100 })).status).toBe(200);
+    expect((await admin(base, 'PUT', `/api/inventory/${sku}`, { onHand: 5_000 })).status).toBe(200);
+    const sell = async (from: number, count: number) => {
+      const { results, errors } = await runPool(
+        Array.from({ length: count }, (_, i) => () => postCheckout(base, `snap-${from + i}`, buyNowBody([{ sku, qty: 1 }], i % 7 === 0 ? 'pm_card_chargeDeclined' : 'pm_card_visa'), AbortSignal.timeout(requestTimeoutMs))),
+        100,
+      );
+      expect(errors).toEqual([]);
+      return results;
+    };
+    const first = await sell(0, 1_400);
+    const confirmed = first.filter((a) => a.status === 201).length;
+    expect(first.filter((a) => a.status !== 201 && a.status !== 402)).toEqual([]);
+    const snapClient = new Client({ connectionString: snapDb.url });
+    await snapClient.connect();
+    try {
+      await pollUntil('a snapshot of the SKU to be written', 10_000, async () => {
+        const r = await snapClient.query(`SELECT seq FROM snapshots WHERE entity = $1`, [`sku:${sku}`]);
+        return r.rows.length > 0 ? true : undefined;
+      });
+      const before = await inventory(base, sku);
+      expect(before).toEqual({ sku, onHand: 5_000, available: 5_000 - confirmed, held: 0, sold: confirmed });
+      await kill9(node);
+
+      node = await boot(port, snapDb.url, 0);
+      expect(await inventory(base, sku)).toEqual(before);
+      // The journal goes on after the snapshot: more sales, another kill, the same counts again.
+      const second = await sell(10_000, 300);
+      const more = second.filter((a) => a.status === 201).length;
+      const after = await inventory(base, sku);
+      expect(after).toEqual({ sku, onHand: 5_000, available: 5_000 - confirmed - more, held: 0, sold: confirmed + more });
+      await kill9(node);
+      node = await boot(port, snapDb.url, 0);
+      expect(await inventory(base, sku)).toEqual(after);
+      const orders = await snapClient.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'confirmed'`);
+      expect(orders.rows[0]!.n).toBe(confirmed + more);
+      await kill9(node);
+    } finally {
+      await snapClient.end();
+    }
+  }, 120_000);
+
+  const seed = seedToRun(424_242);
+  it(`loses no acknowledged order, oversells nothing and releases every interrupted hold (seed ${seed})`, async () => {
+    const rng = seededRng(seed);
+    const base = `http://127.0.0.1:${port}`;
+    const dump = () => `node output:\n${current?.output.join('') ?? ''}`;
+
+    // Boot 1: payments take 300 ms, so at any moment dozens of sagas hold stock and wait for the provider.
+    current = await boot(port, db.url, 300);
+    for (const { sku, onHand } of Object.values(skus)) {
+      expect((await admin(base, 'PUT', `/api/products/${sku}`, { name: sku, priceMinor: 1_500, currency: 'USD', weightGrams: 200 })).status).toBe(200);
+      expect((await admin(base, 'PUT', `/api/inventory/${sku}`, { onHand })).status).toBe(200);
+    }
+    const plans = planCheckouts(rng, seed);
+    const answered = new Map<string, CheckoutAnswer>();
+    const interrupted: Plan[] = [];
+    let confirmedBeforeKill = 0;
+    let killing: Promise<void> | null = null;
+    const boot1 = current;
+    const { errors } = await runPool(
+      plans.map((p) => async () => {
+        if (killing) return; // the sale stops with the node; this buyer never sent anything
+        try {
+          const a = await postCheckout(base, p.key, bodyOf(p), AbortSignal.timeout(requestTimeoutMs));
+          answered.set(p.key, a);
+          if (a.status === 201 && ++confirmedBeforeKill === killAfterConfirmed) killing = kill9(boot1);
+        } catch {
+          interrupted.push(p); // the connection died with the node: the outcome is unknown to this buyer
+        }
+      }),
+      inFlightMax,
+    );
+    expect(errors).toEqual([]);
+    expect(killing, 'the node was never killed: too few sales').not.toBeNull();
+    await killing;
+    const acknowledged = [...answered.values()].filter((a) => a.status === 201);
+    console.log(`seed ${seed}: killed after ${acknowledged.length} confirmed, ${answered.size} answered, ${interrupted.length} interrupted`);
+    for (const a of answered.values()) expect(finalCodes.has(codeOf(a)) || codeOf(a) === '409 IDEMPOTENCY_KEY_IN_USE', `${a.key}: ${codeOf(a)}`).toBe(true);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(killAfterConfirmed);
+    expect(interrupted.length, 'no checkout was in flight at the kill').toBeGreaterThan(0);
+
+    // Boot 2: payments now take longer than the hold TTL, so resumed sagas lose their unpinned holds to expiry.
+    current = await boot(port, db.url, holdTtlMs + 500);
+    const heldAtStart = (await inventory(base, skus.A.sku)).held + (await inventory(base, skus.B.sku)).held;
+    console.log(`seed ${seed}: boot 2 ready with ${heldAtStart} units held`);
+    expect(heldAtStart, 'recovery restored no hold of the interrupted checkouts').toBeGreaterThan(0);
+    await pollUntil('every hold to end after restart', holdTtlMs + 15_000, async () => {
+      let held = 0;
+      for (const { sku } of Object.values(skus)) {
+        const inv = await inventory(base, sku);
+        expect(inv.available + inv.held + inv.sold, `conservation of ${sku} while holds expire`).toBe(inv.onHand);
+        held += inv.held;
+      }
+      return held === 0 ? true : undefined;
+    });
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const journal = await pg.query<{ payload: Buffer }>(`SELECT payload FROM journal WHERE entity LIKE 'sku:%'`);
+    const expired = journal.rows.flatMap((r) => decodePayload(r.payload) as { t: string; reason?: string }[]).filter((e) => e.t === 'released' && e.reason === 'expired');
+    expect(expired.length, 'no hold was released by expiry after the restart').toBeGreaterThan(0);
+    await kill9(current);
+
+    // Boot 3: instant payments. Every interrupted key is retried: a stored response replays, the rest complete.
+    current = await boot(port, db.url, 0);
+    const retried = new Map<string, CheckoutAnswer>();
+    const retry = await runPool(interrupted.map((p) => async () => void retried.set(p.key, await settledAnswer(base, p))), inFlightMax);
+    expect(retry.errors, dump()).toEqual([]);
+    for (const p of interrupted) {
+      const a = retried.get(p.key)!;
+      expect(finalCodes.has(codeOf(a)), `${p.key} after restart: ${codeOf(a)} ${JSON.stringify(a.body)}`).toBe(true);
+      const again = await postCheckout(base, p.key, bodyOf(p), AbortSignal.timeout(requestTimeoutMs));
+      expect({ key: p.key, status: again.status, body: again.body, replayed: again.replayed }).toEqual({ key: p.key, status: a.status, body: a.body, replayed: true });
+    }
+    const outcomes: Record<string, number> = {};
+    for (const a of retried.values()) outcomes[`${codeOf(a)}${a.replayed ? ' replayed' : ''}`] = (outcomes[`${codeOf(a)}${a.replayed ? ' replayed' : ''}`] ?? 0) + 1;
+    console.log(`seed ${seed}: interrupted keys after restart`, outcomes);
+
+    // Every acknowledged order survived both crashes, confirmed, in the API and in the orders table.
+    const orders = await pg.query<{ order_id: string; idempotency_key: string; status: string }>(`SELECT order_id, idempotency_key, status FROM orders`);
+    const byId = new Map(orders.rows.map((o) => [o.order_id, o]));
+    for (const a of acknowledged) {
+      expect(byId.get(a.body.orderId)?.status, `acknowledged order ${a.body.orderId}`).toBe('confirmed');
+      const res = await fetch(`${base}/api/orders/${a.body.orderId}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as any).status).toBe('confirmed');
+    }
+    // A retried 201 is an order too; no key has two orders (at most one charge per checkout).
+    for (const a of retried.values()) if (a.status === 201) expect(byId.get(a.body.orderId)?.status).toBe('confirmed');
+    const perKey = new Map<string, number>();
+    for (const o of orders.rows) perKey.set(o.idempotency_key, (perKey.get(o.idempotency_key) ?? 0) + 1);
+    expect([...perKey].filter(([, n]) => n > 1)).toEqual([]);
+    expect(orders.rows.every((o) => o.status === 'confirmed')).toBe(true);
+
+    // Stock: nothing held, nothing oversold, and what is sold is exactly what confirmed orders contain.
+    const soldRows = await pg.query<{ sku: string; qty: string }>(
+      `SELECT i.sku, sum(i.qty)::text AS qty FROM order_items i JOIN orders o ON o.order_id = i.order_id WHERE o.status = 'confirmed' GROUP BY i.sku`,
+    );
+    const soldInOrders = new Map(soldRows.rows.map((r) => [r.sku, Number(r.qty)]));
+    for (const { sku, onHand } of Object.values(skus)) {
+      const inv = await inventory(base, sku);
+      expect({ sku, ...inv }).toEqual({ sku, onHand, available: onHand - inv.sold, held: 0, sold: soldInOrders.get(sku) ?? 0 });
+      expect(inv.sold).toBeLessThanOrEqual(onHand);
+    }
+    await kill9(current);
+    current = null;
+  }, 150_000);
+});
