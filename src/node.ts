@@ -121,7 +121,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     nowMs: () => clock.now(),
     ready: () => ready,
     catalog,
-    inventory: { view: (sku) => inventory.view(sku), setOnHand: (sku, onHand) => inventory.get(sku).ask({ t: 'setOnHand', onHand }) },
+    inventory: {
+      view: (sku) => inventory.view(sku),
+      setOnHand: (sku, onHand) => inventory.get(sku).ask({ t: 'setOnHand', onHand }),
+      ask: (sku, cmd) => inventory.get(sku).ask(cmd),
+      holdTtlMs: config.holdTtlMs,
+    },
     carts,
     checkout: {
       inFlight: () => inFlight,

@@ -7,6 +7,7 @@ export type StoredProduct = Omit<Product, 'sku'> & { sku: string };
 
 export interface ProductSource {
   upsert(p: StoredProduct): Promise<void>;
+  upsertMany(ps: StoredProduct[]): Promise<void>;
   loadAll(): Promise<StoredProduct[]>;
 }
 
@@ -43,6 +44,11 @@ export class Catalog {
     await this.productStore.upsert(p);
     this.products.set(p.sku, p);
     return p;
+  }
+
+  async upsertProducts(ps: Product[]): Promise<void> {
+    await this.productStore.upsertMany(ps);
+    for (const p of ps) this.products.set(p.sku, p);
   }
 
   cachedPromotion(code: string): Promotion | undefined {

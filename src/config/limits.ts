@@ -5,6 +5,9 @@
 export const limits = {
   /** Request body size; larger bodies get 413 BODY_TOO_LARGE before any parsing. */
   bodyBytesMax: 64 * 1024,
+  /** Body of the admin bulk catalog import (413 BODY_TOO_LARGE), and the items in one import (400). */
+  bulkBodyBytesMax: 4 * 1024 * 1024,
+  bulkItemsMax: 10_000,
   /** Lines in one cart or one buy-now checkout (422 CART_LINES_LIMIT_EXCEEDED). */
   cartLinesMax: 50,
   /** Quantity on one line (422 QUANTITY_LIMIT_EXCEEDED; zero, negative or fractional is 400 VALIDATION_FAILED). */

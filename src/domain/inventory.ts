@@ -57,7 +57,8 @@ export interface InventoryCounts {
   sold: number;
 }
 
-export type InventoryReply = ({ ok: true } & InventoryCounts) | Failure;
+/** `changed` says whether the command changed anything (e.g. a release of an unknown hold does not). */
+export type InventoryReply = ({ ok: true; changed: boolean } & InventoryCounts) | Failure;
 
 export interface InventoryDecision {
   events: InventoryEvent[];
@@ -79,7 +80,7 @@ export function countsOf(s: InventoryState): InventoryCounts {
 /** The reply after `events` are applied: counts are computed on a state the caller has already advanced. */
 function decided(s: InventoryState, events: InventoryEvent[]): InventoryDecision {
   const after = projectCounts(s, events);
-  return { events, reply: { ok: true, ...after } };
+  return { events, reply: { ok: true, changed: events.length > 0, ...after } };
 }
 
 function projectCounts(s: InventoryState, events: InventoryEvent[]): InventoryCounts {

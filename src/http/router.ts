@@ -13,6 +13,8 @@ import type { Handler } from './request.js';
 export interface RouteOptions {
   /** The route needs a JSON body; a request without one gets 400 VALIDATION_FAILED. Default false. */
   bodyRequired: boolean;
+  /** This route's body limit, when it differs from the server's (e.g. bulk imports). Default: the server's. */
+  bodyBytesMax?: number;
 }
 
 export interface RouteMatch {
@@ -71,6 +73,7 @@ export class Router {
     }
     if (node.routes.has(upperMethod)) throw new Error(`Duplicate route ${upperMethod} ${pattern}`);
     const routeOpts: RouteOptions = { bodyRequired: opts?.bodyRequired ?? false };
+    if (opts?.bodyBytesMax !== undefined) routeOpts.bodyBytesMax = opts.bodyBytesMax;
     node.routes.set(upperMethod, {
       handler,
       opts: routeOpts,

@@ -170,8 +170,9 @@ class ServerCore {
       if (declaredBytes < 0) {
         return this.writeNow(res, request, errorResponse('VALIDATION_FAILED', { reason: 'Bad Content-Length.' }), true);
       }
-      if (declaredBytes > this.bodyBytesMax) {
-        return this.writeNow(res, request, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
+      const bodyBytesMax = match.opts.bodyBytesMax ?? this.bodyBytesMax;
+      if (declaredBytes > bodyBytesMax) {
+        return this.writeNow(res, request, errorResponse('BODY_TOO_LARGE', { bodyBytesMax }), true);
       }
     }
     const hasBody = declaredBytes > 0 || request.headers['transfer-encoding'] !== undefined;
@@ -204,8 +205,9 @@ class ServerCore {
     try {
       const bytes = chunk.byteLength;
       exchange.received += bytes;
-      if (exchange.received > this.bodyBytesMax) {
-        return this.finish(exchange, errorResponse('BODY_TOO_LARGE', { bodyBytesMax: this.bodyBytesMax }), true);
+      const bodyBytesMax = exchange.routeOpts.bodyBytesMax ?? this.bodyBytesMax;
+      if (exchange.received > bodyBytesMax) {
+        return this.finish(exchange, errorResponse('BODY_TOO_LARGE', { bodyBytesMax }), true);
       }
       if (!isLast) {
         // The chunk is neutered when this callback returns: keep a copy.

@@ -5,7 +5,7 @@ import type { CheckoutRequest } from '../actors/checkout-types.js';
 import type { InventoryView } from '../actors/inventory-actor.js';
 import type { OrderService } from '../actors/order-service.js';
 import type { PromoLedger } from '../actors/promo-ledger.js';
-import type { InventoryReply } from '../domain/inventory.js';
+import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
 
@@ -18,6 +18,10 @@ export interface NodeServices {
   inventory: {
     view(sku: string): InventoryView | undefined;
     setOnHand(sku: string, onHand: number): Promise<InventoryReply>;
+    /** Any command to a SKU actor (admin holds use reserve and release). */
+    ask(sku: string, cmd: InventoryCommand): Promise<InventoryReply>;
+    /** HOLD_TTL_MS: the default TTL of a hold. */
+    holdTtlMs: number;
   };
   carts: CartService;
   checkout: {

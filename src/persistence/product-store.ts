@@ -34,6 +34,22 @@ export class ProductStore {
     );
   }
 
+  /** Upserts many products in one statement (a catalog import); a SKU listed twice keeps its last entry. */
+  async upsertMany(products: Product[]): Promise<void> {
+    const last = new Map(products.map((p) => [p.sku, p]));
+    const ps = [...last.values()];
+    if (ps.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO products (sku, name, price_minor, currency, weight_grams, tax_category, updated_at)
+       SELECT u.sku, u.name, u.price_minor, u.currency, u.weight_grams, u.tax_category, now()
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[])
+         AS u(sku, name, price_minor, currency, weight_grams, tax_category)
+       ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor, currency = excluded.currency,
+         weight_grams = excluded.weight_grams, tax_category = excluded.tax_category, updated_at = now()`,
+      [ps.map((p) => p.sku), ps.map((p) => p.name), ps.map((p) => p.priceMinor), ps.map((p) => p.currency), ps.map((p) => p.weightGrams), ps.map((p) => p.taxCategory)],
+    );
+  }
+
   async get(sku: string): Promise<Product | null> {
     const [row] = await this.sql.query<ProductRow>(`SELECT ${columns} FROM products WHERE sku = $1`, [sku]);
     return row === undefined ? null : toProduct(row);

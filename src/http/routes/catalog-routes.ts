@@ -36,8 +36,7 @@ export const putInventory = (s: NodeServices): Handler => async (req) => {
   if (!s.catalog.product(sku)) return errorResponse('PRODUCT_NOT_FOUND', { sku });
   const r = await s.inventory.setOnHand(sku, body.value.onHand);
   if (!r.ok) return errorResponse(r.code, r.details);
-  const { ok: _ok, ...counts } = r;
-  return { status: 200, body: counts };
+  return { status: 200, body: countsBody(r) };
 };
 
 /** GET /api/inventory/:sku → { sku, onHand, available, held, sold }, answered from the SKU actor's memory. */
@@ -78,4 +77,9 @@ function promotionView(p: Promotion) {
     startsAt: p.startsAtMs === null ? null : new Date(p.startsAtMs).toISOString(),
     endsAt: p.endsAtMs === null ? null : new Date(p.endsAtMs).toISOString(),
   };
+}
+
+/** The public counts of an inventory reply. */
+export function countsBody(r: { sku: string; onHand: number; available: number; held: number; sold: number }) {
+  return { sku: r.sku, onHand: r.onHand, available: r.available, held: r.held, sold: r.sold };
 }

@@ -1,9 +1,11 @@
+import { limits } from '../../config/limits.js';
 import type { Handler, HttpRequest, HttpResponse } from '../request.js';
 import { Router } from '../router.js';
 import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { adminGuard } from '../auth.js';
 import { getInventory, getProduct, postPromotion, putInventory, putProduct } from './catalog-routes.js';
+import { deleteHold, postCatalog, postHold } from './admin-routes.js';
 import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-routes.js';
 import { postCheckout } from './checkout-routes.js';
 import { cancelOrder, getOrder, shipOrder } from './order-routes.js';
@@ -24,6 +26,9 @@ export function buildRouter(s: NodeServices): Router {
     .add('PUT', '/api/inventory/:sku', admin(putInventory(s)))
     .add('GET', '/api/inventory/:sku', getInventory(s))
     .add('POST', '/api/promotions', admin(postPromotion(s)))
+    .add('POST', '/api/admin/catalog', admin(postCatalog(s)), { bodyBytesMax: limits.bulkBodyBytesMax })
+    .add('POST', '/api/inventory/:sku/holds', admin(postHold(s)))
+    .add('DELETE', '/api/inventory/:sku/holds/:holdId', admin(deleteHold(s)))
     .add('POST', '/api/cart/items', postCartItem(s))
     .add('PATCH', '/api/cart/items', patchCartItem(s))
     .add('GET', '/api/carts/:cartId', getCart(s))

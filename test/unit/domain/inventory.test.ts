@@ -41,7 +41,7 @@ function stocked(): InventoryState {
 function step(s: InventoryState, c: InventoryCommand, nowMs = t0) {
   const d = decideInventory(s, c, nowMs);
   for (const e of d.events) applyInventoryEvent(s, e);
-  if (d.reply.ok) expect(d.reply).toEqual({ ok: true, ...countsOf(s) });
+  if (d.reply.ok) expect(d.reply).toEqual({ ok: true, changed: d.events.length > 0, ...countsOf(s) });
   expect(s.onHand).toBe(availableOf(s) + s.held + s.sold);
   return d;
 }
@@ -128,7 +128,7 @@ describe('decideInventory', () => {
     const s = stocked();
     const d = step(s, command, nowMs);
     expect(d.events).toEqual(events);
-    expect(d.reply).toEqual(reply.ok ? { sku, ...reply } : reply);
+    expect(d.reply).toEqual(reply.ok ? { sku, changed: events.length > 0, ...reply } : reply);
   });
 
   it('returns an order once: a repeated return changes nothing', () => {

@@ -114,7 +114,7 @@ describe('PUT /api/inventory/:sku without a socket', () => {
   it('answers 429 OVERLOADED with Retry-After when the SKU actor refuses for a full mailbox', async () => {
     const s = services({
       catalog: { product: () => ({ sku: 'SKU-1' }) } as unknown as NodeServices['catalog'],
-      inventory: { view: () => undefined, setOnHand: async () => fail('OVERLOADED', { retryAfterS: 1 }) },
+      inventory: { view: () => undefined, setOnHand: async () => fail('OVERLOADED', { retryAfterS: 1 }), ask: async () => fail('OVERLOADED', { retryAfterS: 1 }), holdTtlMs: 60_000 },
     });
     const r = await dispatch(s, request('PUT', '/api/inventory/SKU-1', { headers: { authorization: `Bearer ${adminToken}` }, body: { onHand: 5 } }));
     expect(r.status).toBe(429);
