@@ -19,7 +19,19 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  return { registry, checkoutResponses, checkoutSeconds };
+  const stage = (name: string, help: string) =>
+    new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
+  return {
+    registry,
+    checkoutResponses,
+    checkoutSeconds,
+    /** Time a command waited in an inventory actor's mailbox before it was handled. */
+    actorQueueSeconds: stage('actor_queue', 'Time a command waited in an inventory actor mailbox.'),
+    /** Time from a journal append to the commit of its batch (what a reply waits for). */
+    journalCommitSeconds: stage('journal_commit', 'Time from a journal append to the commit of its batch.'),
+    paymentSeconds: stage('payment_authorize', 'Payment authorization calls, retries included.'),
+    orderWriteSeconds: stage('order_write', 'Time from an order write to the commit of its batch.'),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

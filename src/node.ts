@@ -20,12 +20,12 @@ import { defaultTaxRates } from './domain/tax.js';
 import { buildRouter, readinessGate } from './http/routes/index.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { NodeServices } from './http/services.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
 import { claimPartitions, GroupCommitJournal, loadPartitions } from './persistence/journal.js';
 import { migrate } from './persistence/migrations.js';
-import { OrderWriter } from './persistence/order-writer.js';
+import { OrderWriter, type NewOrder } from './persistence/order-writer.js';
 import { openSql, type SqlClient } from './persistence/sql.js';
 import { CartStore, IdempotencyStore, OrderStore, ProductStore, PromotionStore } from './persistence/stores.js';
 import { PendingOrderStore } from './persistence/pending-order-store.js';
@@ -65,13 +65,15 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const sql = await openSql({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   await migrate(sql);
 
+  const metrics = createMetrics();
   const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => onFatal(e) });
   const epochs = new Map<number, number>();
   const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log);
   const onJournalFailure = (err: unknown) => log.error({ err }, 'journal append failed');
   const system = startActorSystem(`boxoffice-${config.nodeId}`);
+  const timedJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)) };
   const inventory = new InventoryRegistry({
-    system, journal, clock, partitions: config.partitions, snapshotEveryEvents, log, onJournalFailure,
+    system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions: config.partitions, snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),
   });
 
@@ -85,13 +87,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const orderStore = new OrderStore(sql);
   const pendingStore = new PendingOrderStore(sql, orderStore);
   const promos = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
-  const payments = opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs });
+  const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
   const orders = new OrderService(pendingStore, payments, (sku) => inventory.get(sku), promos, log);
   const sweeper = new PendingSweeper(pendingStore, orders, payments, (sku) => inventory.get(sku), promos, log);
-  const metrics = createMetrics();
 
   const sagaDeps: Omit<SagaDeps, 'recordCompensation'> = {
-    inventory: (sku) => inventory.get(sku), payments, orders: orderWriter, responses: idempotency, carts, promos, holdTtlMs: config.holdTtlMs, log,
+    inventory: (sku) => inventory.get(sku), payments, orders: { write: timed(metrics.orderWriteSeconds, (o: NewOrder) => orderWriter.write(o)) }, responses: idempotency, carts, promos, holdTtlMs: config.holdTtlMs, log,
     storedResponse: async (key) => {
       const rec = await idempotency.get(key);
       return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
@@ -108,7 +109,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const checkoutActors: CheckoutActor[] = [];
   for (let p = 0; p < config.partitions; p++) {
     checkoutActors.push(new CheckoutActor({
-      system, partition: p, journal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps,
+      system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps,
       lookup: (key) => idempotency.get(key),
       onTombstone: (entity, seq) => snapshots.add(p, entity, seq, { finished: true }),
       doneEntriesMax: Math.max(1_000, Math.ceil(limits.idempotencyMemoryEntriesMax / config.partitions)),
@@ -214,5 +215,28 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       await journal.close().catch(() => undefined);
       await sql.close();
     },
+  };
+}
+
+/** Wraps an async function so its duration lands in a histogram (seconds). */
+function timed<A extends unknown[], R>(h: Metrics['paymentSeconds'], fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => {
+    const end = h.startTimer();
+    const p = fn(...args);
+    p.then(() => end(), () => end());
+    return p;
+  };
+}
+
+/** The provider with its authorization calls timed; everything else passes through. */
+function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProvider {
+  const authorize = timed(metrics.paymentSeconds, (req: Parameters<PaymentProvider['authorize']>[0]) => p.authorize(req));
+  return {
+    name: p.name,
+    authorize,
+    capture: (r) => p.capture(r),
+    void: (r) => p.void(r),
+    refund: (r) => p.refund(r),
+    ...(p.lookup ? { lookup: (k: string) => p.lookup!(k) } : {}),
   };
 }

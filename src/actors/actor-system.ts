@@ -32,6 +32,8 @@ export interface ActorSpec<S, M> {
   /** Synchronous by design: decide, start effects, return the next state. Never spans an await. */
   handle: (state: S, msg: M, self: ActorRef<M>) => S;
   onBug: (err: unknown, msg: M) => void;
+  /** Told how long each message waited in the mailbox, in seconds (metrics). */
+  onQueueWait?: (seconds: number) => void;
 }
 
 export function startActorSystem(name: string): ActorSystem {
@@ -50,7 +52,7 @@ export function startActorSystem(name: string): ActorSystem {
         tell(msg: M, force = false): boolean {
           if (queued >= spec.mailboxMax && !force) return false;
           queued++;
-          nact.dispatch(ref, msg);
+          nact.dispatch(ref, { msg, atMs: performance.now() });
           return true;
         },
         stop() {
@@ -60,8 +62,10 @@ export function startActorSystem(name: string): ActorSystem {
       };
       const ref = nact.spawn(
         root,
-        (state: S, msg: M) => {
+        (state: S, envelope: { msg: M; atMs: number }) => {
           queued--;
+          spec.onQueueWait?.((performance.now() - envelope.atMs) / 1000);
+          const msg = envelope.msg;
           try {
             return spec.handle(state, msg, self);
           } catch (err) {
@@ -71,7 +75,7 @@ export function startActorSystem(name: string): ActorSystem {
         },
         nactName(spec.name),
         { initialState: spec.initialState },
-      ) as nact.Ref<M>;
+      ) as nact.Ref<{ msg: M; atMs: number }>;
       return self;
     },
     stop() {

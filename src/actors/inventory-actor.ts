@@ -39,6 +39,7 @@ export interface InventoryActorDeps {
   onSnapshot: (partition: number, entity: string, seq: number, snap: InventorySnapshot) => void;
   onJournalFailure: (err: unknown) => void;
   onBug: (err: unknown) => void;
+  onQueueWait?: (seconds: number) => void;
 }
 
 /**
@@ -66,6 +67,7 @@ export class InventoryActor {
       mailboxMax: limits.inventoryMailboxMax,
       handle: (s, msg) => this.handle(s, msg),
       onBug: (err) => deps.onBug(err),
+      ...(deps.onQueueWait ? { onQueueWait: deps.onQueueWait } : {}),
     });
     this.armTimer();
   }

@@ -14,6 +14,7 @@ export interface InventoryRegistryDeps {
   snapshotEveryEvents: number;
   onSnapshot: (partition: number, entity: string, seq: number, snap: InventorySnapshot) => void;
   onJournalFailure: (err: unknown) => void;
+  onQueueWait?: (seconds: number) => void;
   log: Logger;
 }
 
@@ -47,6 +48,7 @@ export class InventoryRegistry {
         onSnapshot: this.deps.onSnapshot,
         onJournalFailure: this.deps.onJournalFailure,
         onBug: (err) => this.deps.log.error({ err, sku }, 'inventory actor bug'),
+        ...(this.deps.onQueueWait ? { onQueueWait: this.deps.onQueueWait } : {}),
       },
       state,
     );

@@ -21,4 +21,12 @@ describe('a node on PGlite', () => {
     expect(order.status).toBe(200);
     expect(order.body.payment.status).toBe('authorized');
   });
+
+  it('reports the latency breakdown of that checkout in /metrics', async () => {
+    const m = await t.call('GET', '/metrics');
+    for (const stage of ['checkout', 'actor_queue', 'journal_commit', 'payment_authorize', 'order_write']) {
+      const count = new RegExp(`^boxoffice_${stage}_seconds_count (\\d+)$`, 'm').exec(m.body as string);
+      expect(Number(count?.[1]), stage).toBeGreaterThan(0);
+    }
+  });
 });
