@@ -3,7 +3,7 @@ import { errorBody } from '../errors.js';
 import { checkoutEntity } from '../cluster/partitioner.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { BloomFilter } from './bloom-filter.js';
-import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
+import { mergeLines, prepareCheckout, soldOutFromMemory, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
 import type { CheckoutEvent, CheckoutOutcome, CheckoutPlan, CheckoutRequest, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { EventJournal } from './inventory-actor.js';
@@ -90,6 +90,30 @@ export class CheckoutActor {
       },
       onBug: (err) => deps.log.error({ err, partition: deps.partition }, 'checkout actor bug'),
     });
+  }
+
+  /**
+   * The sold-out fast path, synchronous and outside the mailbox: a replay of a key this actor answered, or a fresh
+   * key (certain: the Bloom filter says never seen) buying SKUs that are sold out with no write in flight. It
+   * records its answer exactly as the slow path would, so later requests with the key see the same response.
+   * Returns null when the request needs the actor.
+   */
+  answerFromMemory(key: string, fingerprint: string, request: CheckoutRequest): CheckoutReply | null {
+    const e = this.entries.get(key);
+    if (e) {
+      if (e.t !== 'done') return null;
+      let reply: CheckoutReply | null = null;
+      answerExisting(e, { t: 'submit', key, fingerprint, request, reply: (r) => (reply = r) });
+      return reply;
+    }
+    if (!request.items || this.deps.knownKeys.mightContain(key)) return null;
+    const lines = mergeLines(request.items);
+    if (!lines.every((l) => this.deps.prepare.product(l.sku))) return null;
+    const short = soldOutFromMemory(lines, this.deps.prepare);
+    if (short.length === 0) return null;
+    const response: CheckoutResponse = { statusCode: 409, body: errorBody('OUT_OF_STOCK', { skus: short }) };
+    this.setDone(key, fingerprint, response);
+    return { ...response, replayed: false };
   }
 
   submit(key: string, fingerprint: string, request: CheckoutRequest): Promise<CheckoutReply> {

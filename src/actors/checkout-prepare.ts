@@ -84,12 +84,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
 type Lines = { ok: true; lines: { sku: string; qty: number }[]; promoCode: string | null } | Failure;
 
 async function linesOf(req: CheckoutRequest, deps: PrepareDeps, nowMs: number): Promise<Lines> {
-  if (req.items) {
-    // Buy-now lines naming one SKU twice are merged, so each SKU gets one hold.
-    const merged = new Map<string, number>();
-    for (const i of req.items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
-    return { ok: true, lines: [...merged].map(([sku, qty]) => ({ sku, qty })), promoCode: req.promoCode };
-  }
+  if (req.items) return { ok: true, lines: mergeLines(req.items), promoCode: req.promoCode };
   const cartId = req.cartId ?? '';
   const cart = await deps.cart(cartId);
   if (!cart) return { ok: false, code: 'CART_NOT_FOUND', details: { cartId } };
@@ -99,7 +94,15 @@ async function linesOf(req: CheckoutRequest, deps: PrepareDeps, nowMs: number): 
   return { ok: true, lines: cart.lines.map((l) => ({ sku: l.sku, qty: l.qty })), promoCode: cart.promoCode };
 }
 
-function soldOutFromMemory(lines: { sku: string; qty: number }[], deps: PrepareDeps) {
+/** Buy-now lines naming one SKU twice are merged, so each SKU gets one hold. */
+export function mergeLines(items: { sku: string; qty: number }[]): { sku: string; qty: number }[] {
+  const merged = new Map<string, number>();
+  for (const i of items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
+  return [...merged].map(([sku, qty]) => ({ sku, qty }));
+}
+
+/** Lines short of stock, judged from memory only when no write in flight could change the answer. */
+export function soldOutFromMemory(lines: { sku: string; qty: number }[], deps: PrepareDeps) {
   const short: { sku: string; requested: number; available: number }[] = [];
   for (const l of lines) {
     const v = deps.inventoryView(l.sku);
