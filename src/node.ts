@@ -169,13 +169,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     }
     const rows = await loadPartitions(sql, all);
     const state = replayJournal(rows.snapshots, rows.events, log);
-    for (const [sku, s] of state.skus) inventory.load(sku, s);
+    for (const [sku, s] of state.skus) inventory.restore(sku, s);
     const products = await catalog.load();
     for (const r of await sql.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE created_at > now() - interval '48 hours'`)) knownKeys.add(r.key);
     await resumeSagas(state.unfinished);
     ready = true;
-    log.info({ ms: Date.now() - started, skus: state.skus.size, products, resumed: state.unfinished.length, events: rows.events.length }, 'recovered; ready');
+    log.info({ ms: Date.now() - started, skus: state.skus.size, activeSkus: inventory.size().active, products, resumed: state.unfinished.length, events: rows.events.length }, 'recovered; ready');
     timers.push(setInterval(() => void snapshots.flush(), snapshotFlushIntervalMs));
+    timers.push(setInterval(() => inventory.passivateIdle(clock.now() - config.passivateIdleMs), Math.max(1_000, config.passivateIdleMs / 2)));
     timers.push(setInterval(() => void snapshots.compact([...epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), compactIntervalMs));
     timers.push(setInterval(() => void sweeper.sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')), config.sweepIntervalMs));
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.

@@ -45,17 +45,20 @@ export function startActorSystem(name: string): ActorSystem {
       assert.ok(!names.has(spec.name), `actor ${spec.name} already exists`);
       names.add(spec.name);
       let queued = 0;
+      let stopped = false;
       // `self` is created before the nact actor so the handler can hand it to effects.
       const self: ActorRef<M> = {
         name: spec.name,
         queued: () => queued,
         tell(msg: M, force = false): boolean {
-          if (queued >= spec.mailboxMax && !force) return false;
+          // A stopped actor would drop the message silently (nact): refuse it instead, so the caller knows.
+          if (stopped || (queued >= spec.mailboxMax && !force)) return false;
           queued++;
           nact.dispatch(ref, { msg, atMs: performance.now() });
           return true;
         },
         stop() {
+          stopped = true;
           names.delete(spec.name);
           nact.stop(ref);
         },

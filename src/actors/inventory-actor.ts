@@ -57,8 +57,13 @@ export class InventoryActor {
   private pending = 0;
   private lastWrite: Promise<boolean> = Promise.resolve(true);
   private eventsSinceSnapshot = 0;
+  private lastActiveMs: number;
+  /** The live state: nact hands the same object back to every handler, since events apply in place. */
+  private readonly state: InventoryState;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
+    this.state = state;
+    this.lastActiveMs = deps.clock.now();
     this.view = { ...countsOf(state), pendingWrites: 0 };
     for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
     this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
@@ -91,6 +96,15 @@ export class InventoryActor {
     return this.ref.queued();
   }
 
+  /**
+   * Whether the actor can be stopped and its SKU kept as counts only: nothing queued or in flight, no hold (so no
+   * timer is needed), no returned-order memory, and no command since `idleSinceMs`.
+   */
+  passivatable(idleSinceMs: number): boolean {
+    const s = this.state;
+    return this.lastActiveMs <= idleSinceMs && this.pending === 0 && this.ref.queued() === 0 && s.holds.size === 0 && s.returnedOrders.size === 0;
+  }
+
   stop(): void {
     this.timer?.cancel();
     this.ref.stop();
@@ -98,6 +112,7 @@ export class InventoryActor {
 
   private handle(state: InventoryState, msg: InventoryMsg): InventoryState {
     const nowMs = this.deps.clock.now();
+    this.lastActiveMs = nowMs;
     let cmd: InventoryCommand;
     let reply: (r: InventoryReply) => void;
     if (msg.t === 'timer') {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { skuEntity, partitionOf } from '../cluster/partitioner.js';
 import { asSku } from '../domain/ids.js';
-import { emptyInventory, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
+import { countsOf, emptyInventory, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
 import type { ActorSystem } from './actor-system.js';
 import type { Clock } from './clock.js';
 import { InventoryActor, type EventJournal, type InventoryView } from './inventory-actor.js';
@@ -19,23 +19,56 @@ export interface InventoryRegistryDeps {
 }
 
 /**
- * The SKU actors of this node, by SKU. Recovery loads every SKU with history; a SKU without any is created empty
- * on first use (this node owns every partition, so "no history" really means "never stocked").
+ * The SKUs of this node. A busy SKU has an actor; an idle one without holds is passivated: its actor stops and
+ * only its counts stay in memory (about a hundred bytes instead of a few kilobytes), and the next command spawns
+ * the actor again from them. Recovery loads every SKU with history (idle ones straight into counts); a SKU without
+ * any is created empty on first use (this node owns every partition, so "no history" means "never stocked").
  */
 export class InventoryRegistry {
   private readonly actors = new Map<string, InventoryActor>();
+  private readonly dormant = new Map<string, InventoryView>();
 
   constructor(private readonly deps: InventoryRegistryDeps) {}
 
   get(sku: string): InventoryActor {
-    return this.actors.get(sku) ?? this.load(sku, emptyInventory(asSku(sku)));
+    return this.actors.get(sku) ?? this.wake(sku);
   }
 
   view(sku: string): InventoryView | undefined {
-    return this.actors.get(sku)?.view;
+    return this.actors.get(sku)?.view ?? this.dormant.get(sku);
   }
 
-  load(sku: string, state: InventoryState): InventoryActor {
+  /** Recovery: a SKU with holds or returned orders gets an actor now; an idle one is kept as counts. */
+  restore(sku: string, state: InventoryState): void {
+    if (state.holds.size === 0 && state.returnedOrders.size === 0) this.dormant.set(sku, { ...countsOf(state), pendingWrites: 0 });
+    else this.load(sku, state);
+  }
+
+  /** Stops the actors idle since `idleSinceMs`; returns how many were passivated. */
+  passivateIdle(idleSinceMs: number): number {
+    let n = 0;
+    for (const [sku, actor] of this.actors) {
+      if (!actor.passivatable(idleSinceMs)) continue;
+      actor.stop();
+      this.actors.delete(sku);
+      this.dormant.set(sku, { ...actor.view, pendingWrites: 0 });
+      n++;
+    }
+    return n;
+  }
+
+  private wake(sku: string): InventoryActor {
+    const d = this.dormant.get(sku);
+    const state = emptyInventory(asSku(sku));
+    if (d) {
+      state.onHand = d.onHand;
+      state.sold = d.sold;
+      this.dormant.delete(sku);
+    }
+    return this.load(sku, state);
+  }
+
+  private load(sku: string, state: InventoryState): InventoryActor {
     const entity = skuEntity(sku);
     const actor = new InventoryActor(
       {
@@ -56,12 +89,14 @@ export class InventoryRegistry {
     return actor;
   }
 
-  size(): number {
-    return this.actors.size;
+  /** SKUs with a live actor, and SKUs kept as counts. */
+  size(): { active: number; dormant: number } {
+    return { active: this.actors.size, dormant: this.dormant.size };
   }
 
   stopAll(): void {
     for (const a of this.actors.values()) a.stop();
     this.actors.clear();
+    this.dormant.clear();
   }
 }

@@ -41,6 +41,8 @@ export interface Config {
   simPaymentLatencyMs: number;
   /** SWEEP_INTERVAL_MS, default 5000: how often pending orders and expired carts are swept. */
   sweepIntervalMs: number;
+  /** PASSIVATE_IDLE_MS, default 30000: an idle SKU without holds keeps only its counts after this long. */
+  passivateIdleMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -70,6 +72,7 @@ const schema = z.object({
   DB_POOL_SIZE: int(1, 200).default('10'),
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
+  PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
 });
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -106,5 +109,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.DB_POOL_SIZE,
     simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    passivateIdleMs: e.PASSIVATE_IDLE_MS,
   };
 }
