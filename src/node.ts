@@ -112,7 +112,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps,
       lookup: (key) => idempotency.get(key),
       onTombstone: (entity, seq) => snapshots.add(p, entity, seq, { finished: true }),
-      doneEntriesMax: Math.max(1_000, Math.ceil(limits.idempotencyMemoryEntriesMax / config.partitions)),
+      // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
+      doneEntriesMax: Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / config.partitions)),
     }));
   }
   let ready = false;
