@@ -64,7 +64,7 @@ const catalogBody = z
  * (boxoffice refuses an onHand below held + sold per SKU; the contenders do not check it).
  */
 export const postCatalog =
-  (pool: Pool, catalog: ProductCatalog, stock: StockBackend): Handler =>
+  (pool: Pool, catalog: ProductCatalog, stock: StockBackend, onStocked: (skus: string[]) => void): Handler =>
   async (req) => {
     const body = parseBody(catalogBody, req.body);
     if (!body.ok) return body.response;
@@ -75,5 +75,6 @@ export const postCatalog =
     );
     const stocked = items.flatMap((i) => (i.onHand === undefined ? [] : [{ sku: i.sku, qty: i.onHand }]));
     await stock.setStock(stocked);
+    onStocked(stocked.map((i) => i.sku));
     return { status: 200, body: { upserted: items.length, stocked: stocked.length, refused: [] } };
   };

@@ -60,19 +60,22 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
   }
 }
 
-/** Held (active reservations) and sold (items of confirmed or shipped orders) of one SKU. */
-export const heldSoldQuery = (sku: string): QueryConfig => ({
-  name: 'bench_held_sold',
-  text: `SELECT (SELECT coalesce(sum(qty), 0)::bigint FROM inventory_reservations WHERE sku = $1 AND status = 'active') AS held,
-                (SELECT coalesce(sum(i.qty), 0)::bigint FROM order_items i JOIN orders o ON o.order_id = i.order_id
-                  WHERE i.sku = $1 AND o.status IN ('confirmed', 'shipped')) AS sold`,
-  values: [sku],
-});
+const heldText = `(SELECT coalesce(sum(qty), 0)::bigint FROM inventory_reservations WHERE sku = $1 AND status = 'active')`;
+const soldText = `(SELECT coalesce(sum(i.qty), 0)::bigint FROM order_items i JOIN orders o ON o.order_id = i.order_id
+  WHERE i.sku = $1 AND o.status IN ('confirmed', 'shipped'))`;
 
+/** Held (active reservations) and sold (items of confirmed or shipped orders) of one SKU. */
 export async function heldAndSold(pool: Pool, sku: string): Promise<{ held: number; sold: number }> {
-  const { rows } = await pool.query<{ held: number; sold: number }>(heldSoldQuery(sku));
+  const { rows } = await pool.query<{ held: number; sold: number }>({ name: 'bench_held_sold', text: `SELECT ${heldText} AS held, ${soldText} AS sold`, values: [sku] });
   return rows[0] ?? { held: 0, sold: 0 };
 }
+
+/** Available (bench_stock), held and sold of one SKU in one statement, hence one snapshot. */
+export const countsQuery = (sku: string): QueryConfig => ({
+  name: 'bench_counts',
+  text: `SELECT coalesce((SELECT qty FROM bench_stock WHERE sku = $1), 0) AS available, ${heldText} AS held, ${soldText} AS sold`,
+  values: [sku],
+});
 
 /** The key's record alone (redis-lua has no stock in PostgreSQL to pre-check). */
 export async function readKey(pool: Pool, key: string) {

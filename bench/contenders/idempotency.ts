@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { limits } from '../../src/config/limits.js';
 import { errorBody } from '../../src/errors.js';
 import type { KeyRecord } from './stock-backend.js';
@@ -59,17 +59,13 @@ export class IdempotencyKeys {
   }
 }
 
-/** The statement that stores a key's final response; the order transaction runs it too, as part of its commit. */
+/** The statement that stores a key's final response (a 201 is stored by the order statement itself). */
 export function finishQuery(key: string, statusCode: number, body: unknown): QueryConfig {
   return {
     name: 'key_finish',
     text: 'UPDATE idempotency_keys SET status_code = $2, response = $3::jsonb, completed_at = now() WHERE key = $1',
     values: [key, statusCode, JSON.stringify(body)],
   };
-}
-
-export async function finishIn(client: PoolClient, key: string, statusCode: number, body: unknown): Promise<void> {
-  await client.query(finishQuery(key, statusCode, body));
 }
 
 /** Same key and body → the stored answer (replayed); another body → 422; still running → 409. */

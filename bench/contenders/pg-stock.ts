@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { heldAndSold } from './db.js';
-import { shortLines, sortedLines, type Line, type Lookup, type ShortLine, type StockBackend } from './stock-backend.js';
+import { countsQuery } from './db.js';
+import { shortLines, sortedLines, type Line, type Lookup, type ShortLine, type StockBackend, type StockCounts } from './stock-backend.js';
 
 /**
  * Stock as a PostgreSQL row per SKU (`bench_stock`), the way most shops keep it. Two ways to take it inside the
@@ -10,6 +10,10 @@ import { shortLines, sortedLines, type Line, type Lookup, type ShortLine, type S
  * Holds use one statement for both modes (a CTE: conditional decrement + reservation insert is one transaction).
  */
 export type PgStockMode = 'conditional' | 'for-update';
+
+/** Expired active holds, at most this many per sweep, so one sweep never holds many row locks for long. */
+export const sweepRowsMax = 1_000;
+export const expiredHoldsText = `SELECT reservation_id FROM inventory_reservations WHERE status = 'active' AND expires_at <= now() LIMIT ${sweepRowsMax}`;
 
 const lookupText = `SELECT k.fingerprint, k.status_code, k.response,
   (SELECT json_object_agg(s.sku, s.qty) FROM bench_stock s WHERE s.sku = ANY($2::text[])) AS stock
@@ -21,15 +25,16 @@ const holdText = `WITH d AS (UPDATE bench_stock SET qty = qty - $2 WHERE sku = $
 SELECT qty FROM d`;
 
 const releaseText = `WITH r AS (DELETE FROM inventory_reservations WHERE reservation_id = $1 AND sku = $2 AND status = 'active' RETURNING qty)
-UPDATE bench_stock s SET qty = s.qty + r.qty FROM r WHERE s.sku = $2 RETURNING s.qty`;
+UPDATE bench_stock s SET qty = s.qty + r.qty FROM r WHERE s.sku = $2 RETURNING s.qty AS available, r.qty`;
 
-const sweepText = `WITH gone AS (DELETE FROM inventory_reservations WHERE status = 'active' AND expires_at <= now() RETURNING sku, qty),
+const sweepText = `WITH gone AS (DELETE FROM inventory_reservations WHERE reservation_id IN (${expiredHoldsText}) AND status = 'active' RETURNING sku, qty),
   agg AS (SELECT sku, sum(qty)::int AS qty FROM gone GROUP BY sku),
   upd AS (UPDATE bench_stock s SET qty = s.qty + agg.qty FROM agg WHERE s.sku = agg.sku)
 SELECT sku, qty FROM agg`;
 
 export function createPgStock(pool: Pool, mode: PgStockMode): StockBackend {
   return {
+    takesInTransaction: true,
     lookup: (key, skus) => lookup(pool, key, skus),
     takeBeforePayment: async () => null,
     giveBack: async () => {},
@@ -41,13 +46,14 @@ export function createPgStock(pool: Pool, mode: PgStockMode): StockBackend {
       return { ok: false, available: await availableOne(pool, sku) };
     },
     async release(sku, holdId) {
-      const { rows } = await pool.query<{ qty: number }>({ name: 'pg_release', text: releaseText, values: [holdId, sku] });
-      if (rows[0] !== undefined) return { released: true, available: rows[0].qty };
-      return { released: false, available: await availableOne(pool, sku) };
+      const { rows } = await pool.query<{ available: number; qty: number }>({ name: 'pg_release', text: releaseText, values: [holdId, sku] });
+      if (rows[0] !== undefined) return { released: true, qty: rows[0].qty, available: rows[0].available };
+      return { released: false, qty: 0, available: await availableOne(pool, sku) };
     },
     async counts(sku) {
-      const [available, hs] = await Promise.all([availableOne(pool, sku), heldAndSold(pool, sku)]);
-      return { available, ...hs };
+      // One statement, so one snapshot: the three counts agree even while checkouts commit.
+      const { rows } = await pool.query<StockCounts>(countsQuery(sku));
+      return rows[0]!;
     },
     async sweepExpired() {
       const { rows } = await pool.query<{ sku: string; qty: number }>({ name: 'pg_sweep', text: sweepText });

@@ -42,6 +42,8 @@ export interface HoldResult {
 
 export interface ReleaseResult {
   released: boolean;
+  /** The released hold's quantity; 0 when nothing was released. */
+  qty: number;
   available: number;
 }
 
@@ -52,6 +54,8 @@ export interface StockCounts {
 }
 
 export interface StockBackend {
+  /** True when stock is taken inside the order transaction (the pg kinds). */
+  readonly takesInTransaction: boolean;
   /** Reads the key's record and, for the pg kinds, the unlocked pre-check stock of `skus`, in one round trip. */
   lookup(key: string, skus: string[]): Promise<Lookup>;
   /** redis-lua: takes every line atomically (all or nothing); returns the short lines, or null when taken. */

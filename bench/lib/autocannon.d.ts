@@ -30,6 +30,7 @@ declare module 'autocannon' {
       amount?: number;
       timeout?: number;
       pipelining?: number;
+      overallRate?: number;
       requests?: RequestStep[];
       setupClient?: (client: Client) => void;
       excludeErrorStats?: boolean;

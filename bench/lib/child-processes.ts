@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
  */
 const live = new Set<ChildProcess>();
 let installed = false;
+let interruptedBy: NodeJS.Signals | null = null;
 const cleanups: Array<() => Promise<void>> = [];
 
 export function trackChild(child: ChildProcess): ChildProcess {
@@ -26,6 +27,14 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
   };
 }
 
+/**
+ * Set once Ctrl-C or SIGTERM arrived: the harness is on its way out, and must not start anything new (a database
+ * created after the cleanups were collected would be left behind).
+ */
+export function assertNotInterrupted(): void {
+  if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
+}
+
 export function killAllChildren(): void {
   for (const child of live) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -40,10 +49,9 @@ function installHandlers(): void {
   if (installed) return;
   installed = true;
   process.on('exit', killAllChildren);
-  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(130); // a second Ctrl-C: leave now
-    interrupted = true;
+    if (interruptedBy) process.exit(130); // a second Ctrl-C: leave now
+    interruptedBy = signal;
     process.stderr.write(`\nbench: ${signal}: stopping every server and load worker, dropping bench databases\n`);
     killAllChildren();
     const bound = new Promise((resolve) => setTimeout(resolve, interruptCleanupMsMax).unref());

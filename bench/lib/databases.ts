@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { benchLimits } from './bench-limits.js';
-import { onInterrupt } from './child-processes.js';
+import { assertNotInterrupted, onInterrupt } from './child-processes.js';
 
 /**
  * A fresh PostgreSQL database per (scenario, contender) run, created through the admin database named by
@@ -16,17 +16,24 @@ export interface BenchDatabase {
 }
 
 export async function createBenchDatabase(adminUrl: string, label: string): Promise<BenchDatabase> {
+  assertNotInterrupted();
   const name = benchDatabaseName(label, randomBytes(4).toString('hex'));
-  await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
     dropped = true;
     await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   };
+  // Registered before CREATE: a Ctrl-C while the statement runs still drops it (IF EXISTS covers "never made").
   const forget = onInterrupt(drop);
+  try {
+    await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
+  } catch (err) {
+    forget();
+    throw err;
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
   return {
     name,
     url: url.toString(),
@@ -64,6 +71,34 @@ export async function preflightRedis(redisUrl: string): Promise<string> {
     return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   } catch (err) {
     throw new Error(`Redis at ${redactUrl(redisUrl)} does not answer (${(err as Error).message}); set REDIS_URL`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Keys deleted per SCAN round when a run's Redis keys are removed. */
+const redisScanCount = 1_000;
+
+/**
+ * Removes every key under a run's prefix (redis-lua's stock counters), so a long bench does not leave a million
+ * keys behind in a Redis it shares. SCAN + UNLINK: never blocks Redis the way KEYS would. Bounded by
+ * sqlStatementMsMax overall.
+ */
+export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: benchLimits.preflightMsMax, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => {});
+  const deadline = Date.now() + benchLimits.sqlStatementMsMax;
+  let removed = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      if (Date.now() > deadline) throw new Error(`removing Redis keys ${prefix}* took longer than ${benchLimits.sqlStatementMsMax} ms`);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', redisScanCount);
+      if (keys.length > 0) removed += await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return removed;
   } finally {
     redis.disconnect();
   }

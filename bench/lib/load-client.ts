@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { benchLimits } from './bench-limits.js';
-import { trackChild } from './child-processes.js';
+import { assertNotInterrupted, trackChild } from './child-processes.js';
 import type { ParentMessage, StartLoad, WorkerMessage } from './load-protocol.js';
 import type { LoadSummary, SecondStats } from './load-stats.js';
 
@@ -21,6 +21,7 @@ export interface LoadRun {
 }
 
 export async function startLoad(start: Omit<StartLoad, 'type'>, onSecond: (s: SecondStats) => void): Promise<LoadRun> {
+  assertNotInterrupted();
   const workerPath = join(__dirname, 'load-worker.js');
   const child = trackChild(fork(workerPath, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const series: SecondStats[] = [];

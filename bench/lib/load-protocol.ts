@@ -17,6 +17,8 @@ export interface StartLoad {
   /** Name of the first phase (the parent may switch phases while the load runs). */
   phase: string;
   requestTimeoutSeconds: number;
+  /** Paced load: at most this many requests per second over all connections (autocannon's overallRate). */
+  ratePerSec?: number;
 }
 
 export type ParentMessage = StartLoad | { type: 'phase'; name: string } | { type: 'stop' };

@@ -35,6 +35,16 @@ process.on('message', (msg: ParentMessage) => {
   }
 });
 
+/**
+ * autocannon paces per connection per second: every connection's quota refills at the same instant, so a paced
+ * run arrives in one burst per second — latency under bursts, not under a steady 80 % load. Splitting the load
+ * into slices started 1/slices of a second apart turns that into `slices` smaller bursts a second.
+ */
+const pacingSlicesMax = 20;
+
+/** Share `total` over `parts` as evenly as integers allow (the first ones get the remainder). */
+const share = (total: number, index: number, parts: number): number => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+
 function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void } {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -43,48 +53,64 @@ function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void
   const sequences = new WeakMap<object, ConnectionSequence>();
   let connectionIndex = 0;
   let finished = false;
+  let stopping = false;
+  let firstError: Error | null = null;
+  const slices = msg.ratePerSec === undefined ? 1 : Math.max(1, Math.min(pacingSlicesMax, msg.ratePerSec, msg.connections));
+  let running = slices;
+  const instances: autocannon.Instance[] = [];
+  const timers: NodeJS.Timeout[] = [];
 
-  const instance = autocannon(
-    {
-      url: msg.url,
-      connections: msg.connections,
-      duration: msg.durationSecondsMax,
-      timeout: msg.requestTimeoutSeconds,
-      setupClient(client) {
-        const seq = createSequence(msg.workload, { connectionIndex: connectionIndex++, runTag: msg.runTag, zipf });
-        sequences.set(client, seq);
-        client.setRequests([
-          {
-            setupRequest(request) {
-              const next = seq.next();
-              request.method = next.method;
-              request.path = next.path;
-              request.headers = next.headers;
-              request.body = next.body;
-              return request;
-            },
-            onResponse: (status, body) => seq.onResponse(status, body),
-          },
-        ]);
+  const setupClient = (client: autocannon.Client) => {
+    const seq = createSequence(msg.workload, { connectionIndex: connectionIndex++, runTag: msg.runTag, zipf });
+    sequences.set(client, seq);
+    client.setRequests([
+      {
+        setupRequest(request) {
+          const next = seq.next();
+          request.method = next.method;
+          request.path = next.path;
+          request.headers = next.headers;
+          request.body = next.body;
+          return request;
+        },
+        onResponse: (status, body) => seq.onResponse(status, body),
       },
-    },
-    (err) => finish(err),
-  );
+    ]);
+  };
 
-  instance.on('start', () => send({ type: 'started' }));
-  instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
-    const op = sequences.get(client)?.answeredOp ?? 'unknown';
-    stats.record(op, statusCode, responseTimeMs, now());
-  });
-  instance.on('reqError', (err) => stats.recordError(err.message === 'request timed out' ? 'timeout' : 'connection'));
+  const startSlice = (i: number) => {
+    const instance = autocannon(
+      {
+        url: msg.url,
+        connections: share(msg.connections, i, slices),
+        duration: msg.durationSecondsMax,
+        timeout: msg.requestTimeoutSeconds,
+        ...(msg.ratePerSec === undefined ? {} : { overallRate: share(msg.ratePerSec, i, slices) }),
+        setupClient,
+      },
+      (err) => {
+        firstError ??= err;
+        if (--running === 0) finish();
+      },
+    );
+    instances.push(instance);
+    if (i === 0) instance.on('start', () => send({ type: 'started' }));
+    instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
+      const op = sequences.get(client)?.answeredOp ?? 'unknown';
+      stats.record(op, statusCode, responseTimeMs, now());
+    });
+    instance.on('reqError', (err) => stats.recordError(err.message === 'request timed out' ? 'timeout' : 'connection'));
+  };
+  startSlice(0);
+  for (let i = 1; i < slices; i++) timers.push(setTimeout(() => startSlice(i), (i * 1000) / slices));
   const ticker = setInterval(() => send({ type: 'second', stats: stats.takeSecond(now()) }), 1000);
 
-  function finish(err: Error | null): void {
+  function finish(): void {
     if (finished) return;
     finished = true;
     clearInterval(ticker);
-    if (err) {
-      send({ type: 'failed', error: err.stack ?? err.message }, () => process.exit(1));
+    if (firstError) {
+      send({ type: 'failed', error: firstError.stack ?? firstError.message }, () => process.exit(1));
       return;
     }
     // The last, partial second still counts: it holds the answers that arrived between the last tick and the stop.
@@ -93,7 +119,15 @@ function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void
   }
 
   return {
-    stop: () => instance.stop(),
+    stop() {
+      if (stopping) return;
+      stopping = true;
+      // Slices not started yet never will be; the started ones finish at their next sample tick.
+      for (const t of timers) clearTimeout(t);
+      running -= slices - instances.length;
+      for (const instance of instances) instance.stop();
+      if (running === 0) finish();
+    },
     setPhase: (name) => stats.setPhase(name, now()),
   };
 }

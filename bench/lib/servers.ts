@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { benchLimits } from './bench-limits.js';
-import { trackChild } from './child-processes.js';
+import { assertNotInterrupted, trackChild } from './child-processes.js';
 import { requestJson } from './http.js';
 
 /**
@@ -25,6 +25,8 @@ export interface ServerOptions {
   kind: ContenderKind;
   databaseUrl: string;
   redisUrl: string;
+  /** redis-lua's key prefix for this run, so runs sharing one Redis never see each other's counters. */
+  redisKeyPrefix: string;
   adminToken: string;
   /** Knobs and scenario settings (SIM_PAYMENT_LATENCY_MS, DB_POOL_SIZE, JOURNAL_BATCH_ROWS, …). */
   env: Record<string, string>;
@@ -39,6 +41,8 @@ export interface RunningServer {
   logTail(): string[];
   /** Non-null once the process has exited, describing how. */
   exitDescription(): string | null;
+  /** Sends a signal to the server process (the memory scenario's SIGUSR2 garbage collection). */
+  signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const entry = serverEntry(opts.kind);
   if (!existsSync(entry)) throw new Error(`${opts.kind}: ${entry} does not exist (run \`npm run build\`; contenders live in bench/contenders)`);
   const port = await freePort();
+  assertNotInterrupted();
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? '',
@@ -61,7 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.kind === 'boxoffice') Object.assign(env, { PORT: String(port), HOST: '127.0.0.1' });
   // REDIS_URL goes to the contenders only: boxoffice's cluster routing (issue 4) is not built, and a single node
   // owns every partition anyway.
-  else env['REDIS_URL'] = opts.redisUrl;
+  else Object.assign(env, { REDIS_URL: opts.redisUrl, REDIS_KEY_PREFIX: opts.redisKeyPrefix });
 
   const child = trackChild(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const log = keepTail(child);
@@ -82,7 +87,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const tail = log.lines().slice(-10).map((l) => `    ${l}`).join('\n');
     throw new Error(`${opts.kind} did not start: ${(err as Error).message}${tail ? `\n  last output:\n${tail}` : ''}`);
   }
-  return { kind: opts.kind, baseUrl, adminToken: opts.adminToken, pid: child.pid ?? -1, logTail: log.lines, exitDescription: () => exit, stop };
+  const signal = (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  return { kind: opts.kind, baseUrl, adminToken: opts.adminToken, pid: child.pid ?? -1, logTail: log.lines, exitDescription: () => exit, signal, stop };
 }
 
 async function raceStart(ready: Promise<void>, exited: Promise<void>, exit: () => string | null): Promise<void> {

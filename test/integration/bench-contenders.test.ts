@@ -44,7 +44,7 @@ describe.each(['pg-conditional', 'pg-for-update', 'redis-lua'] as const)('the %s
 
   beforeAll(async () => {
     db = await createPgTestDatabase();
-    server = await startContender({ kind, port: 0, host: '127.0.0.1', databaseUrl: db.url, redisUrl, redisKeyPrefix, adminToken, dbPoolSize: 16, logger: pino({ level: 'silent' }) });
+    server = await startContender({ kind, port: 0, host: '127.0.0.1', databaseUrl: db.url, redisUrl, redisKeyPrefix, adminToken, dbPoolSize: 16, sweepIntervalMs: 200, logger: pino({ level: 'silent' }) });
     base = `http://127.0.0.1:${server.port}`;
     const imported = await call(base, 'POST', '/api/admin/catalog', { items: [product('HOT-1', hotStock), product('HOLD-1', 5), product('CART-1', 10)] }, true);
     expect(imported).toEqual({ status: 200, body: { upserted: 3, stocked: 3, refused: [] } });
@@ -81,6 +81,10 @@ describe.each(['pg-conditional', 'pg-for-update', 'redis-lua'] as const)('the %s
     expect(rows).toEqual({ orders: hotStock, items: hotStock, payments: hotStock, outbox: hotStock, stored201: hotStock, inFlight: 0 });
     const report = await checkCorrectness(db.url, [{ sku: 'HOT-1', initial: hotStock }], kind, { redisUrl, redisKeyPrefix });
     expect(report).toEqual({ confirmedOrders: hotStock, soldQty: { 'HOT-1': hotStock }, oversold: 0, conservationOk: true, errors: [] });
+    // boxoffice's stock is checked from the counts its GET /api/inventory gave, against the same orders table.
+    const asBoxoffice = (counts: { available: number; held: number; sold: number }) => checkCorrectness(db.url, [{ sku: 'HOT-1', initial: hotStock, counts }], 'boxoffice');
+    expect((await asBoxoffice({ available: 0, held: 0, sold: hotStock })).errors).toEqual([]);
+    expect(await asBoxoffice({ available: 1, held: 0, sold: hotStock - 1 })).toMatchObject({ conservationOk: false, errors: [expect.stringContaining('19 sold'), expect.stringContaining('!= initial')] });
     const inventory = await call(base, 'GET', '/api/inventory/HOT-1');
     expect(inventory.body).toEqual({ sku: 'HOT-1', onHand: hotStock, available: 0, held: 0, sold: hotStock });
   });
@@ -108,6 +112,19 @@ describe.each(['pg-conditional', 'pg-for-update', 'redis-lua'] as const)('the %s
     expect(await call(base, 'DELETE', path, undefined, true)).toEqual({ status: 200, body: { released: true, sku: 'HOLD-1', onHand: 5, available: 5, held: 0, sold: 0 } });
     expect((await call(base, 'DELETE', path, undefined, true)).body).toMatchObject({ released: false, available: 5 });
     expect(await call(base, 'POST', '/api/inventory/HOLD-1/holds', { qty: 1 })).toMatchObject({ status: 401 });
+  });
+
+  it('gives the stock of an expired hold back', async () => {
+    const hold = await call(base, 'POST', '/api/inventory/HOLD-1/holds', { qty: 2, ttlMs: 1_000 }, true);
+    expect(hold).toMatchObject({ status: 201, body: { available: 3, held: 2 } });
+    // The TTL is 1 s and the sweeper runs every 200 ms here; polled, so a slow machine only makes it slower.
+    let counts = (await call(base, 'GET', '/api/inventory/HOLD-1')).body;
+    for (let waitedMs = 0; counts.held !== 0 && waitedMs < 5_000; waitedMs += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      counts = (await call(base, 'GET', '/api/inventory/HOLD-1')).body;
+    }
+    expect(counts).toEqual({ sku: 'HOLD-1', onHand: 5, available: 5, held: 0, sold: 0 });
+    expect((await call(base, 'DELETE', `/api/inventory/HOLD-1/holds/${hold.body.holdId}`, undefined, true)).body).toMatchObject({ released: false, held: 0 });
   });
 
   it('checks out a cart once', async () => {
