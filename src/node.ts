@@ -192,10 +192,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
    */
   async function resumeSagas(sagas: ReturnType<typeof replayJournal>['unfinished']): Promise<void> {
     const records = await Promise.all(sagas.map((s) => idempotency.get(s.plan.key)));
-    sagas.forEach(({ plan, compensating }, i) => {
+    sagas.forEach(({ plan, compensating, lastSeq }, i) => {
       const stored = records[i]?.statusCode != null;
       if (!stored && plan.priced.promoCode) promos.forceReserve(plan.priced.promoCode, plan.customerKey);
-      checkoutActors[checkoutPartition(plan.key, config.partitions)]!.resume(plan, compensating);
+      checkoutActors[checkoutPartition(plan.key, config.partitions)]!.resume(plan, compensating, lastSeq);
     });
   }
 

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { fail, type Failure } from '../errors.js';
 import { applyPromoCode, checkCartWritable, createCart, markCartCheckedOut, type Cart, type CartResult } from '../domain/cart.js';
 import { asCartId } from '../domain/ids.js';
 import type { Clock } from './clock.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { randomToken } from './random-token.js';
 
 export interface CartSource {
   save(cart: Cart & Record<string, unknown>): Promise<void>;
@@ -36,7 +36,7 @@ export class CartService {
    * checked-out and expired carts refuse changes.
    */
   mutate(cartId: string | null, change: (cart: Cart, nowMs: number) => CartResult): Promise<{ ok: true; cart: Cart; created: boolean } | Failure> {
-    const id = cartId ?? `cart_${randomBytes(16).toString('base64url')}`;
+    const id = cartId ?? `cart_${randomToken(16)}`;
     return this.queue.run(id, async () => {
       const nowMs = this.clock.now();
       const current = cartId === null ? createCart(asCartId(id), nowMs, this.idleTtlMs) : await this.get(id);

@@ -67,6 +67,8 @@ export class CheckoutActor {
   private readonly ref: ActorRef<CheckoutMsg>;
   private readonly entries = new Map<string, Entry>();
   private readonly doneOrder: string[] = [];
+  /** The seq of the latest journal event of each running saga: its tombstone snapshot covers up to it. */
+  private readonly lastSeqs = new Map<string, number>();
   /** Compensations journaled by sagas still running here, so an in-process re-run repeats only them. */
   private readonly compensations = new Map<string, NonNullable<SagaResume['compensating']>>();
   private readonly sagaDeps: SagaDeps;
@@ -77,7 +79,7 @@ export class CheckoutActor {
       recordCompensation: async (plan, outcome, authId) => {
         this.compensations.set(plan.key, { outcome, authId });
         const ev: CheckoutEvent = { t: 'compensating', outcome, authId };
-        await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev);
+        this.lastSeqs.set(plan.key, await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev));
       },
     };
     this.ref = deps.system.spawn<null, CheckoutMsg>({
@@ -120,19 +122,25 @@ export class CheckoutActor {
     return new Promise((reply) => this.ref.tell({ t: 'submit', key, fingerprint, request, reply }, true));
   }
 
-  /** Recovery: re-run a saga whose `started` event has no `finished`, with its journaled compensation if any. */
-  resume(plan: CheckoutPlan, compensating: SagaResume['compensating']): void {
+  /**
+   * Recovery: re-run a saga that has no tombstone, with its journaled compensation if any; `lastSeq` is the seq of
+   * its latest journal event.
+   */
+  resume(plan: CheckoutPlan, compensating: SagaResume['compensating'], lastSeq: number): void {
     if (compensating) this.compensations.set(plan.key, compensating);
+    this.lastSeqs.set(plan.key, lastSeq);
     this.ref.tell({ t: 'resume', plan, attempt: 0 }, true);
   }
 
-  private tombstone(key: string, statusCode: number): void {
-    const entity = checkoutEntity(key);
-    const finished: CheckoutEvent = { t: 'finished', statusCode };
-    this.deps.journal.append(this.deps.partition, entity, finished).then(
-      (seq) => this.deps.onTombstone(entity, seq),
-      (err: unknown) => this.deps.onJournalFailure(err),
-    );
+  /**
+   * A finished saga's tombstone is a snapshot of its entity at its latest event's seq (written in batches by the
+   * snapshot writer): recovery skips it and compaction deletes its events. No journal write per checkout; a lost
+   * tombstone only means recovery runs the saga again, which finds its stored response and stops.
+   */
+  private tombstone(key: string): void {
+    const seq = this.lastSeqs.get(key);
+    this.lastSeqs.delete(key);
+    if (seq !== undefined) this.deps.onTombstone(checkoutEntity(key), seq);
   }
 
   stop(): void {
@@ -215,7 +223,8 @@ export class CheckoutActor {
   private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean, attempt = 0): Promise<void> {
     if (fresh) {
       try {
-        await this.deps.journal.append(this.deps.partition, checkoutEntity(plan.key), { t: 'started', plan } satisfies CheckoutEvent);
+        const seq = await this.deps.journal.append(this.deps.partition, checkoutEntity(plan.key), { t: 'started', plan } satisfies CheckoutEvent);
+        this.lastSeqs.set(plan.key, Math.max(seq, this.lastSeqs.get(plan.key) ?? 0));
       } catch (err) {
         // Nothing happened yet but the promo use taken in preparation: give it back and free the key.
         this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded');
@@ -237,9 +246,9 @@ export class CheckoutActor {
       return;
     }
     // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply does
-    // not wait for it; if it is lost, recovery finds the stored response and only writes the tombstone.
+    // not wait for it.
     this.compensations.delete(plan.key);
-    this.tombstone(plan.key, outcome.response.statusCode);
+    this.tombstone(plan.key);
     this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
   }
 

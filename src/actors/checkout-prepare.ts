@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { errorBody, errorStatus, type Failure } from '../errors.js';
 import { isCartExpired, type Cart } from '../domain/cart.js';
 import { priceCart } from '../domain/pricing.js';
@@ -9,6 +9,7 @@ import type { TaxRate } from '../domain/tax.js';
 import type { CheckoutOutcome, CheckoutPlan, CheckoutRequest } from './checkout-types.js';
 import type { InventoryView } from './inventory-actor.js';
 import type { PromoLedger } from './promo-ledger.js';
+import { randomToken } from './random-token.js';
 
 export interface PrepareDeps {
   product: (sku: string) => Product | undefined;
@@ -68,8 +69,8 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
     plan: {
       key,
       fingerprint,
-      checkoutId: `co_${randomBytes(12).toString('base64url')}`,
-      orderId: `ord_${randomBytes(16).toString('base64url')}`,
+      checkoutId: `co_${randomToken(12)}`,
+      orderId: `ord_${randomToken(16)}`,
       lines: source.lines,
       priced: priced.priced,
       paymentMethod: req.paymentMethod,

@@ -8,7 +8,7 @@ import type { CheckoutEvent, CheckoutPlan, SagaResume } from './checkout-types.j
 export interface RecoveredState {
   skus: Map<string, InventoryState>;
   /** Sagas with a `started` event and no `finished`: to resume, or to tombstone if their response is stored. */
-  unfinished: { plan: CheckoutPlan; compensating: SagaResume['compensating'] }[];
+  unfinished: { plan: CheckoutPlan; compensating: SagaResume['compensating']; lastSeq: number }[];
 }
 
 /**
@@ -17,10 +17,10 @@ export interface RecoveredState {
  */
 export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[], log: Logger): RecoveredState {
   const skus = new Map<string, InventoryState>();
-  const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean; compensating: SagaResume['compensating'] }>();
+  const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean; compensating: SagaResume['compensating']; lastSeq: number }>();
   for (const s of snapshots) {
     if (s.entity.startsWith('sku:')) skus.set(s.entity.slice(4), inventoryFromSnapshot(s.state as InventorySnapshot));
-    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true, compensating: null });
+    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true, compensating: null, lastSeq: s.seq });
   }
   for (const e of events) {
     if (e.entity.startsWith('sku:')) {
@@ -31,15 +31,16 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
     } else if (e.entity.startsWith('co:')) {
       const key = e.entity.slice(3);
       const ev = e.event as CheckoutEvent;
-      const saga = sagas.get(key) ?? { plan: null, finished: false, compensating: null };
-      if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false, compensating: null });
-      else if (ev.t === 'compensating') sagas.set(key, { ...saga, compensating: { outcome: ev.outcome, authId: ev.authId } });
-      else sagas.set(key, { ...saga, finished: true });
+      const saga = sagas.get(key) ?? { plan: null, finished: false, compensating: null, lastSeq: 0 };
+      // A `finished` event is what older versions wrote instead of a tombstone snapshot; both end the saga.
+      if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false, compensating: null, lastSeq: e.seq });
+      else if (ev.t === 'compensating') sagas.set(key, { ...saga, compensating: { outcome: ev.outcome, authId: ev.authId }, lastSeq: e.seq });
+      else sagas.set(key, { ...saga, finished: true, lastSeq: e.seq });
     } else {
       log.warn({ entity: e.entity, partition: e.partition, seq: e.seq }, 'unknown journal entity skipped');
     }
   }
-  const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [{ plan: s.plan, compensating: s.compensating }] : []));
+  const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [{ plan: s.plan, compensating: s.compensating, lastSeq: s.lastSeq }] : []));
   return { skus, unfinished };
 }
 

@@ -2,8 +2,12 @@ import type { Logger } from 'pino';
 import { writeSnapshots, type SnapshotRecord } from '../persistence/journal.js';
 import type { SqlClient } from '../persistence/sql.js';
 
-/** Snapshots waiting to be written; past this, the oldest pending ones are dropped (a later one supersedes them). */
-const pendingSnapshotsMax = 10_000;
+/**
+ * Snapshots waiting to be written. At `flushAtPending` a write starts at once; past `pendingSnapshotsMax` (the
+ * database is not keeping up) the oldest are dropped: a dropped snapshot only makes recovery read a longer tail.
+ */
+const flushAtPending = 5_000;
+const pendingSnapshotsMax = 100_000;
 
 /**
  * Writes entity snapshots in batches (fenced by epoch) and compacts the journal: rows covered by a snapshot are
@@ -24,6 +28,7 @@ export class SnapshotWriter {
     if (epoch === undefined) return;
     this.pending.push({ partition, entity, seq, epoch, state });
     if (this.pending.length > pendingSnapshotsMax) this.pending.shift();
+    if (this.pending.length === flushAtPending) void this.flush();
   }
 
   /** Writes what is pending; one write at a time. */

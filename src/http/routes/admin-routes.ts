@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { limits } from '../../config/limits.js';
 import { asHoldId, asSku } from '../../domain/ids.js';
@@ -8,6 +7,7 @@ import type { Handler } from '../request.js';
 import type { NodeServices } from '../services.js';
 import { parseBody, productBody, skuSchema, validId, validSku } from '../validation.js';
 import { countsBody } from './catalog-routes.js';
+import { randomToken } from '../../actors/random-token.js';
 
 const catalogBody = z
   .object({
@@ -43,7 +43,7 @@ export const postHold = (s: NodeServices): Handler => async (req) => {
   const body = parseBody(holdBody, req.body);
   if (!body.ok) return body.response;
   const ttlMs = body.value.ttlMs ?? s.inventory.holdTtlMs;
-  const holdId = asHoldId(`hold_${randomBytes(12).toString('base64url')}`);
+  const holdId = asHoldId(`hold_${randomToken(12)}`);
   const expiresAtMs = s.nowMs() + ttlMs;
   const r = await s.inventory.ask(sku, { t: 'reserve', holdId, qty: body.value.qty, ttlMs, checkoutId: 'admin' });
   if (!r.ok) return errorResponse(r.code, r.code === 'OUT_OF_STOCK' ? { skus: [r.details] } : r.details);
