@@ -154,6 +154,25 @@ describe('POST /api/checkout', () => {
       expect(await inventory('CO-REPLAY')).toMatchObject({ available: 4, sold: 1 });
     });
 
+    it('treats the same request with its keys in another order, or a default spelled out, as a replay', async () => {
+      await stock(t, 'CO-REORDER', 5);
+      const first = await checkout('co-reorder-1', { items: [{ sku: 'CO-REORDER', qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress });
+      expect(first.status).toBe(201);
+      const reordered = {
+        shippingMethod: 'standard',
+        address: Object.fromEntries(Object.entries(testAddress).reverse()),
+        paymentMethod: 'pm_card_visa',
+        items: [{ qty: 1, sku: 'CO-REORDER' }],
+      };
+      const replay = await checkout('co-reorder-1', reordered);
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body).toEqual(first.body);
+      const other = await checkout('co-reorder-1', { ...reordered, shippingMethod: 'express' });
+      expect(other.status).toBe(422);
+      expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    });
+
     it('replays a declined checkout too', async () => {
       await stock(t, 'CO-REPLAY-DECL', 5);
       const body = buyNow('CO-REPLAY-DECL', 1, { paymentMethod: 'pm_card_chargeDeclined' });
