@@ -13,15 +13,27 @@ export class BloomFilter {
   }
 
   add(key: string): void {
-    const [h1, h2] = hashPair(key);
+    hashPair(key);
+    this.addHashed();
+  }
+
+  mightContain(key: string): boolean {
+    hashPair(key);
+    return this.mightContainHashed();
+  }
+
+  private addHashed(): void {
+    const h1 = pair[0]!;
+    const h2 = pair[1]!;
     for (let i = 0; i < this.hashes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.mask;
       this.bits[bit >>> 5]! |= 1 << (bit & 31);
     }
   }
 
-  mightContain(key: string): boolean {
-    const [h1, h2] = hashPair(key);
+  private mightContainHashed(): boolean {
+    const h1 = pair[0]!;
+    const h2 = pair[1]!;
     for (let i = 0; i < this.hashes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.mask;
       if ((this.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
@@ -30,7 +42,10 @@ export class BloomFilter {
   }
 }
 
-function hashPair(key: string): [number, number] {
+/** The two base hashes of the key hashed last (one reused pair: no allocation per lookup). */
+const pair = new Uint32Array(2);
+
+function hashPair(key: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (let i = 0; i < key.length; i++) {
@@ -39,5 +54,6 @@ function hashPair(key: string): [number, number] {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  return [a >>> 0, (b | 1) >>> 0];
+  pair[0] = a >>> 0;
+  pair[1] = (b | 1) >>> 0;
 }

@@ -66,7 +66,9 @@ export interface CheckoutActorDeps {
 export class CheckoutActor {
   private readonly ref: ActorRef<CheckoutMsg>;
   private readonly entries = new Map<string, Entry>();
-  private readonly doneOrder: string[] = [];
+  /** Keys answered, oldest first, from `doneHead` on (a queue without per-eviction shifting). */
+  private doneOrder: string[] = [];
+  private doneHead = 0;
   /** The seq of the latest journal event of each running saga: its tombstone snapshot covers up to it. */
   private readonly lastSeqs = new Map<string, number>();
   /** Compensations journaled by sagas still running here, so an in-process re-run repeats only them. */
@@ -263,9 +265,13 @@ export class CheckoutActor {
     this.entries.set(key, { t: 'done', fingerprint, response });
     this.doneOrder.push(key);
     // Bounded memory: the oldest answers are evicted; durable ones are looked up again on a later replay.
-    while (this.doneOrder.length > this.deps.doneEntriesMax) {
-      const old = this.doneOrder.shift()!;
+    while (this.doneOrder.length - this.doneHead > this.deps.doneEntriesMax) {
+      const old = this.doneOrder[this.doneHead++]!;
       if (this.entries.get(old)?.t === 'done') this.entries.delete(old);
+    }
+    if (this.doneHead > this.deps.doneEntriesMax) {
+      this.doneOrder = this.doneOrder.slice(this.doneHead);
+      this.doneHead = 0;
     }
   }
 }

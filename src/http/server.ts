@@ -96,13 +96,25 @@ class UwsHttpRequest implements HttpRequest {
     readonly path: string,
     private readonly rawQuery: string,
     readonly headers: Record<string, string>,
-    /** An IPv4 address as a 32-bit number (formatted only when asked for), or the text of any other address. */
-    private readonly remote: number | string,
+    /** The uWS response, to read the peer address only if a handler asks (most never do). */
+    private readonly res: uWS.HttpResponse,
   ) {}
 
+  private remote: string | undefined = undefined;
+
+  /**
+   * Read lazily: even reading the address from uWS was a measurable share of a sold-out answer. Valid while the
+   * request is being handled; after the response is gone (aborted, answered) it is '' rather than a uWS error.
+   */
   get remoteAddress(): string {
-    const r = this.remote;
-    return typeof r === 'string' ? r : `${r >>> 24}.${(r >>> 16) & 255}.${(r >>> 8) & 255}.${r & 255}`;
+    if (this.remote === undefined) {
+      try {
+        this.remote = remoteAddressOf(this.res);
+      } catch {
+        return '';
+      }
+    }
+    return this.remote;
   }
 
   get query(): URLSearchParams {
@@ -148,7 +160,7 @@ class ServerCore {
     const path = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
     const headers = readHeaders(req);
-    const request = new UwsHttpRequest(method, path, rawQuery, headers, remoteAddressOf(res));
+    const request = new UwsHttpRequest(method, path, rawQuery, headers, res);
     try {
       this.route(res, request);
     } catch (err) {
@@ -413,14 +425,10 @@ function readHeaders(req: uWS.HttpRequest): Record<string, string> {
 }
 
 /** IPv4 (also when it arrives IPv4-mapped on a dual-stack socket) as dotted quad; IPv6 as uWS spells it. */
-/**
- * The peer address, read now (uWS buffers are only valid in the callback) but formatted lazily: most handlers never
- * look at it, and building the string for every request was a measurable share of a sold-out answer.
- */
-function remoteAddressOf(res: uWS.HttpResponse): number | string {
+function remoteAddressOf(res: uWS.HttpResponse): string {
   const bytes = new Uint8Array(res.getRemoteAddress());
-  if (bytes.length === 4) return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-  if (bytes.length === 16 && isIpv4Mapped(bytes)) return ((bytes[12]! << 24) | (bytes[13]! << 16) | (bytes[14]! << 8) | bytes[15]!) >>> 0;
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length === 16 && isIpv4Mapped(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
