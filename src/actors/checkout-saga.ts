@@ -63,7 +63,7 @@ const steps: SagaStep[] = [
  * (its holds are committed again, a no-op if done) or the compensation finished; a journaled compensation is
  * repeated, never the checkout.
  */
-export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume?: SagaResume): Promise<CheckoutOutcome> {
+export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume?: SagaResume, recorded?: Promise<unknown>): Promise<CheckoutOutcome> {
   const run: SagaRun = {
     plan,
     deps,
@@ -84,6 +84,13 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume
   const done: SagaStep[] = [];
   for (const step of steps) {
     const result = await step.run(run);
+    // The plan's journal record (`recorded`) was appended before the holds, so it commits in the same batch or an
+    // earlier one: waiting for it here costs nothing, and no payment is attempted for a checkout recovery cannot see.
+    if (step.name === 'reserve' && recorded && !(await recorded.then(() => true, () => false))) {
+      await releaseHolds(run, 'compensated');
+      if (plan.priced.promoCode) deps.promos.release(plan.priced.promoCode, plan.customerKey);
+      return { retention: 'forget', response: { statusCode: 503, body: errorBody('NOT_READY') } };
+    }
     if (result.t === 'next') {
       done.push(step);
       continue;

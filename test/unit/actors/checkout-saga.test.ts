@@ -145,6 +145,18 @@ describe('the checkout saga', () => {
   });
 });
 
+describe('a checkout whose plan could not be journaled', () => {
+  it('releases its holds, never calls the provider, and frees the key (503)', async () => {
+    const h = harness({ A: 5 });
+    const recorded = Promise.reject(new Error('journal write fenced'));
+    recorded.catch(() => undefined);
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps, undefined, recorded);
+    expect(out).toMatchObject({ retention: 'forget', response: { statusCode: 503 } });
+    expect(h.provider.authorizations()).toBe(0);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+});
+
 describe('a saga that runs again', () => {
   it('after its order was written, only commits its holds: nothing is sold twice', async () => {
     const h = harness({ A: 5 });
