@@ -1,19 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { customerKeyOf } from '../../src/actors/checkout-prepare.js';
 import type { CheckoutPlan, CheckoutRequest } from '../../src/actors/checkout-types.js';
-import { limits } from '../../src/config/limits.js';
-import { canonicalJson } from '../../src/domain/canonical-json.js';
 import { isCartExpired, type Cart } from '../../src/domain/cart.js';
 import { priceCart } from '../../src/domain/pricing.js';
 import type { Product } from '../../src/domain/product.js';
 import { defaultShippingTable } from '../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../src/domain/tax.js';
 import { errorBody, errorStatus, type ErrorCode } from '../../src/errors.js';
-import { errorResponse } from '../../src/http/error-response.js';
 import type { Handler } from '../../src/http/request.js';
-import { checkoutBody, parseBody, quantityProblem } from '../../src/http/validation.js';
+import { parseCheckout } from '../../src/http/routes/checkout-request.js';
 import type { PaymentProvider } from '../../src/payments/provider.js';
 import type { ProductCatalog } from './catalog.js';
 import { loadCart } from './carts.js';
@@ -33,8 +30,6 @@ export interface CheckoutDeps {
   onSold: (lines: Line[]) => void;
 }
 
-/** Idempotency keys are 1-255 printable ASCII characters, as boxoffice checks them. */
-const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 
 /**
  * POST /api/checkout: boxoffice's header and body checks in boxoffice's order (src/http/routes/checkout-routes.ts),
@@ -43,29 +38,9 @@ const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 export function postCheckout(d: CheckoutDeps): Handler {
   let inFlight = 0;
   return async (req) => {
-    const key = req.headers['idempotency-key'];
-    if (key === undefined || key.length === 0) return errorResponse('IDEMPOTENCY_KEY_MISSING');
-    if (key.length > limits.idempotencyKeyLengthMax || !idempotencyKeyPattern.test(key)) {
-      return errorResponse('IDEMPOTENCY_KEY_INVALID', { maxLength: limits.idempotencyKeyLengthMax });
-    }
-    const body = parseBody(checkoutBody, req.body);
-    if (!body.ok) return body.response;
-    const b = body.value;
-    if (b.items) {
-      const problem = quantityProblem(b.items) ?? quantityProblem(mergeLines(b.items));
-      if (problem) return problem;
-    }
-    if (inFlight >= limits.checkoutsInFlightMax) return errorResponse('OVERLOADED', { retryAfterS: 1 }, { 'retry-after': '1' });
-    const fingerprint = createHash('sha256').update(canonicalJson(req.body)).digest('base64url');
-    const request: CheckoutRequest = {
-      cartId: b.cartId ?? null,
-      items: b.items ?? null,
-      paymentMethod: b.paymentMethod,
-      address: { ...b.address, region: b.address.region ?? null },
-      shippingMethod: b.shippingMethod,
-      customerId: b.customerId ?? null,
-      promoCode: b.promoCode ?? null,
-    };
+    const parsed = parseCheckout(req, inFlight);
+    if (!parsed.ok) return parsed.response;
+    const { key, fingerprint, request } = parsed;
     inFlight++;
     let reply: Reply;
     try {

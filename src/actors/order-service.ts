@@ -5,24 +5,10 @@ import { withTimeout, type PaymentProvider, type SettleResult } from '../payment
 import type { InventoryReply } from '../domain/inventory.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { PromoLedger } from './promo-ledger.js';
+import type { StoredOrder } from '../persistence/order-store.js';
 
-/** An order as the store returns it (see src/persistence/stores.ts). */
-export interface StoredOrder {
-  orderId: string;
-  status: string;
-  currency: string;
-  subtotal: number;
-  discount: number;
-  shipping: number;
-  tax: number;
-  total: number;
-  promoCode: string | null;
-  customerKey: string;
-  createdAt: Date;
-  checkoutId: string;
-  items: { sku: string; qty: number; price: number; discount: number; tax: number; lineTotal: number }[];
-  payment: { paymentId: string; status: string; authId: string | null; amount: number; provider: string } | null;
-}
+/** An order as the store returns it. */
+export type { StoredOrder } from '../persistence/order-store.js';
 
 export interface OrderSource {
   get(orderId: string): Promise<StoredOrder | null>;

@@ -1,17 +1,8 @@
+import type { Promotion } from '../domain/promotions.js';
 import type { SqlClient } from './sql.js';
 
-export interface Promotion {
-  code: string;
-  kind: 'percentage' | 'fixed' | 'free_shipping';
-  percentBps: number | null;
-  amountMinor: number | null;
-  currency: string | null;
-  minSubtotalMinor: number;
-  startsAtMs: number | null;
-  endsAtMs: number | null;
-  usageLimitTotal: number | null;
-  usageLimitPerCustomer: number | null;
-}
+/** The domain's promotion, stored as is (times as epoch ms). */
+export type { Promotion } from '../domain/promotions.js';
 
 interface PromotionRow {
   code: string;

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, applyBps, roundHalfUpDiv, sumMinor } from '../../../src/domain/money.js';
+import { intBelow, seededRng } from '../../support/seeded-random.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing run replays from the seed in the test name. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const intBelow = (rng: () => number, n: number): number => Math.floor(rng() * n);
 
 describe('roundHalfUpDiv', () => {
   it.each([
@@ -53,7 +42,7 @@ describe('roundHalfUpDiv', () => {
 
 describe('applyBps', () => {
   it('equals roundHalfUpDiv(amount × bps, 10000) for random amounts (seed 0xb95)', () => {
-    const rng = mulberry32(0xb95);
+    const rng = seededRng(0xb95);
     const mismatches: string[] = [];
     for (let i = 0; i < 2_000; i++) {
       const amount = intBelow(rng, 2) === 0 ? intBelow(rng, 100_000) : intBelow(rng, 900_000_000_000);
@@ -90,7 +79,7 @@ describe('allocate', () => {
   });
 
   it('sums exactly and keeps every part within one unit of its exact share (seed 0xa11c)', () => {
-    const rng = mulberry32(0xa11c);
+    const rng = seededRng(0xa11c);
     const mismatches: string[] = [];
     for (let run = 0; run < 500; run++) {
       const weights = Array.from({ length: 1 + intBelow(rng, 50) }, () => intBelow(rng, 5) === 0 ? 0 : intBelow(rng, 1e8));

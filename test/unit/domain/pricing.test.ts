@@ -6,19 +6,8 @@ import type { Product } from '../../../src/domain/product.js';
 import type { Promotion } from '../../../src/domain/promotions.js';
 import { defaultShippingTable, type ShippingTable } from '../../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../../src/domain/tax.js';
+import { intBelow, seededRng } from '../../support/seeded-random.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing run replays from the seed in the test name. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const intBelow = (rng: () => number, n: number): number => Math.floor(rng() * n);
 const pick = <T>(rng: () => number, items: readonly T[]): T => items[intBelow(rng, items.length)] as T;
 
 const nowMs = 1_700_000_000_000;
@@ -164,7 +153,7 @@ describe('priceCart', () => {
 
   const seed = 0xc0ffee;
   it(`keeps every total equal to the sum of its parts for random carts (seed 0x${seed.toString(16)}, 300 carts)`, () => {
-    const rng = mulberry32(seed);
+    const rng = seededRng(seed);
     // One unbounded band everywhere, so random weights never make a cart unshippable.
     const flat = [{ maxWeightGrams: Number.MAX_SAFE_INTEGER, priceMinor: 995 }];
     const anyZone = { world: { standard: flat, express: flat } };

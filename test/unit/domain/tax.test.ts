@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { roundHalfUpDiv } from '../../../src/domain/money.js';
 import { defaultTaxRates, lineTaxesMinor, taxRateBps, type TaxRate } from '../../../src/domain/tax.js';
+import { intBelow, seededRng } from '../../support/seeded-random.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing run replays from the seed in the test name. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const intBelow = (rng: () => number, n: number): number => Math.floor(rng() * n);
 
 describe('taxRateBps', () => {
   it.each([
@@ -75,7 +64,7 @@ describe('lineTaxesMinor', () => {
 
   const seed = 0x7a5eed;
   it(`sums its parts to the total and rounds each line on its own (seed 0x${seed.toString(16)}, 1000 carts)`, () => {
-    const rng = mulberry32(seed);
+    const rng = seededRng(seed);
     const mismatches: string[] = [];
     for (let run = 0; run < 1_000; run++) {
       const lines = Array.from({ length: 1 + intBelow(rng, 50) }, () => ({
