@@ -11,6 +11,7 @@ import { errorResponse } from '../../src/http/error-response.js';
 import type { Handler } from '../../src/http/request.js';
 import { addItemBody, parseBody, quantityProblem } from '../../src/http/validation.js';
 import type { ProductCatalog } from './catalog.js';
+import { cartBody } from '../../src/http/routes/cart-routes.js';
 
 /** boxoffice's default idle TTL of a cart (CART_TTL_MS, 24 h). */
 export const cartIdleTtlMs = 24 * 60 * 60 * 1000;
@@ -73,19 +74,5 @@ export function cartView(cart: Cart, catalog: ProductCatalog, nowMs: number) {
     lines.length === 0
       ? null
       : priceCart({ lines, promo: null, promoUsage: { total: 0, byCustomer: 0 }, address: null, shippingMethod: 'standard', taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs });
-  const p = priced && priced.ok ? priced.priced : null;
-  return {
-    cartId: cart.cartId,
-    status: cart.status,
-    currency: cart.currency,
-    promoCode: cart.promoCode,
-    lines: p ? p.lines.map((l) => ({ sku: l.sku, name: l.name, qty: l.qty, unitPriceMinor: l.unitPriceMinor, subtotalMinor: l.subtotalMinor, discountMinor: l.discountMinor })) : [],
-    totals: {
-      currency: cart.currency,
-      subtotalMinor: p?.subtotalMinor ?? 0,
-      discountMinor: p?.discountMinor ?? 0,
-      totalMinor: p ? p.subtotalMinor - p.discountMinor : 0,
-    },
-    expiresAt: new Date(cart.expiresAtMs).toISOString(),
-  };
+  return cartBody(cart, priced && priced.ok ? priced.priced : null);
 }

@@ -1,5 +1,5 @@
 import { addToCart, setCartLineQty, type Cart } from '../../domain/cart.js';
-import { priceCart } from '../../domain/pricing.js';
+import { priceCart, type PricedCart } from '../../domain/pricing.js';
 import { checkPromotion, type Promotion } from '../../domain/promotions.js';
 import type { Product } from '../../domain/product.js';
 import { errorBody, errorStatus, type Failure } from '../../errors.js';
@@ -8,31 +8,30 @@ import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { addItemBody, parseBody, promoBody, quantityProblem, setItemBody, validId } from '../validation.js';
 
-/** POST /api/cart/items { cartId?, sku, qty } → 201 with a new cart, or 200 { cartId, lines, totals }. */
-export const postCartItem = (s: NodeServices): Handler => async (req) => {
-  const body = parseBody(addItemBody, req.body);
-  if (!body.ok) return body.response;
-  const { cartId, sku, qty } = body.value;
-  const tooMany = quantityProblem([{ sku, qty }]);
-  if (tooMany) return tooMany;
-  const product = s.catalog.product(sku);
-  if (!product) return errorResponse('PRODUCT_NOT_FOUND', { sku });
-  const r = await s.carts.mutate(cartId ?? null, (cart, nowMs) => addToCart(cart, product, qty, nowMs, s.carts.idleTtlMs));
-  return cartResult(s, r, r.ok && r.created ? 201 : 200);
-};
+/**
+ * POST /api/cart/items { cartId?, sku, qty } → 201 with a new cart, or 200 { cartId, lines, totals } (adds qty);
+ * PATCH /api/cart/items { cartId, sku, qty } → 200 the cart (sets qty; 0 removes the line).
+ */
+export const postCartItem = (s: NodeServices): Handler => cartLineHandler(s, addItemBody, addToCart);
+export const patchCartItem = (s: NodeServices): Handler => cartLineHandler(s, setItemBody, setCartLineQty);
 
-/** PATCH /api/cart/items { cartId, sku, qty } → 200 the cart; qty 0 removes the line. */
-export const patchCartItem = (s: NodeServices): Handler => async (req) => {
-  const body = parseBody(setItemBody, req.body);
-  if (!body.ok) return body.response;
-  const { cartId, sku, qty } = body.value;
-  const tooMany = quantityProblem([{ sku, qty }]);
-  if (tooMany) return tooMany;
-  const product = s.catalog.product(sku);
-  if (!product) return errorResponse('PRODUCT_NOT_FOUND', { sku });
-  const r = await s.carts.mutate(cartId, (cart, nowMs) => setCartLineQty(cart, product, qty, nowMs, s.carts.idleTtlMs));
-  return cartResult(s, r, 200);
-};
+function cartLineHandler(
+  s: NodeServices,
+  schema: typeof addItemBody | typeof setItemBody,
+  change: (cart: Cart, product: Product, qty: number, nowMs: number, idleTtlMs: number) => { ok: true; cart: Cart } | Failure,
+): Handler {
+  return async (req) => {
+    const body = parseBody(schema, req.body);
+    if (!body.ok) return body.response;
+    const { cartId, sku, qty } = body.value;
+    const tooMany = quantityProblem([{ sku, qty }]);
+    if (tooMany) return tooMany;
+    const product = s.catalog.product(sku);
+    if (!product) return errorResponse('PRODUCT_NOT_FOUND', { sku });
+    const r = await s.carts.mutate(cartId ?? null, (cart, nowMs) => change(cart, product, qty, nowMs, s.carts.idleTtlMs));
+    return cartResult(s, r, r.ok && r.created ? 201 : 200);
+  };
+}
 
 /** GET /api/carts/:cartId → the cart with its current prices. */
 export const getCart = (s: NodeServices): Handler => async (req) => {
@@ -87,7 +86,14 @@ export async function cartView(s: NodeServices, cart: Cart) {
     promoError = priced.code;
     priced = priceLines(s, cart, null);
   }
-  const p = priced && priced.ok ? priced.priced : null;
+  return cartBody(cart, priced && priced.ok ? priced.priced : null, promoError);
+}
+
+/**
+ * The cart as the API shows it: lines with prices, and totals before tax and shipping (they need an address). The
+ * one place this public shape is built (the bench contenders answer with it too).
+ */
+export function cartBody(cart: Cart, p: PricedCart | null, promoError: string | null = null) {
   return {
     cartId: cart.cartId,
     status: cart.status,
