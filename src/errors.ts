@@ -16,6 +16,8 @@ export const errorCatalogue = {
   CART_NOT_FOUND: { status: 404, message: 'No cart has this id.' },
   ORDER_NOT_FOUND: { status: 404, message: 'No order has this id.' },
   PROMO_NOT_FOUND: { status: 404, message: 'No promotion has this code.' },
+  PARTITION_NOT_FOUND: { status: 404, message: 'No partition has this number.' },
+  NODE_NOT_FOUND: { status: 404, message: 'No live node has this id.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not take this method.' },
   OUT_OF_STOCK: { status: 409, message: 'Not enough stock for one or more SKUs.' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, message: 'A request with this Idempotency-Key is still running.' },
@@ -23,6 +25,7 @@ export const errorCatalogue = {
   ON_HAND_BELOW_COMMITTED: { status: 409, message: 'On-hand stock cannot go below what is held and sold.' },
   ORDER_STATE_CONFLICT: { status: 409, message: 'The order is not in a state that allows this.' },
   HOLD_EXPIRED: { status: 409, message: 'The stock hold expired before payment completed; nothing was charged.' },
+  CLUSTER_DISABLED: { status: 409, message: 'This node runs alone (no REDIS_URL); cluster operations need a cluster.' },
   CART_CHECKED_OUT: { status: 409, message: 'This cart was already checked out.' },
   CART_EXPIRED: { status: 410, message: 'This cart expired.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
@@ -41,6 +44,9 @@ export const errorCatalogue = {
   INTERNAL: { status: 500, message: 'Internal error.' },
   PAYMENT_PROVIDER_ERROR: { status: 502, message: 'The payment provider did not complete the request; the order is unchanged, retry later.' },
   NOT_READY: { status: 503, message: 'The node is recovering; retry shortly.' },
+  PARTITION_UNAVAILABLE: { status: 503, message: 'The owner of this partition is unknown, moving or unreachable; retry shortly.' },
+  COORDINATOR_UNAVAILABLE: { status: 503, message: 'No node holds the coordinator lease right now; retry shortly.' },
+  MOVE_FAILED: { status: 503, message: 'The partition move did not complete; the partition stays with a single owner. Retry.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -20,9 +20,6 @@ async function main(): Promise<void> {
     // Printed once, on stderr, so a storefront operator can use the admin routes of a development node.
     process.stderr.write(`boxoffice: ADMIN_TOKEN was not set; generated one for this run: ${config.adminToken}\n`);
   }
-  if (config.redisUrl) {
-    process.stderr.write('boxoffice: REDIS_URL is set, but cluster routing is not built yet: this node owns every partition\n');
-  }
   const node = await startNode(config);
   let closing = false;
   const shutdown = (signal: string) => {

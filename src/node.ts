@@ -13,7 +13,8 @@ import { InventoryRegistry } from './actors/inventory-registry.js';
 import { OrderService } from './actors/order-service.js';
 import { PendingSweeper } from './actors/pending-sweeper.js';
 import { PromoLedger } from './actors/promo-ledger.js';
-import { checkoutPartition, replayJournal } from './actors/recovery.js';
+import { checkoutPartition } from './actors/recovery.js';
+import { PartitionHost } from './actors/partition-host.js';
 import { SnapshotWriter } from './actors/snapshot-writer.js';
 import { defaultShippingTable } from './domain/shipping.js';
 import { defaultTaxRates } from './domain/tax.js';
@@ -23,7 +24,12 @@ import type { NodeServices } from './http/services.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
-import { claimPartitions, GroupCommitJournal, loadPartitions } from './persistence/journal.js';
+import { FencedError, GroupCommitJournal } from './persistence/journal.js';
+import { ClusterRuntime } from './cluster/cluster-runtime.js';
+import { AdminError, type AdminOp } from './cluster/coordinator.js';
+import { partitionOf } from './cluster/partitioner.js';
+import type { InventoryHandle } from './actors/inventory-actor.js';
+import { errorBody } from './errors.js';
 import { migrate } from './persistence/migrations.js';
 import { OrderWriter, type NewOrder } from './persistence/order-writer.js';
 import { openSql, type SqlClient } from './persistence/sql.js';
@@ -54,6 +60,7 @@ const compactIntervalMs = 60_000;
 const cartCleanupIntervalMs = 60_000;
 
 export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
+  const startedAt = Date.now();
   const log = opts.logger ?? pino({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const onFatal =
@@ -64,16 +71,22 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     });
   const sql = await openSql({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   await migrate(sql);
+  const partitions = await recordedPartitions(sql, config.partitions, log);
+  let cluster: ClusterRuntime | null = null;
+  const onFenced = (ps: number[]) => (cluster ? cluster.onFenced(ps) : log.error({ partitions: ps }, 'writes fenced on a single node: another process claimed its partitions'));
 
   const metrics = createMetrics();
   const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => onFatal(e) });
   const epochs = new Map<number, number>();
-  const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log);
-  const onJournalFailure = (err: unknown) => log.error({ err }, 'journal append failed');
+  const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, onFenced);
+  const onJournalFailure = (err: unknown) => {
+    if (err instanceof FencedError) onFenced([err.partition]);
+    else log.error({ err }, 'journal append failed');
+  };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);
   const timedJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)) };
   const inventory = new InventoryRegistry({
-    system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions: config.partitions, snapshotEveryEvents, log, onJournalFailure,
+    system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),
   });
 
@@ -88,11 +101,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const pendingStore = new PendingOrderStore(sql, orderStore);
   const promos = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
   const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
-  const orders = new OrderService(pendingStore, payments, (sku) => inventory.get(sku), promos, log);
-  const sweeper = new PendingSweeper(pendingStore, orders, payments, (sku) => inventory.get(sku), promos, log);
+  // A SKU's inventory: its local actor, or in a cluster wherever its partition is served.
+  const inventoryOf = (sku: string): InventoryHandle => (cluster ? cluster.inventoryOf(sku) : inventory.get(sku));
+  const orders = new OrderService(pendingStore, payments, inventoryOf, promos, log);
+  const sweeper = new PendingSweeper(pendingStore, orders, payments, inventoryOf, promos, log);
+  const cartsOnOwner = { markCheckedOut: (cartId: string) => (cluster ? cluster.markCartCheckedOut(cartId) : carts.markCheckedOut(cartId)) };
 
   const sagaDeps: Omit<SagaDeps, 'recordCompensation'> = {
-    inventory: (sku) => inventory.get(sku), payments, orders: { write: timed(metrics.orderWriteSeconds, (o: NewOrder) => orderWriter.write(o)) }, responses: idempotency, carts, promos, holdTtlMs: config.holdTtlMs, log,
+    inventory: inventoryOf, payments, orders: { write: timed(metrics.orderWriteSeconds, (o: NewOrder) => orderWriter.write(o)) }, responses: idempotency, carts: cartsOnOwner, promos, holdTtlMs: config.holdTtlMs, log,
     storedResponse: async (key) => {
       const rec = await idempotency.get(key);
       return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
@@ -101,21 +117,25 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const prepareDeps: PrepareDeps = {
     product: (sku) => catalog.product(sku),
     promotion: (code) => catalog.promotion(code),
-    cart: (id) => carts.get(id),
+    // A cart served elsewhere is read from the database: its owner persists every change before answering.
+    cart: (id) => (cluster && !host.owns(partitionOf(`cart:${id}`, partitions)) ? (cartStore.get(id) as ReturnType<CartService['get']>) : carts.get(id)),
     inventoryView: (sku) => inventory.view(sku),
     promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: () => clock.now(),
   };
   const knownKeys = new BloomFilter();
-  const checkoutActors: CheckoutActor[] = [];
-  for (let p = 0; p < config.partitions; p++) {
-    checkoutActors.push(new CheckoutActor({
-      system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps,
-      lookup: (key) => idempotency.get(key),
-      onTombstone: (entity, seq) => snapshots.add(p, entity, seq, { finished: true }),
-      // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
-      doneEntriesMax: Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / config.partitions)),
-    }));
-  }
+  const lookupKey = (key: string) => idempotency.get(key);
+  const host: PartitionHost = new PartitionHost({
+    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, promos, log,
+    flushSnapshots: () => snapshots.flush(),
+    onAcquired: () => carts.forgetCached(),
+    newCheckoutActor: (p) =>
+      new CheckoutActor({
+        system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps, lookup: lookupKey,
+        onTombstone: (entity, seq) => snapshots.add(p, entity, seq, { finished: true }),
+        // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
+        doneEntriesMax: Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / partitions)),
+      }),
+  });
   let ready = false;
   let inFlight = 0;
   const services: NodeServices = {
@@ -125,15 +145,17 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     catalog,
     inventory: {
       view: (sku) => inventory.view(sku),
-      setOnHand: (sku, onHand) => inventory.get(sku).ask({ t: 'setOnHand', onHand }),
-      ask: (sku, cmd) => inventory.get(sku).ask(cmd),
+      setOnHand: (sku, onHand) => inventoryOf(sku).ask({ t: 'setOnHand', onHand }),
+      ask: (sku, cmd) => inventoryOf(sku).ask(cmd),
       holdTtlMs: config.holdTtlMs,
     },
     carts,
     checkout: {
       inFlight: () => inFlight,
       async submit(key, fingerprint, request) {
-        const actor = checkoutActors[checkoutPartition(key, config.partitions)]!;
+        const actor = host.checkoutActor(checkoutPartition(key, partitions));
+        // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
+        if (actor === undefined) return { statusCode: 503, body: errorBody('PARTITION_UNAVAILABLE', { partition: checkoutPartition(key, partitions) }), replayed: false };
         const fast = actor.answerFromMemory(key, fingerprint, request);
         if (fast) {
           metrics.checkoutResponses.inc({ status: String(fast.statusCode), replayed: String(fast.replayed) });
@@ -152,51 +174,58 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       },
     },
     orders, promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable,
+    placement: (entity, req) => (cluster ? cluster.place(entity, req) : null),
+    cluster: {
+      status: () => (cluster ? cluster.status() : Promise.resolve(singleNodeStatus())),
+      partitions: async (node) => {
+        if (cluster) return cluster.partitionList(node);
+        const rows = await sql.query<{ partition: number; node: string; epoch: number }>('SELECT partition, node, epoch FROM partition_owners ORDER BY partition');
+        return { partitions: rows.filter((r) => node === null || r.node === node).map((r) => ({ partition: r.partition, nodeId: r.node, epoch: r.epoch, pinned: false, isolated: false })) };
+      },
+      admin: (op: AdminOp) => (cluster ? cluster.admin(op) : Promise.reject(new AdminError('CLUSTER_DISABLED'))),
+    },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
   };
 
+  const router = buildRouter(services);
   const http: HttpServer = await startHttpServer({
-    port: config.port, host: config.host, router: buildRouter(services), logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services),
+    port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services),
   });
   log.info({ port: http.port, node: config.nodeId }, 'listening; recovering');
 
   const timers: NodeJS.Timeout[] = [];
   const recovered = (async () => {
     const started = Date.now();
-    const all = Array.from({ length: config.partitions }, (_, p) => p);
-    for (const c of await claimPartitions(sql, config.nodeId, all)) {
-      journal.own(c);
-      epochs.set(c.partition, c.epoch);
-    }
-    const rows = await loadPartitions(sql, all);
-    const state = replayJournal(rows.snapshots, rows.events, log);
-    for (const [sku, s] of state.skus) inventory.restore(sku, s);
     const products = await catalog.load();
-    for (const r of await sql.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE created_at > now() - interval '48 hours'`)) knownKeys.add(r.key);
-    await resumeSagas(state.unfinished);
+    await host.scanKnownKeys();
+    if (config.redisUrl === null) {
+      await host.acquire(Array.from({ length: partitions }, (_, p) => p));
+    } else {
+      cluster = await ClusterRuntime.start({ config, sql, partitions, host, inventory, catalog, carts, log });
+      cluster.serve(router);
+      catalog.onProductsChanged = (skus) => cluster!.broadcastProducts(skus);
+    }
     ready = true;
-    log.info({ ms: Date.now() - started, skus: state.skus.size, activeSkus: inventory.size().active, products, resumed: state.unfinished.length, events: rows.events.length }, 'recovered; ready');
+    log.info({ ms: Date.now() - started, partitions: host.servedPartitions().length, activeSkus: inventory.size().active, dormantSkus: inventory.size().dormant, products, mode: cluster ? 'cluster' : 'single' }, 'recovered; ready');
+    // In a cluster, the node-wide chores run on the coordinator only (they work on shared rows).
+    const chore = (fn: () => Promise<unknown>, what: string) => () => {
+      if (cluster && !cluster.isCoordinator()) return;
+      void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
+    };
     timers.push(setInterval(() => void snapshots.flush(), snapshotFlushIntervalMs));
     timers.push(setInterval(() => inventory.passivateIdle(clock.now() - config.passivateIdleMs), Math.max(1_000, config.passivateIdleMs / 2)));
     timers.push(setInterval(() => void snapshots.compact([...epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), compactIntervalMs));
-    timers.push(setInterval(() => void sweeper.sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')), config.sweepIntervalMs));
+    timers.push(setInterval(chore(() => sweeper.sweep(), 'sweep'), config.sweepIntervalMs));
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
-    timers.push(setInterval(() => void cartStore.deleteExpired(clock.now()).catch((err: unknown) => log.error({ err }, 'cart cleanup failed')), cartCleanupIntervalMs));
+    timers.push(setInterval(chore(() => cartStore.deleteExpired(clock.now()), 'cart cleanup'), cartCleanupIntervalMs));
     for (const t of timers) t.unref();
   })();
 
-  /**
-   * Unfinished sagas run again from their plan; the saga's resume path consults the stored response first, so a
-   * saga whose order was written only commits its holds. A resumed saga without a stored response took its promo
-   * use before the restart, which the ledger (loaded from confirmed orders) does not count yet.
-   */
-  async function resumeSagas(sagas: ReturnType<typeof replayJournal>['unfinished']): Promise<void> {
-    const records = await Promise.all(sagas.map((s) => idempotency.get(s.plan.key)));
-    sagas.forEach(({ plan, compensating, lastSeq }, i) => {
-      const stored = records[i]?.statusCode != null;
-      if (!stored && plan.priced.promoCode) promos.forceReserve(plan.priced.promoCode, plan.customerKey);
-      checkoutActors[checkoutPartition(plan.key, config.partitions)]!.resume(plan, compensating, lastSeq);
-    });
+  function singleNodeStatus() {
+    return {
+      nodeId: config.nodeId, mode: 'single', partitions, coordinator: null, routesVersion: 0, unowned: partitions - host.servedPartitions().length,
+      members: [{ nodeId: config.nodeId, host: config.nodeHost, port: 0, startedAt, partitions: host.servedPartitions().length, drained: false, isolated: [] }],
+    };
   }
 
   recovered.catch((err: unknown) => {
@@ -213,12 +242,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       for (const t of timers) clearInterval(t);
       http.close();
       await recovered.catch(() => undefined);
+      await cluster?.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
       await journal.flush().catch(() => undefined);
       await snapshots.flush();
       await orderWriter.close();
       await idempotency.close();
       inventory.stopAll();
-      for (const a of checkoutActors) a.stop();
+      host.stopAll();
       system.stop();
       await journal.close().catch(() => undefined);
       await sql.close();
@@ -247,4 +277,16 @@ function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProvider {
     refund: (r) => p.refund(r),
     ...(p.lookup ? { lookup: (k: string) => p.lookup!(k) } : {}),
   };
+}
+
+/**
+ * The partition count is recorded by the first node that uses the database and never changes afterwards (a
+ * partition's journal depends on it). A different PARTITIONS later is ignored, loudly.
+ */
+async function recordedPartitions(sql: SqlClient, configured: number, log: Logger): Promise<number> {
+  await sql.query(`INSERT INTO cluster_settings (name, value) VALUES ('partitions', $1) ON CONFLICT (name) DO NOTHING`, [String(configured)]);
+  const [row] = await sql.query<{ value: string }>(`SELECT value FROM cluster_settings WHERE name = 'partitions'`);
+  const recorded = Number(row!.value);
+  if (recorded !== configured) log.warn({ configured, recorded }, 'PARTITIONS differs from the count this database was created with; using the recorded count');
+  return recorded;
 }

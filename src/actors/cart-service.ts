@@ -66,6 +66,11 @@ export class CartService {
     });
   }
 
+  /** Drops the cache (carts of partitions that arrived here may have changed under another owner). */
+  forgetCached(): void {
+    this.cache.clear();
+  }
+
   private remember(cart: Cart): void {
     this.cache.delete(cart.cartId);
     this.cache.set(cart.cartId, cart);

@@ -9,6 +9,7 @@ export interface ProductSource {
   upsert(p: StoredProduct): Promise<void>;
   upsertMany(ps: StoredProduct[]): Promise<void>;
   loadAll(): Promise<StoredProduct[]>;
+  getMany(skus: string[]): Promise<StoredProduct[]>;
 }
 
 export interface PromotionSource {
@@ -24,6 +25,8 @@ export interface PromotionSource {
 export class Catalog {
   private readonly products = new Map<string, Product>();
   private readonly promotions = new Map<string, Promotion>();
+  /** Told after products were written (a cluster tells the other nodes, which reload them). */
+  onProductsChanged: (skus: string[]) => Promise<void> = () => Promise.resolve();
 
   constructor(private readonly productStore: ProductSource, private readonly promotionStore: PromotionSource) {}
 
@@ -43,12 +46,19 @@ export class Catalog {
   async upsertProduct(p: Product): Promise<Product> {
     await this.productStore.upsert(p);
     this.products.set(p.sku, p);
+    await this.onProductsChanged([p.sku]);
     return p;
   }
 
   async upsertProducts(ps: Product[]): Promise<void> {
     await this.productStore.upsertMany(ps);
     for (const p of ps) this.products.set(p.sku, p);
+    await this.onProductsChanged(ps.map((p) => p.sku));
+  }
+
+  /** Reads `skus` again from the database (another node changed them). */
+  async reload(skus: string[]): Promise<void> {
+    for (const p of await this.productStore.getMany(skus)) this.products.set(p.sku, { ...p, sku: asSku(p.sku) });
   }
 
   cachedPromotion(code: string): Promotion | undefined {

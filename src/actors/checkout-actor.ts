@@ -145,6 +145,14 @@ export class CheckoutActor {
     if (seq !== undefined) this.deps.onTombstone(checkoutEntity(key), seq);
   }
 
+  /** Checkouts not answered yet (running, or waiting for their key's lookup): a move waits for none. */
+  running(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.t !== 'done') n++;
+    return n;
+  }
+
+  /** Stops the mailbox: a saga still running finishes its step, but its re-runs and replies to it are refused. */
   stop(): void {
     this.ref.stop();
   }

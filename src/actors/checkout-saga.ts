@@ -7,12 +7,12 @@ import type { PricedCart } from '../domain/pricing.js';
 import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
 import type { NewOrder } from '../persistence/order-writer.js';
 import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse, SagaResume } from './checkout-types.js';
-import type { InventoryActor } from './inventory-actor.js';
+import type { InventoryHandle } from './inventory-actor.js';
 import type { PromoLedger } from './promo-ledger.js';
 
 /** What a saga touches; every dependency is injectable (tests, simulation). */
 export interface SagaDeps {
-  inventory: (sku: string) => InventoryActor;
+  inventory: (sku: string) => InventoryHandle;
   payments: PaymentProvider;
   orders: { write(order: NewOrder): Promise<void> };
   responses: { saveResponse(rec: { key: string; fingerprint: string; checkoutId: string; statusCode: number; body: unknown }): Promise<void> };

@@ -48,6 +48,12 @@ export interface InventoryActorDeps {
  * many events in flight while no reply ever precedes its commit. Replies that change nothing still wait for the
  * writes already in flight, because what they report may depend on them.
  */
+/** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
+export interface InventoryHandle {
+  /** Resolves with the reply after the events the command caused are committed. */
+  ask(cmd: InventoryCommand): Promise<InventoryReply>;
+}
+
 export class InventoryActor {
   readonly view: InventoryView;
   private readonly ref: ActorRef<InventoryMsg>;

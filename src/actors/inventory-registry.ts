@@ -22,7 +22,8 @@ export interface InventoryRegistryDeps {
  * The SKUs of this node. A busy SKU has an actor; an idle one without holds is passivated: its actor stops and
  * only its counts stay in memory (about a hundred bytes instead of a few kilobytes), and the next command spawns
  * the actor again from them. Recovery loads every SKU with history (idle ones straight into counts); a SKU without
- * any is created empty on first use (this node owns every partition, so "no history" means "never stocked").
+ * any is created empty on first use: the node serves only partitions it loaded completely, so "no history" means
+ * "never stocked" (in a cluster, callers ask only for SKUs of partitions this node serves).
  */
 export class InventoryRegistry {
   private readonly actors = new Map<string, InventoryActor>();
@@ -38,7 +39,7 @@ export class InventoryRegistry {
     return this.actors.get(sku)?.view ?? this.dormant.get(sku);
   }
 
-  /** Recovery: a SKU with holds or returned orders gets an actor now; an idle one is kept as counts. */
+  /** Recovery and partition loads: a SKU with holds or returned orders gets an actor now; an idle one is kept as counts. */
   restore(sku: string, state: InventoryState): void {
     if (state.holds.size === 0 && state.returnedOrders.size === 0) this.dormant.set(sku, { ...countsOf(state), pendingWrites: 0 });
     else this.load(sku, state);
@@ -87,6 +88,26 @@ export class InventoryRegistry {
     );
     this.actors.set(sku, actor);
     return actor;
+  }
+
+  /** The live actors of SKUs in `partitions`. */
+  activeIn(partitions: ReadonlySet<number>): InventoryActor[] {
+    return [...this.actors].filter(([sku]) => partitions.has(this.partitionOf(sku))).map(([, a]) => a);
+  }
+
+  /** Forgets every SKU of `partitions` (they left this node): actors stop, counts are dropped. */
+  dropPartitions(partitions: ReadonlySet<number>): void {
+    if (partitions.size === 0) return;
+    for (const [sku, actor] of this.actors) {
+      if (!partitions.has(this.partitionOf(sku))) continue;
+      actor.stop();
+      this.actors.delete(sku);
+    }
+    for (const sku of this.dormant.keys()) if (partitions.has(this.partitionOf(sku))) this.dormant.delete(sku);
+  }
+
+  private partitionOf(sku: string): number {
+    return partitionOf(skuEntity(sku), this.deps.partitions);
   }
 
   /** SKUs with a live actor, and SKUs kept as counts. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { asCheckoutId, asSku, holdIdFor } from '../domain/ids.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import { authorizeWithRetries } from './checkout-saga.js';
-import type { InventoryActor } from './inventory-actor.js';
+import type { InventoryHandle } from './inventory-actor.js';
 import type { OrderService, OrderSource, StoredOrder } from './order-service.js';
 import type { PromoLedger } from './promo-ledger.js';
 
@@ -28,7 +28,7 @@ export class PendingSweeper {
     private readonly store: PendingSource,
     private readonly orders: OrderService,
     private readonly payments: PaymentProvider,
-    private readonly inventory: (sku: string) => InventoryActor,
+    private readonly inventory: (sku: string) => InventoryHandle,
     private readonly promos: PromoLedger,
     private readonly log: Logger,
   ) {}

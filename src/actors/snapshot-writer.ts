@@ -21,6 +21,8 @@ export class SnapshotWriter {
     private readonly sql: SqlClient,
     private readonly epochOf: (partition: number) => number | undefined,
     private readonly log: Logger,
+    /** Partitions whose snapshot write was fenced: another node owns them now. */
+    private readonly onFenced: (partitions: number[]) => void = () => {},
   ) {}
 
   add(partition: number, entity: string, seq: number, state: unknown): void {
@@ -38,7 +40,10 @@ export class SnapshotWriter {
       this.pending = [];
       if (batch.length === 0) return;
       const r = await writeSnapshots(this.sql, batch);
-      if (r.fenced.length > 0) this.log.warn({ partitions: r.fenced }, 'snapshot writes fenced: partitions lost');
+      if (r.fenced.length > 0) {
+        this.log.warn({ partitions: r.fenced }, 'snapshot writes fenced: partitions lost');
+        this.onFenced(r.fenced);
+      }
     }).catch((err: unknown) => this.log.error({ err }, 'snapshot write failed'));
     return this.running;
   }

@@ -15,7 +15,7 @@ export interface Config {
   databaseUrl: string | null;
   /** DATA_DIR, default ./data: where PGlite keeps its files when DATABASE_URL is unset. */
   dataDir: string;
-  /** REDIS_URL, default unset: in-process routing, this node owns every partition. */
+  /** REDIS_URL, default unset: in-process routing, this node owns every partition. Set: cluster mode (needs DATABASE_URL). */
   redisUrl: string | null;
   /** ADMIN_TOKEN, default generated at start and printed once: required by admin routes. */
   adminToken: string;
@@ -30,7 +30,7 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** NODE_ID, default node-1: this node's name in partition_owners. */
   nodeId: string;
-  /** PARTITIONS, default 1024: the fixed partition count (recorded at cluster creation in a later issue). */
+  /** PARTITIONS, default 1024: the partition count; the database records it on first start and keeps it. */
   partitions: number;
   /** JOURNAL_BATCH_ROWS, default 5000; JOURNAL_BATCH_DELAY_MS, default 0 (next event-loop turn): group commit. */
   journalBatchRowsMax: number;
@@ -43,6 +43,14 @@ export interface Config {
   sweepIntervalMs: number;
   /** PASSIVATE_IDLE_MS, default 30000: an idle SKU without holds keeps only its counts after this long. */
   passivateIdleMs: number;
+  /** NODE_HOST, default 127.0.0.1: the inter-node address this node advertises (cluster mode). */
+  nodeHost: string;
+  /** NODE_PORT, default 0 (a free port, advertised): the inter-node TCP port (cluster mode). */
+  nodePort: number;
+  /** CLUSTER_NAME, default boxoffice: prefix of the cluster's Redis keys, so clusters can share one Redis. */
+  clusterName: string;
+  /** MEMBER_TTL_MS, default 1500: a node silent this long is taken as dead and its partitions fail over. */
+  memberTtlMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -73,6 +81,10 @@ const schema = z.object({
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
   PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
+  NODE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  NODE_PORT: int(0, 65535).default('0'),
+  CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
+  MEMBER_TTL_MS: int(300, 60_000).default('1500'),
 });
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -87,6 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError('REDIS_URL is set (cluster mode) but DATABASE_URL is not: the nodes of a cluster share one PostgreSQL server');
+  }
   if (e.PAYMENT_PROVIDER === 'stripe') {
     throw new ConfigError('PAYMENT_PROVIDER=stripe: the Stripe adapter is not built yet; use simulated');
   }
@@ -110,5 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     passivateIdleMs: e.PASSIVATE_IDLE_MS,
+    nodeHost: e.NODE_HOST,
+    nodePort: e.NODE_PORT,
+    clusterName: e.CLUSTER_NAME,
+    memberTtlMs: e.MEMBER_TTL_MS,
   };
 }

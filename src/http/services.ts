@@ -8,6 +8,8 @@ import type { PromoLedger } from '../actors/promo-ledger.js';
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
+import type { AdminOp } from '../cluster/coordinator.js';
+import type { HttpRequest, HttpResponse } from './request.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
 export interface NodeServices {
@@ -33,4 +35,15 @@ export interface NodeServices {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /**
+   * Where a request for `entity` runs: null serves it here (synchronously decided when this node serves the
+   * entity's partition); otherwise the owner's response (forwarded), or null once a move brought it here.
+   */
+  placement: (entity: string, req: HttpRequest) => Promise<HttpResponse | null> | null;
+  cluster: {
+    status(): Promise<unknown>;
+    partitions(node: string | null): Promise<unknown>;
+    /** Runs on the coordinator; rejects with AdminError. */
+    admin(op: AdminOp): Promise<unknown>;
+  };
 }

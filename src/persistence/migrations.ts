@@ -156,7 +156,31 @@ const initialSchema: string[] = [
   `CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`,
 ];
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'initial schema', statements: initialSchema }];
+/**
+ * Cluster settings and operator overrides (issue 4). `cluster_settings` records the partition count when the
+ * database is first used (a partition's journal depends on it, so it never changes afterwards);
+ * `cluster_overrides` holds `partitions move` pins, `isolate` isolations and `drain` marks, so a new coordinator
+ * applies the same assignment as the old one.
+ */
+const clusterSchema: string[] = [
+  `CREATE TABLE cluster_settings (
+    name text PRIMARY KEY,
+    value text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE cluster_overrides (
+    kind text NOT NULL CHECK (kind IN ('pin', 'isolate', 'drain')),
+    partition int NOT NULL DEFAULT -1,
+    node text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kind, partition, node)
+  )`,
+];
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial schema', statements: initialSchema },
+  { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
+];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {
   assertOrdered(list);

@@ -29,6 +29,7 @@ function services(overrides: Partial<NodeServices> = {}): NodeServices {
     inventory: { view: () => undefined, setOnHand: unused },
     checkout: { inFlight: () => 0, submit: unused },
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    placement: () => null,
     ...overrides,
   } as unknown as NodeServices;
 }

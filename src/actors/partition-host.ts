@@ -1,0 +1,240 @@
+import type { Logger } from 'pino';
+import { checkoutEntity, partitionOf, skuEntity } from '../cluster/partitioner.js';
+import { claimPartitions, loadPartitions, type GroupCommitJournal, type PartitionClaim } from '../persistence/journal.js';
+import type { SqlClient } from '../persistence/sql.js';
+import type { BloomFilter } from './bloom-filter.js';
+import type { CheckoutActor, StoredResponse } from './checkout-actor.js';
+import type { InventoryRegistry } from './inventory-registry.js';
+import type { PromoLedger } from './promo-ledger.js';
+import { replayJournal } from './recovery.js';
+
+/**
+ * The partitions this node serves (DESIGN.md, "Ownership, moves and failover"). A partition is served only after
+ * it was claimed in PostgreSQL (epoch bump, which fences every earlier owner) and its snapshots and journal tail
+ * were loaded; from then on its SKU actors, its checkout actor and its journal writes live here, until it is
+ * released (a move: wait for its checkouts, flush, stop), or dropped (fenced, or a newer owner was announced).
+ *
+ * While a partition is acquired or released it is "in motion": `motion(p)` is a promise the request path waits on
+ * (bounded) before it decides between serving here and forwarding, so a partition is never served by two owners
+ * and a request in the gap waits instead of failing.
+ */
+export interface PartitionHostDeps {
+  sql: SqlClient;
+  nodeId: string;
+  partitions: number;
+  journal: GroupCommitJournal;
+  /** The epoch of every partition whose journal this node writes (read by the snapshot writer). */
+  epochs: Map<number, number>;
+  inventory: InventoryRegistry;
+  newCheckoutActor: (partition: number) => CheckoutActor;
+  knownKeys: BloomFilter;
+  lookupKey: (key: string) => Promise<StoredResponse | null>;
+  promos: PromoLedger;
+  /** Writes the snapshots waiting in memory (before a partition leaves). */
+  flushSnapshots: () => Promise<void>;
+  /** A partition arrived (carts cached under an earlier owner may be stale). */
+  onAcquired?: (partitions: number[]) => void;
+  log: Logger;
+}
+
+export class MoveError extends Error {
+  constructor(message: string, readonly partitions: number[]) {
+    super(message);
+    this.name = 'MoveError';
+  }
+}
+
+/** How often a release looks again whether the partition's checkouts have finished. */
+const idlePollMs = 5;
+/** Idempotency keys created this long before the last scan are read again (transactions that committed late). */
+const keyScanOverlapSeconds = 120;
+
+export class PartitionHost {
+  private readonly served = new Map<number, number>();
+  private readonly checkouts: (CheckoutActor | undefined)[];
+  private readonly moving = new Map<number, { done: Promise<void>; end: () => void }>();
+  /** The database time of the last idempotency-key scan; keys created since go into the Bloom filter on acquire. */
+  private keysScannedAt: string | null = null;
+
+  constructor(private readonly deps: PartitionHostDeps) {
+    this.checkouts = new Array<CheckoutActor | undefined>(deps.partitions);
+  }
+
+  /** Served here now (claimed, loaded, not in motion). */
+  owns(partition: number): boolean {
+    return this.served.has(partition) && !this.moving.has(partition);
+  }
+
+  ownsSku(sku: string): boolean {
+    return this.owns(partitionOf(skuEntity(sku), this.deps.partitions));
+  }
+
+  /** The epoch this node serves `partition` at, or undefined. */
+  epochOf(partition: number): number | undefined {
+    return this.served.get(partition);
+  }
+
+  /** Resolves when the partition's acquire or release ends; undefined when it is not in motion. */
+  motion(partition: number): Promise<void> | undefined {
+    return this.moving.get(partition)?.done;
+  }
+
+  servedPartitions(): number[] {
+    return [...this.served.keys()].sort((a, b) => a - b);
+  }
+
+  checkoutActor(partition: number): CheckoutActor | undefined {
+    return this.owns(partition) ? this.checkouts[partition] : undefined;
+  }
+
+  /** Keys read from the database so far go into the Bloom filter (at start, before any partition is served). */
+  async scanKnownKeys(): Promise<number> {
+    const since = this.keysScannedAt;
+    const rows = await this.deps.sql.query<{ key: string; now: string }>(
+      since === null
+        ? `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > now() - interval '48 hours'`
+        : `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > $1::timestamptz - make_interval(secs => ${keyScanOverlapSeconds})`,
+      since === null ? [] : [since],
+    );
+    for (const r of rows) this.deps.knownKeys.add(r.key);
+    if (rows[0] !== undefined) this.keysScannedAt = rows[0].now;
+    else this.keysScannedAt = (await this.deps.sql.query<{ now: string }>('SELECT now()::text AS now'))[0]!.now;
+    return rows.length;
+  }
+
+  /**
+   * Claims `partitions` (epoch bump), loads their state and serves them. Local state left from an earlier
+   * ownership is dropped first: it may be stale. Resolves with the claims (for the routing table).
+   */
+  async acquire(partitions: number[]): Promise<PartitionClaim[]> {
+    const wanted = [...new Set(partitions)].filter((p) => !this.moving.has(p)).sort((a, b) => a - b);
+    if (wanted.length === 0) return [];
+    const started = Date.now();
+    this.enterMotion(wanted);
+    try {
+      this.dropLocal(wanted);
+      const claims = await claimPartitions(this.deps.sql, this.deps.nodeId, wanted);
+      for (const c of claims) {
+        this.deps.journal.own(c);
+        this.deps.epochs.set(c.partition, c.epoch);
+      }
+      const rows = await loadPartitions(this.deps.sql, wanted);
+      const state = replayJournal(rows.snapshots, rows.events, this.deps.log);
+      for (const [sku, s] of state.skus) this.deps.inventory.restore(sku, s);
+      await this.scanKnownKeys();
+      for (const c of claims) {
+        this.checkouts[c.partition] = this.deps.newCheckoutActor(c.partition);
+        this.served.set(c.partition, c.epoch);
+      }
+      await this.resumeSagas(state.unfinished);
+      this.deps.onAcquired?.(wanted);
+      this.deps.log.info({ partitions: rangeText(wanted), ms: Date.now() - started, skus: state.skus.size, events: rows.events.length, resumed: state.unfinished.length }, 'partitions acquired');
+      return claims;
+    } catch (err) {
+      for (const p of wanted) this.forget(p);
+      throw err;
+    } finally {
+      this.leaveMotion(wanted);
+    }
+  }
+
+  /**
+   * A move's first half: stop serving `partitions` (requests wait), let their checkouts finish (at most
+   * `idleTimeoutMs`; past it the release is abandoned and the partitions served again), make every write durable,
+   * then drop them. The next owner's claim fences anything this node might still try to write.
+   */
+  async release(partitions: number[], idleTimeoutMs: number): Promise<number[]> {
+    const wanted = [...new Set(partitions)].filter((p) => this.served.has(p) && !this.moving.has(p)).sort((a, b) => a - b);
+    if (wanted.length === 0) return [];
+    this.enterMotion(wanted);
+    try {
+      const deadline = Date.now() + idleTimeoutMs;
+      while (wanted.some((p) => (this.checkouts[p]?.running() ?? 0) > 0)) {
+        if (Date.now() >= deadline) throw new MoveError(`checkouts still running after ${idleTimeoutMs} ms`, wanted);
+        await new Promise((r) => setTimeout(r, idlePollMs));
+      }
+      // Commands already in SKU mailboxes: a command that changes nothing is answered after every earlier write.
+      await Promise.all(this.deps.inventory.activeIn(new Set(wanted)).map((a) => a.ask({ t: 'expire', holdIds: [] })));
+      await this.deps.journal.flush();
+      await this.deps.flushSnapshots();
+      for (const p of wanted) this.forget(p);
+      this.deps.log.info({ partitions: rangeText(wanted) }, 'partitions released');
+      return wanted;
+    } finally {
+      this.leaveMotion(wanted);
+    }
+  }
+
+  /** Stops serving at once, without waiting: the partition was fenced or a newer owner was announced. */
+  drop(partitions: number[], reason: string): void {
+    const lost = partitions.filter((p) => this.served.has(p));
+    if (lost.length === 0) return;
+    for (const p of lost) this.forget(p);
+    this.deps.log.warn({ partitions: rangeText(lost), reason }, 'partitions dropped');
+  }
+
+  /** Stops everything (node shutdown). */
+  stopAll(): void {
+    for (const a of this.checkouts) a?.stop();
+    this.checkouts.fill(undefined);
+    this.served.clear();
+  }
+
+  private forget(p: number): void {
+    this.deps.journal.disown(p);
+    this.deps.epochs.delete(p);
+    this.served.delete(p);
+    this.dropLocal([p]);
+  }
+
+  private dropLocal(partitions: number[]): void {
+    for (const p of partitions) {
+      this.checkouts[p]?.stop();
+      this.checkouts[p] = undefined;
+    }
+    this.deps.inventory.dropPartitions(new Set(partitions));
+  }
+
+  private enterMotion(partitions: number[]): void {
+    let end!: () => void;
+    const done = new Promise<void>((r) => (end = r));
+    for (const p of partitions) this.moving.set(p, { done, end });
+  }
+
+  private leaveMotion(partitions: number[]): void {
+    const ends = new Set<() => void>();
+    for (const p of partitions) {
+      const m = this.moving.get(p);
+      if (m) ends.add(m.end);
+      this.moving.delete(p);
+    }
+    for (const end of ends) end();
+  }
+
+  /**
+   * Unfinished sagas run again from their plan; the saga's resume path consults the stored response first, so a
+   * saga whose order was written only commits its holds. A resumed saga without a stored response took its promo
+   * use before the restart, which the ledger (loaded from confirmed orders) does not count yet.
+   */
+  private async resumeSagas(sagas: ReturnType<typeof replayJournal>['unfinished']): Promise<void> {
+    const records = await Promise.all(sagas.map((s) => this.deps.lookupKey(s.plan.key)));
+    sagas.forEach(({ plan, compensating, lastSeq }, i) => {
+      const stored = records[i]?.statusCode != null;
+      if (!stored && plan.priced.promoCode) this.deps.promos.forceReserve(plan.priced.promoCode, plan.customerKey);
+      this.checkouts[partitionOf(checkoutEntity(plan.key), this.deps.partitions)]?.resume(plan, compensating, lastSeq);
+    });
+  }
+}
+
+/** 0-3, 7, 9-10: partition lists in logs and CLI output. */
+export function rangeText(partitions: readonly number[]): string {
+  const sorted = [...partitions].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}

@@ -1,0 +1,279 @@
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors.js';
+import type { SqlClient } from '../persistence/sql.js';
+import { assignPartitions } from './assignment.js';
+import { CoordinatorLease } from './coordinator-lease.js';
+import type { MemberInfo } from './membership.js';
+import { partitionOf, skuEntity } from './partitioner.js';
+import { readOwnerRoutes, type Route } from './routing-table.js';
+
+/**
+ * The coordinator (DESIGN.md, "Ownership, moves and failover"): the one node holding the lease (a PostgreSQL
+ * advisory lock) computes the assignment from the live members and the operator's overrides, and drives it:
+ *
+ * - failover: a partition whose owner of record is not a live member is acquired by its new node at once (the
+ *   claim bumps the epoch, so a paused old owner's writes fail when it wakes up);
+ * - move: the old owner releases (waits for the partition's checkouts, flushes, stops serving), then the new one
+ *   acquires (claims, loads snapshot and journal tail, publishes the route). Requests in the gap wait, bounded.
+ *
+ * Everything the coordinator does goes through one queue, so a reconcile and an operator command never interleave.
+ * Overrides live in PostgreSQL (`cluster_overrides`), so the next coordinator applies the same assignment.
+ */
+export type AdminOp =
+  | { op: 'move'; partition: number; to: string }
+  | { op: 'drain'; node: string }
+  | { op: 'undrain'; node: string }
+  | { op: 'rebalance' }
+  | { op: 'isolate'; sku: string };
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: Extract<ErrorCode, 'PARTITION_NOT_FOUND' | 'NODE_NOT_FOUND' | 'COORDINATOR_UNAVAILABLE' | 'MOVE_FAILED' | 'CLUSTER_DISABLED'>,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(code);
+    this.name = 'AdminError';
+  }
+}
+
+export const coordinatorLimits = {
+  /** How often the coordinator compares the assignment with the ownership rows. */
+  reconcileIntervalMs: 1_000,
+  /** Partitions released and acquired in one step of a move (each step is one pause for those partitions). */
+  movesPerStep: 128,
+  releaseRpcTimeoutMs: 20_000,
+  acquireRpcTimeoutMs: 60_000,
+} as const;
+
+export interface Overrides {
+  pins: Map<number, string>;
+  isolations: Map<number, string>;
+  drained: Set<string>;
+}
+
+export async function loadOverrides(sql: SqlClient): Promise<Overrides> {
+  const rows = await sql.query<{ kind: string; partition: number; node: string }>('SELECT kind, partition, node FROM cluster_overrides ORDER BY created_at');
+  const o: Overrides = { pins: new Map(), isolations: new Map(), drained: new Set() };
+  for (const r of rows) {
+    if (r.kind === 'pin') o.pins.set(r.partition, r.node);
+    else if (r.kind === 'isolate') o.isolations.set(r.partition, r.node);
+    else if (r.kind === 'drain') o.drained.add(r.node);
+  }
+  return o;
+}
+
+export interface CoordinatorDeps {
+  sql: SqlClient;
+  databaseUrl: string;
+  nodeId: string;
+  partitions: number;
+  memberTtlMs: number;
+  members: () => MemberInfo[];
+  rpc: (node: string, msg: unknown, timeoutMs: number) => Promise<unknown>;
+  publish: (routes: Route[]) => Promise<void>;
+  log: Logger;
+}
+
+export interface ReconcileResult {
+  moved: number;
+  pauseMsMax: number;
+  /** Pause of every partition moved (release start to route published), by partition. */
+  pauses: Map<number, number>;
+  failed: { partitions: number[]; reason: string }[];
+}
+
+export class Coordinator {
+  private readonly lease: CoordinatorLease;
+  private queue: Promise<unknown> = Promise.resolve();
+  private kicked = false;
+  private timer: NodeJS.Timeout | null = null;
+  private membershipErrorAt = 0;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.lease = new CoordinatorLease({
+      databaseUrl: deps.databaseUrl,
+      nodeId: deps.nodeId,
+      onError: (err) => deps.log.debug({ err: err.message }, 'coordinator lease'),
+    });
+  }
+
+  start(): void {
+    this.lease.on('acquired', (term) => {
+      this.deps.log.info({ term }, 'this node is the coordinator');
+      this.kick();
+    });
+    this.lease.on('lost', (reason) => this.deps.log.warn({ reason: reason.message }, 'coordinator lease lost'));
+    this.lease.start();
+    this.timer = setInterval(() => this.kick(), coordinatorLimits.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  isLeader(): boolean {
+    return this.lease.isHeld();
+  }
+
+  /** Redis failed a membership read: the member list may be partial, so nothing fails over for one TTL. */
+  noteMembershipError(): void {
+    this.membershipErrorAt = Date.now();
+  }
+
+  /** Schedules a reconcile (at most one waiting). */
+  kick(): void {
+    if (!this.isLeader() || this.kicked) return;
+    this.kicked = true;
+    this.enqueue(async () => {
+      this.kicked = false;
+      if (this.isLeader()) await this.reconcile();
+    }).catch((err: unknown) => this.deps.log.error({ err }, 'reconcile failed'));
+  }
+
+  run(op: AdminOp): Promise<unknown> {
+    return this.enqueue(() => this.apply(op));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.lease.release().catch(() => undefined);
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(op: AdminOp): Promise<unknown> {
+    if (!this.isLeader()) throw new AdminError('COORDINATOR_UNAVAILABLE', { reason: `${this.deps.nodeId} lost the lease` });
+    const { sql } = this.deps;
+    const live = this.deps.members().map((m) => m.nodeId);
+    switch (op.op) {
+      case 'move': {
+        if (!(Number.isInteger(op.partition) && op.partition >= 0 && op.partition < this.deps.partitions)) {
+          throw new AdminError('PARTITION_NOT_FOUND', { partition: op.partition, partitions: this.deps.partitions });
+        }
+        if (!live.includes(op.to)) throw new AdminError('NODE_NOT_FOUND', { nodeId: op.to, live });
+        const before = await this.ownerOf(op.partition);
+        await sql.transaction(async (tx) => {
+          await tx.query(`DELETE FROM cluster_overrides WHERE kind IN ('pin', 'isolate') AND partition = $1`, [op.partition]);
+          await tx.query(`INSERT INTO cluster_overrides (kind, partition, node) VALUES ('pin', $1, $2)`, [op.partition, op.to]);
+        });
+        const r = await this.reconcileOrFail();
+        const after = await this.ownerOf(op.partition);
+        if (after?.nodeId !== op.to) {
+          const failure = r.failed.find((f) => f.partitions.includes(op.partition));
+          throw new AdminError('MOVE_FAILED', { partition: op.partition, to: op.to, reason: failure?.reason ?? `the assignment keeps it on ${after?.nodeId ?? 'no node'} (is ${op.to} isolated or drained?)` });
+        }
+        return { partition: op.partition, from: before?.nodeId ?? null, to: op.to, epoch: after.epoch, pauseMs: r.pauses.get(op.partition) ?? 0 };
+      }
+      case 'drain':
+      case 'undrain': {
+        const owners = await readOwnerRoutes(sql);
+        if (!live.includes(op.node) && !owners.some((o) => o.nodeId === op.node)) throw new AdminError('NODE_NOT_FOUND', { nodeId: op.node, live });
+        if (op.op === 'drain') await sql.query(`INSERT INTO cluster_overrides (kind, partition, node) VALUES ('drain', -1, $1) ON CONFLICT DO NOTHING`, [op.node]);
+        else await sql.query(`DELETE FROM cluster_overrides WHERE kind = 'drain' AND node = $1`, [op.node]);
+        const r = await this.reconcileOrFail();
+        if (r.failed.length > 0) throw new AdminError('MOVE_FAILED', { nodeId: op.node, moved: r.moved, failed: r.failed });
+        return { nodeId: op.node, moved: r.moved, pauseMsMax: r.pauseMsMax };
+      }
+      case 'rebalance': {
+        await sql.query(`DELETE FROM cluster_overrides WHERE kind = 'pin'`);
+        const r = await this.reconcileOrFail();
+        if (r.failed.length > 0) throw new AdminError('MOVE_FAILED', { moved: r.moved, failed: r.failed });
+        return { moved: r.moved, pauseMsMax: r.pauseMsMax };
+      }
+      case 'isolate': {
+        const partition = partitionOf(skuEntity(op.sku), this.deps.partitions);
+        const owner = await this.ownerOf(partition);
+        // The SKU stays where it is (no pause for the hot SKU); everything else leaves its node.
+        const node = owner !== null && live.includes(owner.nodeId) ? owner.nodeId : live[0];
+        if (node === undefined) throw new AdminError('COORDINATOR_UNAVAILABLE', { reason: 'no live member' });
+        await sql.transaction(async (tx) => {
+          await tx.query(`DELETE FROM cluster_overrides WHERE kind IN ('pin', 'isolate') AND partition = $1`, [partition]);
+          await tx.query(`INSERT INTO cluster_overrides (kind, partition, node) VALUES ('isolate', $1, $2)`, [partition, node]);
+        });
+        const r = await this.reconcileOrFail();
+        if (r.failed.length > 0) throw new AdminError('MOVE_FAILED', { sku: op.sku, partition, moved: r.moved, failed: r.failed });
+        return { sku: op.sku, partition, nodeId: node, moved: r.moved, pauseMsMax: r.pauseMsMax };
+      }
+    }
+  }
+
+  private async ownerOf(partition: number): Promise<{ nodeId: string; epoch: number } | null> {
+    const rows = await this.deps.sql.query<{ node: string; epoch: number }>('SELECT node, epoch FROM partition_owners WHERE partition = $1', [partition]);
+    return rows[0] ? { nodeId: rows[0].node, epoch: rows[0].epoch } : null;
+  }
+
+  private async reconcileOrFail(): Promise<ReconcileResult> {
+    const r = await this.reconcile();
+    if (r === null) throw new AdminError('COORDINATOR_UNAVAILABLE', { reason: 'the member list is uncertain (Redis errors in the last TTL); retry' });
+    return r;
+  }
+
+  /**
+   * Compares the assignment with PostgreSQL's ownership rows and drives the difference. Null when the member list
+   * cannot be trusted right now (this node is missing from it, or Redis failed within the last TTL).
+   */
+  private async reconcile(): Promise<ReconcileResult | null> {
+    const { sql, log, nodeId, partitions } = this.deps;
+    const live = this.deps.members().map((m) => m.nodeId);
+    if (!live.includes(nodeId) || Date.now() - this.membershipErrorAt < this.deps.memberTtlMs) return null;
+    const overrides = await loadOverrides(sql);
+    const undrained = live.filter((n) => !overrides.drained.has(n));
+    const desired = assignPartitions(partitions, undrained.length > 0 ? undrained : live, { pins: overrides.pins, isolations: overrides.isolations });
+    const owners = new Map((await readOwnerRoutes(sql)).map((r) => [r.partition, r]));
+    const liveSet = new Set(live);
+    const failovers = new Map<string, number[]>();
+    const moves = new Map<string, { from: string; to: string; partitions: number[] }>();
+    for (let p = 0; p < partitions; p++) {
+      const want = desired[p]!;
+      const cur = owners.get(p)?.nodeId ?? null;
+      if (cur === want) continue;
+      if (cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
+      else {
+        const key = `${cur}\u0000${want}`;
+        const m = moves.get(key) ?? { from: cur, to: want, partitions: [] };
+        m.partitions.push(p);
+        moves.set(key, m);
+      }
+    }
+    const result: ReconcileResult = { moved: 0, pauseMsMax: 0, pauses: new Map(), failed: [] };
+    const note = (ps: number[], started: number) => {
+      const pause = Date.now() - started;
+      for (const p of ps) result.pauses.set(p, pause);
+      result.moved += ps.length;
+      result.pauseMsMax = Math.max(result.pauseMsMax, pause);
+    };
+    await Promise.all(
+      [...failovers].map(async ([to, ps]) => {
+        const started = Date.now();
+        try {
+          await this.deps.rpc(to, { t: 'acquire', partitions: ps }, coordinatorLimits.acquireRpcTimeoutMs);
+          note(ps, started);
+          log.info({ to, partitions: ps.length }, 'failover: partitions taken over');
+        } catch (err) {
+          result.failed.push({ partitions: ps, reason: `acquire on ${to}: ${(err as Error).message}` });
+        }
+      }),
+    );
+    for (const m of moves.values()) {
+      for (let i = 0; i < m.partitions.length; i += coordinatorLimits.movesPerStep) {
+        const step = m.partitions.slice(i, i + coordinatorLimits.movesPerStep);
+        const started = Date.now();
+        try {
+          const released = (await this.deps.rpc(m.from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
+          if (released.error) throw new Error(released.error.details?.reason ?? 'release refused');
+          await this.deps.rpc(m.to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
+          note(step, started);
+          log.info({ from: m.from, to: m.to, partitions: step.length, pauseMs: Date.now() - started }, 'partitions moved');
+        } catch (err) {
+          result.failed.push({ partitions: step, reason: `${m.from} → ${m.to}: ${(err as Error).message}` });
+          log.warn({ from: m.from, to: m.to, partitions: step.length, err: (err as Error).message }, 'move failed; the next reconcile tries again');
+        }
+      }
+    }
+    // Redis is a cache of PostgreSQL's rows: publishing them again heals routes lost while Redis was down.
+    await this.deps.publish(await readOwnerRoutes(sql));
+    return result;
+  }
+}
