@@ -15,7 +15,8 @@ export interface PrepareDeps {
   product: (sku: string) => Product | undefined;
   promotion: (code: string) => Promise<Promotion | undefined>;
   cart: (cartId: string) => Promise<Cart | null>;
-  inventoryView: (sku: string) => InventoryView | undefined;
+  /** A SKU's counts here; undefined for a SKU never stocked; null when another node serves it (unknown here). */
+  inventoryView: (sku: string) => InventoryView | undefined | null;
   promos: PromoLedger;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
@@ -107,6 +108,7 @@ export function soldOutFromMemory(lines: { sku: string; qty: number }[], deps: P
   const short: { sku: string; requested: number; available: number }[] = [];
   for (const l of lines) {
     const v = deps.inventoryView(l.sku);
+    if (v === null) continue;
     const available = v?.available ?? 0;
     if (available < l.qty && (v === undefined || v.pendingWrites === 0)) short.push({ sku: l.sku, requested: l.qty, available });
   }

@@ -48,7 +48,7 @@ export const clusterLimits = {
   releaseRpcTimeoutMs: 20_000,
   acquireRpcTimeoutMs: 60_000,
   /** Admin operations forwarded to the coordinator (a drain moves many partitions). */
-  adminRpcTimeoutMs: 300_000,
+  adminRpcTimeoutMs: 60_000,
   broadcastTimeoutMs: 5_000,
 } as const;
 
