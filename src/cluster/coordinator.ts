@@ -88,6 +88,7 @@ export class Coordinator {
   private kicked = false;
   private timer: NodeJS.Timeout | null = null;
   private membershipErrorAt = 0;
+  private stopped = false;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.lease = new CoordinatorLease({
@@ -119,7 +120,7 @@ export class Coordinator {
 
   /** Schedules a reconcile (at most one waiting). */
   kick(): void {
-    if (!this.isLeader() || this.kicked) return;
+    if (this.stopped || !this.isLeader() || this.kicked) return;
     this.kicked = true;
     this.enqueue(async () => {
       this.kicked = false;
@@ -132,8 +133,10 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.queue;
     await this.lease.release().catch(() => undefined);
   }
 
