@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './actors/clock.js';
 import { InventoryRegistry } from './actors/inventory-registry.js';
 import { OrderService } from './actors/order-service.js';
 import { PendingSweeper } from './actors/pending-sweeper.js';
-import { PromoLedger } from './actors/promo-ledger.js';
+import { PromoLedger, type PromoUses } from './actors/promo-ledger.js';
 import { checkoutPartition } from './actors/recovery.js';
 import { PartitionHost } from './actors/partition-host.js';
 import { SnapshotWriter } from './actors/snapshot-writer.js';
@@ -25,7 +25,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
 import { FencedError, GroupCommitJournal } from './persistence/journal.js';
-import { ClusterRuntime } from './cluster/cluster-runtime.js';
+import { ClusterRuntime, promoEntity } from './cluster/cluster-runtime.js';
 import { AdminError, type AdminOp } from './cluster/coordinator.js';
 import { partitionOf } from './cluster/partitioner.js';
 import type { InventoryHandle } from './actors/inventory-actor.js';
@@ -99,7 +99,15 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const orderWriter = new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 });
   const orderStore = new OrderStore(sql);
   const pendingStore = new PendingOrderStore(sql, orderStore);
-  const promos = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
+  const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
+  // Promotion usage: this node's ledger, or in a cluster the ledger on each promotion's partition owner.
+  const promos: PromoUses = {
+    prepare: (code, ck) => (cluster ? cluster.promoUses.prepare(code, ck) : ledger.prepare(code, ck)),
+    usage: (code, ck) => (cluster ? cluster.promoUses.usage(code, ck) : ledger.usage(code, ck)),
+    reserve: (promo, ck) => (cluster ? cluster.promoUses.reserve(promo, ck) : ledger.reserve(promo, ck)),
+    forceReserve: (code, ck) => (cluster ? cluster.promoUses.forceReserve(code, ck) : ledger.forceReserve(code, ck)),
+    release: (code, ck) => (cluster ? cluster.promoUses.release(code, ck) : ledger.release(code, ck)),
+  };
   const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
   // A SKU's inventory: its local actor, or in a cluster wherever its partition is served.
   const inventoryOf = (sku: string): InventoryHandle => (cluster ? cluster.inventoryOf(sku) : inventory.get(sku));
@@ -127,7 +135,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const host: PartitionHost = new PartitionHost({
     sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, promos, log,
     flushSnapshots: () => snapshots.flush(),
-    onAcquired: () => carts.forgetCached(),
+    onAcquired: (acquired) => {
+      carts.forgetCached();
+      // Counts of promotions that arrived are read again from the database when next used.
+      const arrived = new Set(acquired);
+      ledger.forget((code) => arrived.has(partitionOf(promoEntity(code), partitions)));
+    },
     newCheckoutActor: (p) =>
       new CheckoutActor({
         system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps, lookup: lookupKey,
@@ -201,7 +214,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     if (config.redisUrl === null) {
       await host.acquire(Array.from({ length: partitions }, (_, p) => p));
     } else {
-      cluster = await ClusterRuntime.start({ config, sql, partitions, host, inventory, catalog, carts, log });
+      cluster = await ClusterRuntime.start({ config, sql, partitions, host, inventory, catalog, carts, promos: ledger, log });
       cluster.serve(router);
       catalog.onProductsChanged = (skus) => cluster!.broadcastProducts(skus);
     }

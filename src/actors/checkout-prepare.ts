@@ -8,7 +8,7 @@ import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
 import type { CheckoutOutcome, CheckoutPlan, CheckoutRequest } from './checkout-types.js';
 import type { InventoryView } from './inventory-actor.js';
-import type { PromoLedger } from './promo-ledger.js';
+import type { PromoUses } from './promo-ledger.js';
 import { randomToken } from './random-token.js';
 
 export interface PrepareDeps {
@@ -17,7 +17,7 @@ export interface PrepareDeps {
   cart: (cartId: string) => Promise<Cart | null>;
   /** A SKU's counts here; undefined for a SKU never stocked; null when another node serves it (unknown here). */
   inventoryView: (sku: string) => InventoryView | undefined | null;
-  promos: PromoLedger;
+  promos: PromoUses;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   nowMs: () => number;
@@ -61,8 +61,8 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
     nowMs,
   });
   if (!priced.ok) return rejected(priced);
-  // Taking the use is synchronous, so two concurrent checkouts cannot both take the last one.
-  if (promo && !deps.promos.tryReserve(promo, customerKey)) {
+  // Taking the use is one step on the ledger's owner, so two concurrent checkouts cannot both take the last one.
+  if (promo && !(await deps.promos.reserve(promo, customerKey))) {
     return rejected({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { promoCode: promo.code } });
   }
   return {

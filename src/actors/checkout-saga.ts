@@ -8,7 +8,7 @@ import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProv
 import type { NewOrder } from '../persistence/order-writer.js';
 import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
-import type { PromoLedger } from './promo-ledger.js';
+import type { PromoUses } from './promo-ledger.js';
 
 /** What a saga touches; every dependency is injectable (tests, simulation). */
 export interface SagaDeps {
@@ -17,7 +17,7 @@ export interface SagaDeps {
   orders: { write(order: NewOrder): Promise<void> };
   responses: { saveResponse(rec: { key: string; fingerprint: string; checkoutId: string; statusCode: number; body: unknown }): Promise<void> };
   carts: { markCheckedOut(cartId: string): Promise<void> };
-  promos: PromoLedger;
+  promos: PromoUses;
   /** The stored final response of a key, if any (written with the order, or after compensation). */
   storedResponse: (key: string) => Promise<CheckoutResponse | null>;
   /** Journals that compensation starts (in the checkout's partition) and resolves when it is durable. */

@@ -4,7 +4,7 @@ import { limits } from '../config/limits.js';
 import { withTimeout, type PaymentProvider, type SettleResult } from '../payments/provider.js';
 import type { InventoryReply } from '../domain/inventory.js';
 import { KeyedQueue } from './keyed-queue.js';
-import type { PromoLedger } from './promo-ledger.js';
+import type { PromoUses } from './promo-ledger.js';
 import type { StoredOrder } from '../persistence/order-store.js';
 
 /** An order as the store returns it. */
@@ -56,7 +56,7 @@ export class OrderService {
     private readonly store: OrderSource,
     private readonly payments: PaymentProvider,
     private readonly inventory: (sku: string) => { ask(c: { t: 'return'; orderId: string; qty: number }): Promise<InventoryReply> },
-    private readonly promos: PromoLedger,
+    private readonly promos: PromoUses,
     private readonly log: Logger,
   ) {}
 

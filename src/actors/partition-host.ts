@@ -5,7 +5,7 @@ import type { SqlClient } from '../persistence/sql.js';
 import type { BloomFilter } from './bloom-filter.js';
 import type { CheckoutActor, StoredResponse } from './checkout-actor.js';
 import type { InventoryRegistry } from './inventory-registry.js';
-import type { PromoLedger } from './promo-ledger.js';
+import type { PromoUses } from './promo-ledger.js';
 import { replayJournal } from './recovery.js';
 
 /**
@@ -29,7 +29,7 @@ export interface PartitionHostDeps {
   newCheckoutActor: (partition: number) => CheckoutActor;
   knownKeys: BloomFilter;
   lookupKey: (key: string) => Promise<StoredResponse | null>;
-  promos: PromoLedger;
+  promos: PromoUses;
   /** Writes the snapshots waiting in memory (before a partition leaves). */
   flushSnapshots: () => Promise<void>;
   /** A partition arrived (carts cached under an earlier owner may be stale). */

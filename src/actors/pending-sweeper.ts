@@ -4,7 +4,7 @@ import type { PaymentProvider } from '../payments/provider.js';
 import { authorizeWithRetries } from './checkout-saga.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import type { OrderService, OrderSource, StoredOrder } from './order-service.js';
-import type { PromoLedger } from './promo-ledger.js';
+import type { PromoUses } from './promo-ledger.js';
 
 export interface PendingOrder extends StoredOrder {
   paymentMethod: string;
@@ -29,7 +29,7 @@ export class PendingSweeper {
     private readonly orders: OrderService,
     private readonly payments: PaymentProvider,
     private readonly inventory: (sku: string) => InventoryHandle,
-    private readonly promos: PromoLedger,
+    private readonly promos: PromoUses,
     private readonly log: Logger,
   ) {}
 

@@ -1,12 +1,27 @@
 import type { PromoUsage, Promotion } from '../domain/promotions.js';
 
 /**
+ * Promotion usage as checkouts and orders see it: the ledger of this node, or in a cluster the ledger of the node
+ * owning the promotion's partition (`promo:<code>`), so limits are exact across nodes.
+ */
+export interface PromoUses {
+  /** Makes sure `usage` answers for (code, customer). */
+  prepare(code: string, customerKey: string): Promise<void>;
+  usage(code: string, customerKey: string): PromoUsage;
+  /** Takes one use if the limits allow it; false when used up. */
+  reserve(promo: Promotion, customerKey: string): Promise<boolean>;
+  /** Recovery: a resumed checkout took its use before the restart; count it again without a limit check. */
+  forceReserve(code: string, customerKey: string): void;
+  release(code: string, customerKey: string): void;
+}
+
+/**
  * Promotion usage on this node: confirmed orders (loaded once per code and customer from the database) plus
  * checkouts in flight. Reserving usage is synchronous, so two concurrent checkouts cannot both take the last use.
  * Usage is given back when a checkout fails and when an order is cancelled.
- * In a cluster the ledger must live with the promotion's partition owner (issue 4); on one node it is exact.
+ * In a cluster each node keeps the ledger of the promotions whose partition it owns (see PromoUses).
  */
-export class PromoLedger {
+export class PromoLedger implements PromoUses {
   private readonly totals = new Map<string, number>();
   private readonly perCustomer = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -32,6 +47,17 @@ export class PromoLedger {
 
   usage(code: string, customerKey: string): PromoUsage {
     return { total: this.totals.get(code) ?? 0, byCustomer: this.perCustomer.get(`${code}\u0000${customerKey}`) ?? 0 };
+  }
+
+  async reserve(promo: Promotion, customerKey: string): Promise<boolean> {
+    await this.prepare(promo.code, customerKey);
+    return this.tryReserve(promo, customerKey);
+  }
+
+  /** Forgets the counts of the codes `which` selects (their partition arrived: reload them from the database). */
+  forget(which: (code: string) => boolean): void {
+    for (const code of this.totals.keys()) if (which(code)) this.totals.delete(code);
+    for (const k of this.perCustomer.keys()) if (which(k.slice(0, k.indexOf('\u0000')))) this.perCustomer.delete(k);
   }
 
   /** Takes one use if the limits allow it (call after prepare). */

@@ -6,6 +6,8 @@ import type { InventoryRegistry } from '../actors/inventory-registry.js';
 import { MoveError, type PartitionHost } from '../actors/partition-host.js';
 import type { Config } from '../config/config.js';
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
+import type { PromoUsage, Promotion } from '../domain/promotions.js';
+import type { PromoLedger, PromoUses } from '../actors/promo-ledger.js';
 import { errorResponse } from '../http/error-response.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { Router } from '../http/router.js';
@@ -59,6 +61,9 @@ type PeerMsg =
   | { t: 'http'; m: string; p: string; q: string; h: Record<string, string>; b: unknown }
   | { t: 'inv'; sku: string; cmd: InventoryCommand }
   | { t: 'cart.checkedOut'; cartId: string }
+  | { t: 'promo'; op: 'usage'; code: string; customerKey: string }
+  | { t: 'promo'; op: 'reserve'; promo: Promotion; customerKey: string }
+  | { t: 'promo'; op: 'release' | 'force'; code: string; customerKey: string }
   | { t: 'catalog'; skus: string[] }
   | { t: 'acquire'; partitions: number[] }
   | { t: 'release'; partitions: number[] }
@@ -72,8 +77,14 @@ export interface ClusterDeps {
   inventory: InventoryRegistry;
   catalog: Catalog;
   carts: CartService;
+  /** The ledger of the promotions whose partition this node owns. */
+  promos: PromoLedger;
   log: Logger;
 }
+
+/** Usage of promotions owned elsewhere, as last read from their owner (for pricing; the reserve is on the owner). */
+const remoteUsageEntriesMax = 10_000;
+export const promoEntity = (code: string): string => `promo:${code}`;
 
 interface RouteWaiter {
   epoch: number;
@@ -188,6 +199,33 @@ export class ClusterRuntime {
   inventoryOf(sku: string): { ask(cmd: InventoryCommand): Promise<InventoryReply> } {
     return { ask: (cmd) => this.askInventory(sku, cmd) };
   }
+
+  /**
+   * Promotion usage on the node owning each promotion's partition, so total and per-customer limits hold across
+   * nodes. A reserve whose outcome is unknown is retried (at worst one use too many is counted: a refusal, never an
+   * overrun); a release is sent once (a lost release also errs toward refusing).
+   */
+  readonly promoUses: PromoUses = (() => {
+    const remote = new Map<string, PromoUsage>();
+    const partition = (code: string) => partitionOf(promoEntity(code), this.deps.partitions);
+    const send = (code: string, msg: PeerMsg, idempotent: boolean) =>
+      this.onOwner(partition(code), msg, async () => this.handle(msg, this.nodeId).then((r) => (r as { r: unknown }).r), clusterLimits.inventoryTimeoutMs, idempotent);
+    const fireAndLog = (p: Promise<unknown>, what: string) => void p.catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, `promotion ${what} not delivered`));
+    return {
+      prepare: async (code, customerKey) => {
+        if (this.deps.host.owns(partition(code))) return this.deps.promos.prepare(code, customerKey);
+        const usage = (await send(code, { t: 'promo', op: 'usage', code, customerKey }, true)) as PromoUsage;
+        remote.delete(`${code}\u0000${customerKey}`);
+        remote.set(`${code}\u0000${customerKey}`, usage);
+        if (remote.size > remoteUsageEntriesMax) remote.delete(remote.keys().next().value!);
+      },
+      usage: (code, customerKey) =>
+        this.deps.host.owns(partition(code)) ? this.deps.promos.usage(code, customerKey) : (remote.get(`${code}\u0000${customerKey}`) ?? { total: 0, byCustomer: 0 }),
+      reserve: async (promo, customerKey) => (await send(promo.code, { t: 'promo', op: 'reserve', promo, customerKey }, true)) as boolean,
+      forceReserve: (code, customerKey) => fireAndLog(send(code, { t: 'promo', op: 'force', code, customerKey }, true), 'use'),
+      release: (code, customerKey) => fireAndLog(send(code, { t: 'promo', op: 'release', code, customerKey }, false), 'release'),
+    };
+  })();
 
   /** After an order: the cart is marked on its owner (which serializes the cart's changes). */
   async markCartCheckedOut(cartId: string): Promise<void> {
@@ -327,7 +365,7 @@ export class ClusterRuntime {
    * until `timeoutMs`. Only for idempotent messages: a retry may repeat one whose outcome was unknown. Rejects
    * when no owner could be reached (the caller's saga runs again later).
    */
-  private async onOwner<T>(p: number, msg: PeerMsg, local: () => Promise<T>, timeoutMs: number): Promise<T> {
+  private async onOwner<T>(p: number, msg: PeerMsg, local: () => Promise<T>, timeoutMs: number, idempotent = true): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const moving = this.deps.host.motion(p);
@@ -341,6 +379,7 @@ export class ClusterRuntime {
             if (!reply.moved) return reply.r as T;
           } catch (err) {
             if (!(err instanceof TransportError)) throw err;
+            if (!idempotent && err.outcome !== 'not-delivered') throw err;
           }
         }
         // A stale or missing route: wait for a newer one, or a short while when the owner did not answer.
@@ -404,6 +443,24 @@ export class ClusterRuntime {
         if (!(await this.servable(p))) return { moved: true };
         await this.deps.carts.markCheckedOut(msg.cartId);
         return { r: null };
+      }
+      case 'promo': {
+        if (!(await this.servable(partitionOf(promoEntity(msg.op === 'reserve' ? msg.promo.code : msg.code), this.deps.partitions)))) return { moved: true };
+        const ledger = this.deps.promos;
+        switch (msg.op) {
+          case 'usage':
+            await ledger.prepare(msg.code, msg.customerKey);
+            return { r: ledger.usage(msg.code, msg.customerKey) };
+          case 'reserve':
+            return { r: await ledger.reserve(msg.promo, msg.customerKey) };
+          case 'force':
+            ledger.forceReserve(msg.code, msg.customerKey);
+            return { r: null };
+          case 'release':
+            ledger.release(msg.code, msg.customerKey);
+            return { r: null };
+        }
+        break;
       }
       case 'catalog':
         await this.deps.catalog.reload(msg.skus);

@@ -4,7 +4,7 @@ import type { CheckoutReply } from '../actors/checkout-actor.js';
 import type { CheckoutRequest } from '../actors/checkout-types.js';
 import type { InventoryView } from '../actors/inventory-actor.js';
 import type { OrderService } from '../actors/order-service.js';
-import type { PromoLedger } from '../actors/promo-ledger.js';
+import type { PromoUses } from '../actors/promo-ledger.js';
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
@@ -31,7 +31,7 @@ export interface NodeServices {
     inFlight(): number;
   };
   orders: OrderService;
-  promos: PromoLedger;
+  promos: PromoUses;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;

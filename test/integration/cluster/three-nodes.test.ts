@@ -63,6 +63,24 @@ describe('a cluster of three nodes', () => {
     await checkInvariants(c, sale.answers, new Map([['ONE', 40]]));
   }, 120_000);
 
+  it('keeps the total limit of a promotion exact when its uses are taken through every node exact when its uses are taken through every node', async () => {
+    const seed = seedToRun(7_304);
+    await stockSkus(c, [{ sku: 'PROMO-SKU', onHand: 100 }]);
+    const created = await c.admin(1, 'POST', '/api/promotions', { code: 'FIVE', kind: 'percentage', percentBps: 1_000, usageLimitTotal: 5 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const keys = Array.from({ length: 30 }, (_, i) => `promo-${seed}-${i}`);
+    const answers = new Map<string, { status: number; body: any }>();
+    await Promise.all(
+      keys.map(async (key, i) => {
+        const body = { ...(buyNowBody([{ sku: 'PROMO-SKU', qty: 1 }], 'pm_card_visa') as object), promoCode: 'FIVE' };
+        answers.set(key, await postCheckout(c.nodes[i % c.nodes.length]!.url, key, body));
+      }),
+    );
+    const statuses = [...answers.values()].map((a) => `${a.status} ${a.body?.error?.code ?? ''}`.trim());
+    expect(statuses.filter((s) => s === '201').length, `seed ${seed}: ${JSON.stringify(statuses)}`).toBe(5);
+    expect(statuses.filter((s) => s === '422 PROMO_USAGE_LIMIT_REACHED').length).toBe(25);
+  }, 120_000);
+
   it('moves partitions back and forth during a flash sale: no oversell, no lost or doubled sale', async () => {
     const seed = seedToRun(7_303);
     const rng = seededRng(seed);
