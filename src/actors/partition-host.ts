@@ -52,7 +52,9 @@ const keyScanOverlapSeconds = 120;
 export class PartitionHost {
   private readonly served = new Map<number, number>();
   private readonly checkouts: (CheckoutActor | undefined)[];
-  private readonly moving = new Map<number, { done: Promise<void>; end: () => void }>();
+  private readonly moving: Gate = new Map();
+  /** Partitions whose release waits for their checkouts: new checkouts wait, everything else is still served. */
+  private readonly draining: Gate = new Map();
   /** The database time of the last idempotency-key scan; keys created since go into the Bloom filter on acquire. */
   private keysScannedAt: string | null = null;
 
@@ -74,9 +76,17 @@ export class PartitionHost {
     return this.served.get(partition);
   }
 
-  /** Resolves when the partition's acquire or release ends; undefined when it is not in motion. */
-  motion(partition: number): Promise<void> | undefined {
-    return this.moving.get(partition)?.done;
+  /** Served here and taking new checkouts (not draining for a release). */
+  servesCheckouts(partition: number): boolean {
+    return this.owns(partition) && !this.draining.has(partition);
+  }
+
+  /**
+   * Resolves when the partition's acquire or release ends; undefined when it is not in motion. For new checkouts
+   * (`checkouts`), a partition draining for a release is in motion too.
+   */
+  motion(partition: number, checkouts = false): Promise<void> | undefined {
+    return this.moving.get(partition)?.done ?? (checkouts ? this.draining.get(partition)?.done : undefined);
   }
 
   servedPartitions(): number[] {
@@ -139,20 +149,29 @@ export class PartitionHost {
   }
 
   /**
-   * A move's first half: stop serving `partitions` (requests wait), let their checkouts finish (at most
-   * `idleTimeoutMs`; past it the release is abandoned and the partitions served again), make every write durable,
-   * then drop them. The next owner's claim fences anything this node might still try to write.
+   * A move's first half, in two phases. Drain: new checkouts of `partitions` wait while the running ones finish
+   * (at most `idleTimeoutMs`; past it the release is abandoned); SKUs, carts and promotions are still served, since
+   * running checkouts (here and on other nodes) need them. Then stop: every request waits, every write is made
+   * durable, and the partitions are dropped. The next owner's claim fences anything this node might still write.
    */
   async release(partitions: number[], idleTimeoutMs: number): Promise<number[]> {
-    const wanted = [...new Set(partitions)].filter((p) => this.served.has(p) && !this.moving.has(p)).sort((a, b) => a - b);
+    const wanted = [...new Set(partitions)].filter((p) => this.served.has(p) && !this.moving.has(p) && !this.draining.has(p)).sort((a, b) => a - b);
     if (wanted.length === 0) return [];
-    this.enterMotion(wanted);
+    enterGate(this.draining, wanted);
     try {
       const deadline = Date.now() + idleTimeoutMs;
       while (wanted.some((p) => (this.checkouts[p]?.running() ?? 0) > 0)) {
         if (Date.now() >= deadline) throw new MoveError(`checkouts still running after ${idleTimeoutMs} ms`, wanted);
         await new Promise((r) => setTimeout(r, idlePollMs));
       }
+    } catch (err) {
+      leaveGate(this.draining, wanted);
+      throw err;
+    }
+    // In motion before the drain gate opens, so its waiters find the partitions moving.
+    this.enterMotion(wanted);
+    leaveGate(this.draining, wanted);
+    try {
       // Commands already in SKU mailboxes: a command that changes nothing is answered after every earlier write.
       await Promise.all(this.deps.inventory.activeIn(new Set(wanted)).map((a) => a.ask({ t: 'expire', holdIds: [] })));
       await this.deps.journal.flush();
@@ -196,19 +215,11 @@ export class PartitionHost {
   }
 
   private enterMotion(partitions: number[]): void {
-    let end!: () => void;
-    const done = new Promise<void>((r) => (end = r));
-    for (const p of partitions) this.moving.set(p, { done, end });
+    enterGate(this.moving, partitions);
   }
 
   private leaveMotion(partitions: number[]): void {
-    const ends = new Set<() => void>();
-    for (const p of partitions) {
-      const m = this.moving.get(p);
-      if (m) ends.add(m.end);
-      this.moving.delete(p);
-    }
-    for (const end of ends) end();
+    leaveGate(this.moving, partitions);
   }
 
   /**
@@ -224,6 +235,24 @@ export class PartitionHost {
       this.checkouts[partitionOf(checkoutEntity(plan.key), this.deps.partitions)]?.resume(plan, compensating, lastSeq);
     });
   }
+}
+
+type Gate = Map<number, { done: Promise<void>; end: () => void }>;
+
+function enterGate(gate: Gate, partitions: number[]): void {
+  let end!: () => void;
+  const done = new Promise<void>((r) => (end = r));
+  for (const p of partitions) gate.set(p, { done, end });
+}
+
+function leaveGate(gate: Gate, partitions: number[]): void {
+  const ends = new Set<() => void>();
+  for (const p of partitions) {
+    const g = gate.get(p);
+    if (g) ends.add(g.end);
+    gate.delete(p);
+  }
+  for (const end of ends) end();
 }
 
 /** 0-3, 7, 9-10: partition lists in logs and CLI output. */

@@ -191,8 +191,9 @@ export class ClusterRuntime {
    */
   place(entity: string, req: HttpRequest): Promise<HttpResponse | null> | null {
     const p = partitionOf(entity, this.deps.partitions);
-    if (this.deps.host.owns(p)) return null;
-    return this.viaOwner(p, req);
+    const checkout = entity.startsWith('co:');
+    if (checkout ? this.deps.host.servesCheckouts(p) : this.deps.host.owns(p)) return null;
+    return this.viaOwner(p, req, checkout);
   }
 
   /** Inventory of `sku`, wherever it is served. */
@@ -319,16 +320,16 @@ export class ClusterRuntime {
     this.redis.disconnect();
   }
 
-  private async viaOwner(p: number, req: HttpRequest): Promise<HttpResponse | null> {
+  private async viaOwner(p: number, req: HttpRequest, checkout: boolean): Promise<HttpResponse | null> {
     const hops = Number(req.headers[hopsHeader] ?? '0') || 0;
     const deadline = Date.now() + clusterLimits.routeWaitMs;
     for (;;) {
-      const moving = this.deps.host.motion(p);
+      const moving = this.deps.host.motion(p, checkout);
       if (moving !== undefined) {
         if (!(await settledWithin(moving, deadline - Date.now()))) return unavailable(p, 'the partition is still moving');
         continue;
       }
-      if (this.deps.host.owns(p)) return null;
+      if (checkout ? this.deps.host.servesCheckouts(p) : this.deps.host.owns(p)) return null;
       const route = this.routing.lookup(p);
       if (route !== null && route.nodeId !== this.nodeId) {
         if (hops >= clusterLimits.forwardHopsMax) return unavailable(p, 'the routes disagree; retry');

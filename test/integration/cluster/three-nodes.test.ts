@@ -81,6 +81,29 @@ describe('a cluster of three nodes', () => {
     expect(statuses.filter((s) => s === '422 PROMO_USAGE_LIMIT_REACHED').length).toBe(25);
   }, 120_000);
 
+  it('drains a node and takes it back during a sale of baskets spanning nodes (many partitions move at once)', async () => {
+    const seed = seedToRun(7_305);
+    const rng = seededRng(seed);
+    const skus = Array.from({ length: 8 }, (_, i) => `DR-${i}`);
+    await stockSkus(c, skus.map((sku) => ({ sku, onHand: 60 })));
+    const keys = Array.from({ length: 240 }, (_, i) => `drain-${seed}-${i}`);
+    const baskets = new Map(keys.map((k) => [k, shuffle(rng, [...skus]).slice(0, 3).map((sku) => ({ sku, qty: 1 }))]));
+    const drained = c.nodes[1]!.id;
+    const t0 = Date.now();
+    const ops: { status: number; body: any }[] = [];
+    const operator = (async () => {
+      ops.push(await c.admin(0, 'POST', `/api/admin/nodes/${drained}/drain`));
+      ops.push(await c.admin(2, 'POST', `/api/admin/nodes/${drained}/undrain`));
+    })();
+    const sale = await runSale(c, rng, keys, (k) => baskets.get(k)!, 16);
+    await operator;
+    expect(ops.map((o) => o.status), JSON.stringify(ops.map((o) => o.body))).toEqual([200, 200]);
+    expect(ops[0]!.body.moved, 'the drain moved partitions').toBeGreaterThan(0);
+    console.log(`seed ${seed}: drain moved ${ops[0]!.body.moved} (pause max ${ops[0]!.body.pauseMsMax} ms), undrain moved ${ops[1]!.body.moved} (pause max ${ops[1]!.body.pauseMsMax} ms), ${sale.retried} retried requests`, Date.now() - t0);
+    await checkInvariants(c, sale.answers, new Map(skus.map((s) => [s, 60])));
+    await settled(c, 3);
+  }, 180_000);
+
   it('moves partitions back and forth during a flash sale: no oversell, no lost or doubled sale', async () => {
     const seed = seedToRun(7_303);
     const rng = seededRng(seed);
