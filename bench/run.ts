@@ -41,10 +41,12 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
 
   let postgres: string;
-  let redis = 'not checked (redis-lua not requested)';
+  let redis = 'not checked (neither redis-lua nor scale requested)';
+  // Redis serves the redis-lua contender and the scale scenario's boxoffice cluster.
+  const needsRedis = args.contenders.includes('redis-lua') || (args.scenarios.includes('scale') && args.contenders.includes('boxoffice'));
   try {
     postgres = await preflightPostgres(adminUrl);
-    if (args.contenders.includes('redis-lua')) redis = await preflightRedis(redisUrl);
+    if (needsRedis) redis = await preflightRedis(redisUrl);
   } catch (err) {
     process.stderr.write(`bench: cannot start: ${(err as Error).message}\n`);
     return 1;

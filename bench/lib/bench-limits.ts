@@ -35,6 +35,20 @@ export const benchLimits = {
   inventoryCheckSkusMax: 100_000,
   /** Parallel GET /api/inventory calls of the checks. */
   inventoryCheckParallel: 32,
+  /** Bins of a load's fine-grained timeline (LoadSummary.timeline): 6,000 bins of 100 ms cover 10 minutes. */
+  loadTimelineBinsMax: 6_000,
+  /** Nodes of a bench cluster (the scale scenario starts 2). */
+  clusterNodesMax: 16,
+  /**
+   * After every node of a bench cluster answered /readyz, each node's GET /api/admin/cluster must show every member
+   * with partitions, none unowned and one coordinator within this, or the run reports the cluster did not settle.
+   */
+  clusterSettleMsMax: 60_000,
+  clusterSettlePollMs: 100,
+  /** …and those views must stay the same for this long (a routes update can trail the ownership counts). */
+  clusterSettleStableMs: 500,
+  /** Inventory poll interval while waiting for the middle of a sale (the scale scenario's partition move). */
+  midSalePollMs: 50,
   /** Latency histogram range: values above this are clamped (and reported as the max). */
   latencyMicrosMax: 120_000_000,
   /** git and other small commands the harness runs for the result header. */

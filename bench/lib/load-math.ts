@@ -1,6 +1,6 @@
 import type { LatencySummary } from './histogram.js';
 import type { Check } from './run-record.js';
-import type { LoadSummary, OpSummary, PhaseSummary } from './load-stats.js';
+import type { LoadSummary, LoadTimeline, OpSummary, PhaseSummary } from './load-stats.js';
 
 /**
  * Figures derived from a load summary: counts and rates by operation and status, per phase. Pure functions, so
@@ -72,3 +72,23 @@ export function errorChecks(summary: LoadSummary): Check[] {
 
 /** Checkouts the client saw acknowledged: 201 confirmed plus 202 pending (both promise an order row). */
 export const acknowledgedOrders = (summary: LoadSummary): number => countOf(summary.whole, 'checkout', (s) => s === 201 || s === 202);
+
+/** Answers of `op` in status class `cls` ('2xx', …) in the timeline bins that start in [fromMs, toMs) of the load. */
+export function timelineCount(t: LoadTimeline, op: string, cls: string, fromMs: number, toMs: number): number {
+  const bins = t.byOp[op]?.[cls] ?? [];
+  let n = 0;
+  for (let i = Math.max(0, Math.ceil(fromMs / t.binMs)); i < bins.length && i * t.binMs < toMs; i++) n += bins[i]!;
+  return n;
+}
+
+/** The longest stretch (ms, whole bins) of [fromMs, toMs) in which no answer of `op` in class `cls` arrived. */
+export function longestSilenceMs(t: LoadTimeline, op: string, cls: string, fromMs: number, toMs: number): number {
+  const bins = t.byOp[op]?.[cls] ?? [];
+  let longest = 0;
+  let current = 0;
+  for (let i = Math.max(0, Math.ceil(fromMs / t.binMs)); i * t.binMs < toMs; i++) {
+    current = (bins[i] ?? 0) === 0 ? current + 1 : 0;
+    longest = Math.max(longest, current);
+  }
+  return longest * t.binMs;
+}

@@ -7,7 +7,11 @@ import type { WorkloadSpec } from './workloads.js';
  */
 export interface StartLoad {
   type: 'start';
-  url: string;
+  /**
+   * Base URLs of the servers under test: one, or every node of a cluster. The connections are shared out evenly
+   * over them (one autocannon instance per URL in this one worker, so the load generator costs the same CPU).
+   */
+  urls: string[];
   connections: number;
   workload: WorkloadSpec;
   /** Safety bound: the worker stops by itself after this many seconds even if the parent never says stop. */
@@ -19,6 +23,8 @@ export interface StartLoad {
   requestTimeoutSeconds: number;
   /** Paced load: at most this many requests per second over all connections (autocannon's overallRate). */
   ratePerSec?: number;
+  /** Keep answers per bin of this many milliseconds in the summary (LoadSummary.timeline); off when absent. */
+  timelineBinMs?: number;
 }
 
 export type ParentMessage = StartLoad | { type: 'phase'; name: string } | { type: 'stop' };

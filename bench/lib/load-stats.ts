@@ -38,11 +38,32 @@ export interface PhaseSummary {
   byOp: Record<string, OpSummary>;
 }
 
+/**
+ * Answers per fixed-width time bin, per operation and status class: finer than the one-second samples, for events
+ * shorter than a second (a partition move's pause). Kept only when the load asks for it.
+ */
+export interface LoadTimeline {
+  binMs: number;
+  /** Wall-clock time (Date.now()) of the load's t = 0, to line bins up with events the harness timed. */
+  startedAtEpochMs: number;
+  /** op → status class ('2xx', …) → answers per bin, bin i covering [i·binMs, (i+1)·binMs) since t = 0. */
+  byOp: Record<string, Record<string, number[]>>;
+  /** True when the run outlasted binsMax bins: later answers are not in the timeline (they are everywhere else). */
+  truncated: boolean;
+}
+
+export interface TimelineOptions {
+  binMs: number;
+  binsMax: number;
+  startedAtEpochMs: number;
+}
+
 export interface LoadSummary {
   durationMs: number;
   phases: PhaseSummary[];
   /** Every phase together: the whole-run percentiles. */
   whole: PhaseSummary;
+  timeline?: LoadTimeline;
 }
 
 export const statusClass = (status: number): string => `${Math.floor(status / 100)}xx`;
@@ -73,9 +94,11 @@ export class LoadStats {
   private whole = LoadStats.emptyPhase('whole', 0);
   private second = LoadStats.emptySecond();
   private lastSecondMs = 0;
+  private readonly timeline: (LoadTimeline & { binsMax: number }) | null;
 
-  constructor(firstPhase: string) {
+  constructor(firstPhase: string, timeline?: TimelineOptions) {
     this.phases.push(LoadStats.emptyPhase(firstPhase, 0));
+    this.timeline = timeline ? { binMs: timeline.binMs, binsMax: timeline.binsMax, startedAtEpochMs: timeline.startedAtEpochMs, byOp: {}, truncated: false } : null;
   }
 
   get phase(): string {
@@ -96,6 +119,7 @@ export class LoadStats {
     bump(s.byStatus, code);
     bump((s.byOp[op] ??= {}), code);
     s.latency.recordMs(latencyMs);
+    if (this.timeline) LoadStats.recordInTimeline(this.timeline, op, statusClass(status), nowMs);
   }
 
   recordError(kind: 'timeout' | 'connection'): void {
@@ -137,7 +161,23 @@ export class LoadStats {
       timeouts: p.timeouts,
       byOp: Object.fromEntries([...p.ops].map(([op, acc]) => [op, LoadStats.opSummary(acc)])),
     });
-    return { durationMs: nowMs, phases: this.phases.map(phaseSummary), whole: phaseSummary(this.whole) };
+    const summary: LoadSummary = { durationMs: nowMs, phases: this.phases.map(phaseSummary), whole: phaseSummary(this.whole) };
+    if (this.timeline) {
+      const { binsMax: _binsMax, ...timeline } = this.timeline;
+      summary.timeline = timeline;
+    }
+    return summary;
+  }
+
+  private static recordInTimeline(t: LoadTimeline & { binsMax: number }, op: string, cls: string, nowMs: number): void {
+    const bin = Math.floor(nowMs / t.binMs);
+    if (bin >= t.binsMax) {
+      t.truncated = true;
+      return;
+    }
+    const bins = ((t.byOp[op] ??= {})[cls] ??= []);
+    while (bins.length <= bin) bins.push(0);
+    bins[bin]! += 1;
   }
 
   private static recordInPhase(phase: PhaseAccumulator, op: string, code: string, status: number, latencyMs: number, nowMs: number): void {

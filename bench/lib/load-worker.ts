@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
+import { benchLimits } from './bench-limits.js';
 import type { ParentMessage, StartLoad, WorkerMessage } from './load-protocol.js';
 import { LoadStats } from './load-stats.js';
 import { createSequence, samplerFor, type ConnectionSequence } from './workloads.js';
@@ -7,7 +8,8 @@ import { createSequence, samplerFor, type ConnectionSequence } from './workloads
 /**
  * The load generator, run as its own process (child_process.fork of the compiled file) so that autocannon's
  * event loop never competes with the harness's polling, printing and checks. It waits for one `start`, drives the
- * server with autocannon's programmatic API, reports stats every second over IPC, switches phase when told, and
+ * server (or every node of a cluster) with autocannon's programmatic API, reports stats every second over IPC,
+ * switches phase when told, and
  * hands back a summary after `stop` (or after its duration bound). If the parent goes away it exits at once: a load
  * generator must never outlive the run that started it.
  */
@@ -46,17 +48,24 @@ const pacingSlicesMax = 20;
 const share = (total: number, index: number, parts: number): number => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 
 function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void } {
+  const servers = msg.urls.length;
+  if (servers === 0 || msg.connections < servers) throw new Error(`load: ${msg.connections} connections cannot cover ${servers} servers`);
+  if (msg.ratePerSec !== undefined && msg.ratePerSec < servers) throw new Error(`load: a rate of ${msg.ratePerSec}/s cannot be shared over ${servers} servers`);
+  const startedAtEpochMs = Date.now();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  const stats = new LoadStats(msg.phase);
+  const timeline = msg.timelineBinMs === undefined ? undefined : { binMs: msg.timelineBinMs, binsMax: benchLimits.loadTimelineBinsMax, startedAtEpochMs };
+  const stats = new LoadStats(msg.phase, timeline);
   const zipf = samplerFor(msg.workload);
   const sequences = new WeakMap<object, ConnectionSequence>();
   let connectionIndex = 0;
   let finished = false;
   let stopping = false;
   let firstError: Error | null = null;
-  const slices = msg.ratePerSec === undefined ? 1 : Math.max(1, Math.min(pacingSlicesMax, msg.ratePerSec, msg.connections));
-  let running = slices;
+  const slices = msg.ratePerSec === undefined ? 1 : Math.max(1, Math.min(pacingSlicesMax, Math.floor(msg.ratePerSec / servers), Math.floor(msg.connections / servers)));
+  // One autocannon instance per (pacing slice, server): part i goes to server i mod servers, in slice ⌊i / servers⌋.
+  const parts = slices * servers;
+  let running = parts;
   const instances: autocannon.Instance[] = [];
   const timers: NodeJS.Timeout[] = [];
 
@@ -78,14 +87,14 @@ function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void
     ]);
   };
 
-  const startSlice = (i: number) => {
+  const startPart = (i: number) => {
     const instance = autocannon(
       {
-        url: msg.url,
-        connections: share(msg.connections, i, slices),
+        url: msg.urls[i % servers]!,
+        connections: share(msg.connections, i, parts),
         duration: msg.durationSecondsMax,
         timeout: msg.requestTimeoutSeconds,
-        ...(msg.ratePerSec === undefined ? {} : { overallRate: share(msg.ratePerSec, i, slices) }),
+        ...(msg.ratePerSec === undefined ? {} : { overallRate: share(msg.ratePerSec, i, parts) }),
         setupClient,
       },
       (err) => {
@@ -101,8 +110,8 @@ function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void
     });
     instance.on('reqError', (err) => stats.recordError(err.message === 'request timed out' ? 'timeout' : 'connection'));
   };
-  startSlice(0);
-  for (let i = 1; i < slices; i++) timers.push(setTimeout(() => startSlice(i), (i * 1000) / slices));
+  for (let i = 0; i < servers; i++) startPart(i);
+  for (let i = servers; i < parts; i++) timers.push(setTimeout(() => startPart(i), (Math.floor(i / servers) * 1000) / slices));
   const ticker = setInterval(() => send({ type: 'second', stats: stats.takeSecond(now()) }), 1000);
 
   function finish(): void {
@@ -122,9 +131,9 @@ function startLoad(msg: StartLoad): { stop(): void; setPhase(name: string): void
     stop() {
       if (stopping) return;
       stopping = true;
-      // Slices not started yet never will be; the started ones finish at their next sample tick.
+      // Parts not started yet never will be; the started ones finish at their next sample tick.
       for (const t of timers) clearTimeout(t);
-      running -= slices - instances.length;
+      running -= parts - instances.length;
       for (const instance of instances) instance.stop();
       if (running === 0) finish();
     },

@@ -8,7 +8,8 @@ import { requestJson } from './http.js';
 
 /**
  * Starting and stopping what the bench measures, each as its own process on a free port:
- * - boxoffice: `node dist/src/main.js`, ready when GET /readyz answers 200 (recovery finished);
+ * - boxoffice: `node dist/src/main.js`, ready when GET /readyz answers 200 (recovery finished); alone, or as one
+ *   node of a cluster (bench/lib/cluster.ts starts the nodes and waits until they share the partitions);
  * - a contender: `node dist/bench/contenders/server.js --kind <kind> --port <n>`, ready when it prints
  *   `listening <port>`.
  * Output is kept (the last serverLogLinesKept lines) to explain a failed start or a failed run.
@@ -30,6 +31,8 @@ export interface ServerOptions {
   adminToken: string;
   /** Knobs and scenario settings (SIM_PAYMENT_LATENCY_MS, DB_POOL_SIZE, JOURNAL_BATCH_ROWS, …). */
   env: Record<string, string>;
+  /** boxoffice only: run as a node of this cluster (REDIS_URL, CLUSTER_NAME, NODE_ID); single-node mode when absent. */
+  cluster?: { name: string; nodeId: string };
 }
 
 export interface RunningServer {
@@ -37,8 +40,12 @@ export interface RunningServer {
   baseUrl: string;
   adminToken: string;
   pid: number;
+  /** The cluster node id (NODE_ID), or null for a server that runs alone. */
+  nodeId: string | null;
   /** The last lines the server printed (stdout and stderr). */
   logTail(): string[];
+  /** How many lines the server printed in all (at LOG_LEVEL=warn: its warnings and errors). */
+  logLineCount(): number;
   /** Non-null once the process has exited, describing how. */
   exitDescription(): string | null;
   /** Sends a signal to the server process (the memory scenario's SIGUSR2 garbage collection). */
@@ -64,9 +71,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ? [entry]
       : [entry, '--kind', opts.kind, '--port', String(port)];
   if (opts.kind === 'boxoffice') Object.assign(env, { PORT: String(port), HOST: '127.0.0.1' });
-  // REDIS_URL goes to the contenders only: boxoffice's cluster routing (issue 4) is not built, and a single node
-  // owns every partition anyway.
+  // boxoffice gets REDIS_URL only as a cluster node: REDIS_URL is what turns its cluster mode on, and a single node
+  // owns every partition without it. The inter-node port is left to the node (NODE_PORT=0: a free one).
   else Object.assign(env, { REDIS_URL: opts.redisUrl, REDIS_KEY_PREFIX: opts.redisKeyPrefix });
+  if (opts.cluster) {
+    if (opts.kind !== 'boxoffice') throw new Error(`${opts.kind} has no cluster mode`);
+    Object.assign(env, { REDIS_URL: opts.redisUrl, CLUSTER_NAME: opts.cluster.name, NODE_ID: opts.cluster.nodeId, NODE_HOST: '127.0.0.1', NODE_PORT: '0' });
+  }
 
   const child = trackChild(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const log = keepTail(child);
@@ -90,7 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const signal = (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   };
-  return { kind: opts.kind, baseUrl, adminToken: opts.adminToken, pid: child.pid ?? -1, logTail: log.lines, exitDescription: () => exit, signal, stop };
+  return { kind: opts.kind, baseUrl, adminToken: opts.adminToken, pid: child.pid ?? -1, nodeId: opts.cluster?.nodeId ?? null, logTail: log.lines, logLineCount: log.count, exitDescription: () => exit, signal, stop };
 }
 
 async function raceStart(ready: Promise<void>, exited: Promise<void>, exit: () => string | null): Promise<void> {
@@ -142,10 +153,12 @@ export function freePort(): Promise<number> {
 
 function keepTail(child: ChildProcess) {
   const lines: string[] = [];
+  let count = 0;
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
+      count += 1;
       lines.push(line.slice(0, 500));
       if (lines.length > benchLimits.serverLogLinesKept) lines.shift();
       for (const w of [...waiters]) {
@@ -160,6 +173,7 @@ function keepTail(child: ChildProcess) {
   child.stderr?.on('data', onData);
   return {
     lines: () => [...lines],
+    count: () => count,
     waitFor: (pattern: RegExp) => new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
   };
 }

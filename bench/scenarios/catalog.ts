@@ -40,10 +40,15 @@ export interface CatalogRun {
   variantPrefix?: string;
   /** Measured seconds, when the caller needs a shorter run than the scenario's own (scale --quick). */
   seconds?: number;
+  /** boxoffice only: nodes of a cluster, the connections shared out over them (default 1: one server). */
+  nodes?: number;
 }
 
+/** SKUs in the catalog (quick or full): part of the variant's name. */
+export const catalogSkuCount = (quick: boolean): number => (quick ? skuCountQuick : skuCountFull);
+
 export function runCatalog(env: BenchEnv, o: CatalogRun): Promise<RunRecord> {
-  const skuCount = o.quick ? skuCountQuick : skuCountFull;
+  const skuCount = catalogSkuCount(o.quick);
   const seconds = o.seconds ?? (o.quick ? secondsQuick : secondsFull);
   const skus = Array.from({ length: skuCount }, (_, i) => ({ sku: catalogSku(i + 1), initial: onHandPerSku }));
   return runContender(
@@ -51,8 +56,9 @@ export function runCatalog(env: BenchEnv, o: CatalogRun): Promise<RunRecord> {
     {
       scenario: o.scenario,
       variant: `${o.variantPrefix ?? ''}skus=${skuCount}`,
-      params: { skuCount, onHandPerSku, zipfExponent, cartItemsMin, cartItemsMax, connections, seconds, warmupSeconds: warmupSeconds(o.quick), seed },
+      params: { skuCount, onHandPerSku, zipfExponent, cartItemsMin, cartItemsMax, connections, seconds, warmupSeconds: warmupSeconds(o.quick), seed, nodes: o.nodes ?? 1 },
       contender: o.contender,
+      ...(o.nodes === undefined ? {} : { nodes: o.nodes }),
       serverEnv: { SIM_PAYMENT_LATENCY_MS: '0' },
       catalog: { count: skuCount, itemAt: (i) => benchProduct(catalogSku(i + 1), onHandPerSku) },
       skus,

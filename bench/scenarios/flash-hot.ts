@@ -1,8 +1,9 @@
 import { benchProduct } from '../lib/catalog-import.js';
 import { countOf, opLatency, phaseNamed, phaseSeconds, rate } from '../lib/load-math.js';
 import type { LoadSummary } from '../lib/load-stats.js';
-import { runContender, type BenchEnv } from '../lib/run-contender.js';
-import { ratiosFor, type RunRecord } from '../lib/run-record.js';
+import type { LoadRun } from '../lib/load-client.js';
+import { runContender, type BenchEnv, type Live, type LoadOptions } from '../lib/run-contender.js';
+import { ratiosFor, type Check, type RunRecord } from '../lib/run-record.js';
 import { sellers, type Scenario } from '../lib/scenario.js';
 import type { ContenderKind } from '../lib/servers.js';
 import { sleep, waitForSoldOut } from '../lib/waits.js';
@@ -43,6 +44,19 @@ export interface FlashHotRun {
   variantPrefix?: string;
   /** Paced: checkouts per second over all connections (open throttle when absent). */
   ratePerSec?: number;
+  /** boxoffice only: nodes of a cluster, the connections shared out over them (default 1: one server). */
+  nodes?: number;
+  /** Something done while the sale runs (scale: a partition move); its figures and checks join the run's. */
+  duringSale?: SaleAction;
+}
+
+/**
+ * An action alongside the sale. `run` starts with the load; `saleOver` settles with the load's summary once the load
+ * stopped (or rejects when the sale failed), so the action can read the whole run before it answers.
+ */
+export interface SaleAction {
+  loadOptions?: LoadOptions;
+  run(live: Live, load: LoadRun, saleOver: Promise<LoadSummary>): Promise<{ metrics: Record<string, number | null>; checks: Check[] }>;
 }
 
 export function runFlashHot(env: BenchEnv, o: FlashHotRun): Promise<RunRecord> {
@@ -55,8 +69,9 @@ export function runFlashHot(env: BenchEnv, o: FlashHotRun): Promise<RunRecord> {
     {
       scenario: o.scenario,
       variant,
-      params: { stock: o.stock, paymentLatencyMs: o.paymentLatencyMs, connections: flashHotConnections, soldOutSeconds, saleSecondsMax, ...(o.ratePerSec === undefined ? {} : { ratePerSec: o.ratePerSec }) },
+      params: { stock: o.stock, paymentLatencyMs: o.paymentLatencyMs, connections: flashHotConnections, soldOutSeconds, saleSecondsMax, nodes: o.nodes ?? 1, ...(o.ratePerSec === undefined ? {} : { ratePerSec: o.ratePerSec }) },
       contender: o.contender,
+      ...(o.nodes === undefined ? {} : { nodes: o.nodes }),
       serverEnv: { SIM_PAYMENT_LATENCY_MS: String(o.paymentLatencyMs) },
       catalog: { count: 1, itemAt: () => benchProduct(flashHotSku, o.stock) },
       skus: [{ sku: flashHotSku, initial: o.stock }],
@@ -64,16 +79,31 @@ export function runFlashHot(env: BenchEnv, o: FlashHotRun): Promise<RunRecord> {
       expectNoHolds: true,
     },
     async (live) => {
-      const load = await live.startLoad({ kind: 'buy-now', sku: flashHotSku, qty: 1 }, flashHotConnections, 'sale', saleSecondsMax + soldOutSeconds + 60, o.ratePerSec);
-      const soldOutAfter = await waitForSoldOut(live.server.baseUrl, flashHotSku, saleSecondsMax, load.finished);
-      if (soldOutAfter === null) live.note(`did not sell out within ${saleSecondsMax} s; the sold-out phase measures what was left`);
-      else live.log(`sold out (seen after ${soldOutAfter.toFixed(1)} s); ${soldOutSeconds} s of sold-out traffic`);
-      load.setPhase('sold-out');
-      await sleep(soldOutSeconds * 1000);
-      const summary = await load.stop();
-      const metrics = flashHotFigures(summary, o.stock, soldOutAfter !== null);
+      const load = await live.startLoad({ kind: 'buy-now', sku: flashHotSku, qty: 1 }, flashHotConnections, 'sale', saleSecondsMax + soldOutSeconds + 60, o.ratePerSec, o.duringSale?.loadOptions);
+      let endSale: (summary: LoadSummary) => void = () => {};
+      let failSale: (err: unknown) => void = () => {};
+      const saleOver = new Promise<LoadSummary>((resolve, reject) => ((endSale = resolve), (failSale = reject)));
+      saleOver.catch(() => {}); // the action observes it; never an unhandled rejection
+      const action = o.duringSale?.run(live, load, saleOver);
+      action?.catch(() => {}); // awaited below once the sale is over
+      let summary: LoadSummary;
+      let soldOutAfter: number | null;
+      try {
+        soldOutAfter = await waitForSoldOut(live.server.baseUrl, flashHotSku, saleSecondsMax, load.finished);
+        if (soldOutAfter === null) live.note(`did not sell out within ${saleSecondsMax} s; the sold-out phase measures what was left`);
+        else live.log(`sold out (seen after ${soldOutAfter.toFixed(1)} s); ${soldOutSeconds} s of sold-out traffic`);
+        load.setPhase('sold-out');
+        await sleep(soldOutSeconds * 1000);
+        summary = await load.stop();
+        endSale(summary);
+      } catch (err) {
+        failSale(err);
+        throw err;
+      }
+      const extra = action ? await action : null;
+      const metrics = { ...flashHotFigures(summary, o.stock, soldOutAfter !== null), ...extra?.metrics };
       if (o.ratePerSec !== undefined) metrics['pacedRatePerSec'] = o.ratePerSec;
-      return { load: summary, connections: flashHotConnections, metrics };
+      return { load: summary, connections: flashHotConnections, metrics, ...(extra ? { extraChecks: async () => extra.checks } : {}) };
     },
   );
 }
