@@ -255,11 +255,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       for (const t of timers) clearInterval(t);
       http.close();
       await recovered.catch(() => undefined);
-      await cluster?.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
+      // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a
+      // write still in flight would only be fenced (safe, but the work is redone by the next owner).
       await journal.flush().catch(() => undefined);
       await snapshots.flush();
       await orderWriter.close();
       await idempotency.close();
+      await cluster?.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
       inventory.stopAll();
       host.stopAll();
       system.stop();
