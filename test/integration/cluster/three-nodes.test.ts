@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../support/ensure-built.js';
 import { startCluster, type TestCluster } from '../../support/cluster-harness.js';
 import { seededRng, seedToRun, shuffle, pick } from '../../support/seeded-random.js';
 import { buyNowBody, postCheckout } from '../../support/checkout-client.js';
@@ -103,6 +106,24 @@ describe('a cluster of three nodes', () => {
     await checkInvariants(c, sale.answers, new Map(skus.map((s) => [s, 60])));
     await settled(c, 3);
   }, 180_000);
+
+  it('isolates a hot SKU on a node of its own (the CLI shows it), and ends the isolation with a move and a rebalance', async () => {
+    const p = skuPartition('ISO-HOT', partitions);
+    const owner = (await owners(c)).get(p)!.nodeId;
+    const cli = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'boxoffice.js'), '--url', c.url(2), '--token', c.adminToken, 'isolate', 'ISO-HOT'], { encoding: 'utf8', timeout: 60_000 });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(`partition ${p}`);
+    const iso = await owners(c);
+    expect([...iso].filter(([, o]) => o.nodeId === owner).map(([q]) => q), 'the owner keeps only the isolated partition').toEqual([p]);
+    const status = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'boxoffice.js'), '--url', c.url(0), '--token', c.adminToken, '--json', 'status'], { encoding: 'utf8', timeout: 60_000 });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).members.find((m: { nodeId: string }) => m.nodeId === owner).isolated).toEqual([p]);
+
+    const other = c.nodes.find((n) => n.id !== owner)!.id;
+    expect((await c.admin(0, 'POST', `/api/admin/partitions/${p}/move`, { to: other })).status).toBe(200);
+    expect((await c.admin(1, 'POST', '/api/admin/rebalance')).status).toBe(200);
+    await settled(c, 3);
+  }, 120_000);
 
   it('moves partitions back and forth during a flash sale: no oversell, no lost or doubled sale', async () => {
     const seed = seedToRun(7_303);
