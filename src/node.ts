@@ -127,7 +127,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     promotion: (code) => catalog.promotion(code),
     // A cart served elsewhere is read from the database: its owner persists every change before answering.
     cart: (id) => (cluster && !host.owns(partitionOf(`cart:${id}`, partitions)) ? (cartStore.get(id) as ReturnType<CartService['get']>) : carts.get(id)),
-    inventoryView: (sku) => (cluster && !host.ownsSku(sku) ? null : inventory.view(sku)),
+    inventoryView: (sku) => (cluster && !host.ownsSku(sku) ? cluster.remoteView(sku) : inventory.view(sku)),
     promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: () => clock.now(),
   };
   const knownKeys = new BloomFilter();

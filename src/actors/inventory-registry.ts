@@ -90,6 +90,16 @@ export class InventoryRegistry {
     return actor;
   }
 
+  /** SKUs with a live actor that are sold out with no write in flight (at most `max`): what peers may answer from. */
+  soldOutActive(max: number): string[] {
+    const out: string[] = [];
+    for (const [sku, actor] of this.actors) {
+      if (out.length >= max) break;
+      if (actor.view.available === 0 && actor.view.pendingWrites === 0) out.push(sku);
+    }
+    return out;
+  }
+
   /** The live actors of SKUs in `partitions`. */
   activeIn(partitions: ReadonlySet<number>): InventoryActor[] {
     return [...this.actors].filter(([sku]) => partitions.has(this.partitionOf(sku))).map(([, a]) => a);

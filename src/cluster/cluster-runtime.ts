@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CartService } from '../actors/cart-service.js';
 import type { Catalog } from '../actors/catalog.js';
 import type { InventoryRegistry } from '../actors/inventory-registry.js';
+import type { InventoryView } from '../actors/inventory-actor.js';
 import { MoveError, type PartitionHost } from '../actors/partition-host.js';
 import type { Config } from '../config/config.js';
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
@@ -52,6 +53,13 @@ export const clusterLimits = {
   /** Admin operations forwarded to the coordinator (a drain moves many partitions). */
   adminRpcTimeoutMs: 60_000,
   broadcastTimeoutMs: 5_000,
+  /** How often a node tells its peers which of its SKUs are sold out (they answer "sold out" from that). */
+  soldOutGossipMs: 100,
+  /** A peer forgets a sold-out mark it has not heard again for this long (the owner died or stopped telling). */
+  soldOutMarkTtlMs: 500,
+  /** SKUs per sold-out message, and marks kept per node. */
+  soldOutSkusPerMessageMax: 10_000,
+  soldOutMarksMax: 100_000,
 } as const;
 
 /** Names the hops a forwarded request has taken (set by the receiving node, read by placement). */
@@ -65,6 +73,7 @@ type PeerMsg =
   | { t: 'promo'; op: 'reserve'; promo: Promotion; customerKey: string }
   | { t: 'promo'; op: 'release' | 'force'; code: string; customerKey: string }
   | { t: 'catalog'; skus: string[] }
+  | { t: 'soldout'; skus: string[] }
   | { t: 'acquire'; partitions: number[] }
   | { t: 'release'; partitions: number[] }
   | { t: 'admin'; op: AdminOp };
@@ -97,6 +106,12 @@ export class ClusterRuntime {
   private readonly waiters = new Map<number, RouteWaiter[]>();
   private waiterCount = 0;
   private closed = false;
+  /** SKUs owned elsewhere that their owner last said were sold out: sku → { from, until }. */
+  private readonly soldOutMarks = new Map<string, { from: string; until: number }>();
+  private readonly soldOutFrom = new Map<string, Set<string>>();
+  private gossipTimer: NodeJS.Timeout | null = null;
+  private gossiping = false;
+  private lastGossipEmpty = true;
 
   private constructor(
     private readonly deps: ClusterDeps,
@@ -175,9 +190,53 @@ export class ClusterRuntime {
     });
     routing.on('change', (routes) => runtime.onRoutes(routes));
     started(runtime);
+    runtime.startGossip();
     leader.start();
     log.info({ node: config.nodeId, transport: `${config.nodeHost}:${server.port}`, cluster: config.clusterName, partitions: mine.length }, 'joined the cluster');
     return runtime;
+  }
+
+  /**
+   * What this node knows of a SKU served elsewhere: sold out (its owner said so within the last gossip round, with
+   * no write in flight there), or null (unknown: ask the owner). Lets a checkout for a sold-out SKU be answered from
+   * memory on any node, without a hop to the SKU's owner and without writing anything. A restock or an expired hold
+   * is seen by peers within one gossip interval (100 ms); until then they may still answer "sold out".
+   */
+  remoteView(sku: string): InventoryView | null {
+    const mark = this.soldOutMarks.get(sku);
+    if (mark === undefined || mark.until < Date.now()) return null;
+    return { sku: sku as InventoryView['sku'], onHand: 0, available: 0, held: 0, sold: 0, pendingWrites: 0 };
+  }
+
+  private startGossip(): void {
+    this.gossipTimer = setInterval(() => this.gossip(), clusterLimits.soldOutGossipMs);
+    this.gossipTimer.unref();
+  }
+
+  /** Sends the sold-out SKUs of this node to every peer (the complete list each time; skipped while one is in flight). */
+  private gossip(): void {
+    if (this.gossiping || this.closed) return;
+    const skus = this.deps.inventory.soldOutActive(clusterLimits.soldOutSkusPerMessageMax);
+    if (skus.length === 0 && this.lastGossipEmpty) return;
+    this.lastGossipEmpty = skus.length === 0;
+    this.gossiping = true;
+    const msg: PeerMsg = { t: 'soldout', skus };
+    void Promise.allSettled(this.pool.peerIds().map((peer) => this.pool.request(peer, msg, clusterLimits.broadcastTimeoutMs))).finally(() => (this.gossiping = false));
+  }
+
+  /** A peer's complete list of its sold-out SKUs: marks it no longer lists are removed at once. */
+  private onSoldOut(from: string, skus: string[]): void {
+    const until = Date.now() + clusterLimits.soldOutMarkTtlMs;
+    const now = new Set(skus);
+    for (const sku of this.soldOutFrom.get(from) ?? []) {
+      if (!now.has(sku) && this.soldOutMarks.get(sku)?.from === from) this.soldOutMarks.delete(sku);
+    }
+    this.soldOutFrom.set(from, now);
+    for (const sku of skus) {
+      this.soldOutMarks.delete(sku);
+      this.soldOutMarks.set(sku, { from, until });
+    }
+    while (this.soldOutMarks.size > clusterLimits.soldOutMarksMax) this.soldOutMarks.delete(this.soldOutMarks.keys().next().value!);
   }
 
   /** Wires the HTTP router: forwarded requests run through it. */
@@ -310,6 +369,7 @@ export class ClusterRuntime {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.gossipTimer !== null) clearInterval(this.gossipTimer);
     for (const list of this.waiters.values()) for (const w of list) w.resolve(false);
     this.waiters.clear();
     await this.coordinator.stop();
@@ -463,6 +523,9 @@ export class ClusterRuntime {
         }
         break;
       }
+      case 'soldout':
+        this.onSoldOut(from, msg.skus);
+        return { ok: true };
       case 'catalog':
         await this.deps.catalog.reload(msg.skus);
         return { ok: true };

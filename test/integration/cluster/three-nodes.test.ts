@@ -5,7 +5,8 @@ import { repoRoot } from '../../support/ensure-built.js';
 import { startCluster, type TestCluster } from '../../support/cluster-harness.js';
 import { seededRng, seedToRun, shuffle, pick } from '../../support/seeded-random.js';
 import { buyNowBody, postCheckout } from '../../support/checkout-client.js';
-import { checkInvariants, owners, runSale, settled, skuPartition, stockSkus } from './cluster-support.js';
+import { Client } from 'pg';
+import { checkInvariants, eventually, owners, runSale, settled, skuPartition, stockSkus } from './cluster-support.js';
 
 /**
  * Three node processes on one PostgreSQL and one Redis: checkouts whose SKUs live on different nodes, the same SKU
@@ -64,6 +65,25 @@ describe('a cluster of three nodes', () => {
     const sold = [...sale.answers.values()].filter((a) => a.status === 201).length;
     expect(sold, `seed ${seed}`).toBe(40);
     await checkInvariants(c, sale.answers, new Map([['ONE', 40]]));
+
+    // Sold out: every node answers from memory (the owner's sold-out gossip), so the storm writes nothing.
+    const db = new Client({ connectionString: c.databaseUrl });
+    await db.connect();
+    try {
+      const keysStored = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys')).rows[0]!.n;
+      let round = 0;
+      await eventually('sold-out answers without a write on every node', async () => {
+        const before = await keysStored();
+        const answers = await Promise.all(
+          Array.from({ length: 30 }, (_, i) => postCheckout(c.nodes[i % 3]!.url, `storm-${seed}-${round}-${i}`, buyNowBody([{ sku: 'ONE', qty: 1 }], 'pm_card_visa'))),
+        );
+        round++;
+        expect(answers.every((a) => a.status === 409 && a.body.error.code === 'OUT_OF_STOCK')).toBe(true);
+        return (await keysStored()) === before ? true : undefined;
+      }, 10_000);
+    } finally {
+      await db.end();
+    }
   }, 120_000);
 
   it('keeps the total limit of a promotion exact when its uses are taken through every node exact when its uses are taken through every node', async () => {
