@@ -80,7 +80,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const epochs = new Map<number, number>();
   const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, onFenced);
   const onJournalFailure = (err: unknown) => {
-    if (err instanceof FencedError) onFenced([err.partition]);
+    // Only a write at the epoch this node serves means it lost the partition (a re-acquire fences its own old rows).
+    if (err instanceof FencedError) {
+      if (host.epochOf(err.partition) === err.epoch) onFenced([err.partition]);
+    }
     else log.error({ err }, 'journal append failed');
   };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);

@@ -74,10 +74,14 @@ export class CheckoutActor {
   /** Compensations journaled by sagas still running here, so an in-process re-run repeats only them. */
   private readonly compensations = new Map<string, NonNullable<SagaResume['compensating']>>();
   private readonly sagaDeps: SagaDeps;
+  /** Submits not answered yet: answered 503 when the actor stops (its partition left), so no client waits forever. */
+  private readonly unanswered = new Set<(r: CheckoutReply) => void>();
+  private stopped = false;
 
   constructor(private readonly deps: CheckoutActorDeps) {
     this.sagaDeps = {
       ...deps.saga,
+      alive: () => !this.stopped,
       recordCompensation: async (plan, outcome, authId) => {
         this.compensations.set(plan.key, { outcome, authId });
         const ev: CheckoutEvent = { t: 'compensating', outcome, authId };
@@ -121,7 +125,17 @@ export class CheckoutActor {
   }
 
   submit(key: string, fingerprint: string, request: CheckoutRequest): Promise<CheckoutReply> {
-    return new Promise((reply) => this.ref.tell({ t: 'submit', key, fingerprint, request, reply }, true));
+    return new Promise((resolve) => {
+      let answered = false;
+      const reply = (r: CheckoutReply) => {
+        if (answered) return;
+        answered = true;
+        this.unanswered.delete(reply);
+        resolve(r);
+      };
+      this.unanswered.add(reply);
+      if (this.stopped || !this.ref.tell({ t: 'submit', key, fingerprint, request, reply }, true)) reply(partitionLeft(this.deps.partition));
+    });
   }
 
   /**
@@ -147,14 +161,20 @@ export class CheckoutActor {
 
   /** Checkouts not answered yet (running, or waiting for their key's lookup): a move waits for none. */
   running(): number {
-    let n = 0;
+    let n = this.ref.queued();
     for (const e of this.entries.values()) if (e.t !== 'done') n++;
     return n;
   }
 
-  /** Stops the mailbox: a saga still running finishes its step, but its re-runs and replies to it are refused. */
+  /**
+   * Stops the mailbox: a saga still running stops before its next side effect (the partition's new owner resumes
+   * it from the journal), and every submit not answered yet gets 503 PARTITION_UNAVAILABLE (retry: the new owner
+   * answers with the same Idempotency-Key).
+   */
   stop(): void {
+    this.stopped = true;
     this.ref.stop();
+    for (const reply of [...this.unanswered]) reply(partitionLeft(this.deps.partition));
   }
 
   private handle(msg: CheckoutMsg): void {
@@ -245,6 +265,11 @@ export class CheckoutActor {
       const resume: SagaResume | undefined = fresh && attempt === 0 ? undefined : { compensating: this.compensations.get(plan.key) ?? null };
       outcome = await runCheckoutSaga(plan, this.sagaDeps, resume, recorded);
     } catch (err) {
+      if (this.stopped) {
+        this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
+        reply?.(partitionLeft(this.deps.partition));
+        return;
+      }
       const delayMs = Math.min(sagaRetryDelayMsMax, sagaRetryDelayMsBase * 2 ** attempt);
       this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt, delayMs }, 'checkout saga failed; it will run again');
       reply?.({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
@@ -288,4 +313,8 @@ function answerExisting(e: Exclude<Entry, { t: 'loading' }>, m: Submit): void {
   } else {
     m.reply({ ...e.response, replayed: true });
   }
+}
+
+function partitionLeft(partition: number): CheckoutReply {
+  return { statusCode: 503, body: errorBody('PARTITION_UNAVAILABLE', { partition, reason: 'the partition moved; retry with the same Idempotency-Key' }), replayed: false };
 }

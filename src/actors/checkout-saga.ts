@@ -24,6 +24,23 @@ export interface SagaDeps {
   recordCompensation: (plan: CheckoutPlan, outcome: CheckoutOutcome, authId: string | null) => Promise<void>;
   holdTtlMs: number;
   log: Logger;
+  /**
+   * False once this node no longer owns the checkout's partition (a move or a failover gave it to another node,
+   * which resumes the saga): the saga stops before its next side effect. Default: always alive.
+   */
+  alive?: () => boolean;
+}
+
+/** The saga stopped because its partition left this node; the new owner runs it. */
+export class SagaAbandonedError extends Error {
+  constructor(readonly key: string) {
+    super(`checkout ${key}: its partition left this node; the new owner resumes it`);
+    this.name = 'SagaAbandonedError';
+  }
+}
+
+function assertAlive(run: SagaRun): void {
+  if (run.deps.alive && !run.deps.alive()) throw new SagaAbandonedError(run.plan.key);
 }
 
 /** One run of one checkout: the plan plus what the steps learnt. */
@@ -83,6 +100,7 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume
   }
   const done: SagaStep[] = [];
   for (const step of steps) {
+    assertAlive(run);
     const result = await step.run(run);
     // The plan's journal record (`recorded`) was appended before the holds, so it commits in the same batch or an
     // earlier one: waiting for it here costs nothing, and no payment is attempted for a checkout recovery cannot see.
@@ -106,6 +124,13 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume
 
 /** Undoes the done steps in reverse, gives the promo use back and stores the response when it is durable. */
 async function compensate(run: SagaRun, done: SagaStep[], outcome: CheckoutOutcome): Promise<CheckoutOutcome> {
+  assertAlive(run);
+  if (run.authId) {
+    // Another run of this checkout (an earlier owner of its partition) may have completed it: never void an
+    // authorization whose order is stored.
+    const stored = await run.deps.storedResponse(run.plan.key);
+    if (stored && (stored.statusCode === 201 || stored.statusCode === 202)) return { retention: 'durable', response: stored };
+  }
   for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reasonFor(outcome));
   if (run.plan.priced.promoCode) run.deps.promos.release(run.plan.priced.promoCode, run.plan.customerKey);
   if (outcome.retention === 'durable') await saveResponse(run, outcome.response);
@@ -184,6 +209,10 @@ async function voidPayment(r: SagaRun): Promise<void> {
 async function pinHolds(r: SagaRun): Promise<StepResult> {
   const replies = await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'pin', holdId: h.holdId })));
   if (replies.every((rep) => rep.ok)) return { t: 'next' };
+  // Only an expired hold is a verdict; anything else (a write that could not commit, an overloaded or moving SKU)
+  // is transient: the saga throws and runs again.
+  const other = replies.find((rep) => !rep.ok && rep.code !== 'HOLD_EXPIRED');
+  if (other && !other.ok) throw new Error(`pin failed with ${other.code}`);
   const expired = replies.flatMap((rep, i) => (rep.ok ? [] : [r.holds[i]!.sku]));
   return { t: 'compensate', outcome: failure('HOLD_EXPIRED', 'durable', { skus: expired }) };
 }
@@ -202,7 +231,10 @@ async function writePendingOrder(r: SagaRun): Promise<CheckoutOutcome> {
 }
 
 async function commitHolds(r: SagaRun): Promise<StepResult> {
-  await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'commit', holdId: h.holdId })));
+  const replies = await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'commit', holdId: h.holdId })));
+  // The order is written: a commit that did not land is retried by running the saga again (resume commits again).
+  const failed = replies.find((rep) => !rep.ok);
+  if (failed && !failed.ok) throw new Error(`commit failed with ${failed.code}`);
   if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
   return { t: 'next' };
 }

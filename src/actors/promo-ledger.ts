@@ -71,7 +71,9 @@ export class PromoLedger implements PromoUses {
 
   /** Recovery: a resumed checkout already took its use before the restart; count it again without a limit check. */
   forceReserve(code: string, customerKey: string): void {
-    this.bump(code, customerKey, 1);
+    // Counted on top of the stored usage, never instead of it: counts not loaded yet are loaded first.
+    if (this.perCustomer.has(`${code}\u0000${customerKey}`) && this.totals.has(code)) this.bump(code, customerKey, 1);
+    else void this.prepare(code, customerKey).then(() => this.bump(code, customerKey, 1), () => undefined);
   }
 
   release(code: string, customerKey: string): void {
@@ -80,6 +82,9 @@ export class PromoLedger implements PromoUses {
 
   private bump(code: string, customerKey: string, d: number): void {
     const k = `${code}\u0000${customerKey}`;
+    // A release for counts not loaded (they were forgotten when the promotion's partition arrived) changes nothing:
+    // the next load reads the stored usage, which no longer counts the released use.
+    if (d < 0 && !this.totals.has(code)) return;
     this.totals.set(code, Math.max(0, (this.totals.get(code) ?? 0) + d));
     if (this.perCustomer.has(k) || d > 0) this.perCustomer.set(k, Math.max(0, (this.perCustomer.get(k) ?? 0) + d));
   }

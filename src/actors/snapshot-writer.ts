@@ -42,7 +42,10 @@ export class SnapshotWriter {
       const r = await writeSnapshots(this.sql, batch);
       if (r.fenced.length > 0) {
         this.log.warn({ partitions: r.fenced }, 'snapshot writes fenced: partitions lost');
-        this.onFenced(r.fenced);
+        // Only a snapshot at the epoch this node still serves means it lost the partition (not one taken before a
+        // re-acquire of the same partition).
+        const lost = r.fenced.filter((p) => batch.some((snap) => snap.partition === p && snap.epoch === this.epochOf(p)));
+        if (lost.length > 0) this.onFenced(lost);
       }
     }).catch((err: unknown) => this.log.error({ err }, 'snapshot write failed'));
     return this.running;

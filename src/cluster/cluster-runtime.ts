@@ -367,6 +367,11 @@ export class ClusterRuntime {
     this.deps.host.drop(partitions, 'writes fenced by a newer owner');
   }
 
+  /** A journal write of `partition` at `epoch` was fenced: drop it if this node still serves it at that epoch. */
+  onFencedAt(partition: number, epoch: number): void {
+    if (this.deps.host.epochOf(partition) === epoch) this.onFenced([partition]);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.gossipTimer !== null) clearInterval(this.gossipTimer);
@@ -418,7 +423,9 @@ export class ClusterRuntime {
 
   private async askInventory(sku: string, cmd: InventoryCommand): Promise<InventoryReply> {
     const p = partitionOf(skuEntity(sku), this.deps.partitions);
-    return this.onOwner(p, { t: 'inv', sku, cmd }, () => this.deps.inventory.get(sku).ask(cmd), clusterLimits.inventoryTimeoutMs);
+    // A local reply that failed because the partition just left (a fenced write, a stopped actor) is retried on the
+    // new owner, like a remote `moved`.
+    return this.onOwner(p, { t: 'inv', sku, cmd }, () => this.deps.inventory.get(sku).ask(cmd), clusterLimits.inventoryTimeoutMs, true, (r) => !r.ok && !this.deps.host.owns(p));
   }
 
   /**
@@ -426,13 +433,15 @@ export class ClusterRuntime {
    * until `timeoutMs`. Only for idempotent messages: a retry may repeat one whose outcome was unknown. Rejects
    * when no owner could be reached (the caller's saga runs again later).
    */
-  private async onOwner<T>(p: number, msg: PeerMsg, local: () => Promise<T>, timeoutMs: number, idempotent = true): Promise<T> {
+  private async onOwner<T>(p: number, msg: PeerMsg, local: () => Promise<T>, timeoutMs: number, idempotent = true, movedAway: (r: T) => boolean = () => false): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const moving = this.deps.host.motion(p);
       if (moving !== undefined) await settledWithin(moving, Math.max(0, deadline - Date.now()));
-      else if (this.deps.host.owns(p)) return local();
-      else {
+      else if (this.deps.host.owns(p)) {
+        const r = await local();
+        if (!movedAway(r) || Date.now() >= deadline) return r;
+      } else {
         const route = this.routing.lookup(p);
         if (route !== null && route.nodeId !== this.nodeId) {
           try {

@@ -43,6 +43,9 @@ export const coordinatorLimits = {
   movesPerStep: 128,
   releaseRpcTimeoutMs: 20_000,
   acquireRpcTimeoutMs: 60_000,
+  /** After a failed move step its partitions wait this long before the next try, doubling up to the max. */
+  moveBackoffMsBase: 2_000,
+  moveBackoffMsMax: 60_000,
 } as const;
 
 export interface Overrides {
@@ -89,6 +92,8 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
   private membershipErrorAt = 0;
   private stopped = false;
+  /** Partitions whose last move step failed: not tried again before `until` (doubling backoff, capped). */
+  private readonly moveBackoff = new Map<number, { until: number; delayMs: number }>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.lease = new CoordinatorLease({
@@ -234,6 +239,7 @@ export class Coordinator {
       if (cur === want) continue;
       if (cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
       else {
+        if ((this.moveBackoff.get(p)?.until ?? 0) > Date.now()) continue;
         const key = `${cur}\u0000${want}`;
         const m = moves.get(key) ?? { from: cur, to: want, partitions: [] };
         m.partitions.push(p);
@@ -263,15 +269,28 @@ export class Coordinator {
       for (let i = 0; i < m.partitions.length; i += coordinatorLimits.movesPerStep) {
         const step = m.partitions.slice(i, i + coordinatorLimits.movesPerStep);
         const started = Date.now();
+        let released = false;
         try {
-          const released = (await this.deps.rpc(m.from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
-          if (released.error) throw new Error(released.error.details?.reason ?? 'release refused');
+          const reply = (await this.deps.rpc(m.from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
+          if (reply.error) throw new Error(reply.error.details?.reason ?? 'release refused');
+          released = true;
           await this.deps.rpc(m.to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
           note(step, started);
+          for (const p of step) this.moveBackoff.delete(p);
           log.info({ from: m.from, to: m.to, partitions: step.length, pauseMs: Date.now() - started }, 'partitions moved');
         } catch (err) {
           result.failed.push({ partitions: step, reason: `${m.from} → ${m.to}: ${(err as Error).message}` });
-          log.warn({ from: m.from, to: m.to, partitions: step.length, err: (err as Error).message }, 'move failed; the next reconcile tries again');
+          for (const p of step) {
+            const delayMs = Math.min(coordinatorLimits.moveBackoffMsMax, (this.moveBackoff.get(p)?.delayMs ?? coordinatorLimits.moveBackoffMsBase / 2) * 2);
+            this.moveBackoff.set(p, { until: Date.now() + delayMs, delayMs });
+          }
+          log.warn({ from: m.from, to: m.to, partitions: step.length, err: (err as Error).message }, 'move failed; it is tried again after a backoff');
+          // Released but not taken: the old owner takes the partitions back, so they are not left without a server.
+          if (released) {
+            await this.deps.rpc(m.from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).catch((e: unknown) =>
+              log.error({ from: m.from, partitions: step.length, err: (e as Error).message }, 'taking back released partitions failed; the next reconcile fails them over'),
+            );
+          }
         }
       }
     }

@@ -83,7 +83,9 @@ export class IdempotencyStore {
        SELECT key, fingerprint, checkout_id, status_code, response, now(), CASE WHEN status_code IS NULL THEN NULL ELSE now() END
        FROM jsonb_to_recordset($1::jsonb) AS r(key text, fingerprint text, checkout_id text, status_code int, response jsonb)
        ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, checkout_id = excluded.checkout_id,
-         status_code = excluded.status_code, response = excluded.response, completed_at = excluded.completed_at`,
+         status_code = excluded.status_code, response = excluded.response, completed_at = excluded.completed_at
+       -- A final response is never replaced (a second run of a checkout, e.g. on a new owner, cannot rewrite it).
+       WHERE k.status_code IS NULL`,
       [
         JSON.stringify(
           [...last.values()].map((r) => ({
