@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { runCheckoutSaga, type SagaDeps } from '../../../src/actors/checkout-saga.js';
+import { runCheckoutSaga, SagaAbandonedError, type SagaDeps } from '../../../src/actors/checkout-saga.js';
 import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse } from '../../../src/actors/checkout-types.js';
 import { SimulatedClock } from '../../../src/actors/clock.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
@@ -190,5 +190,39 @@ describe('a saga that runs again', () => {
     expect(h.provider.authorizations()).toBe(0);
     expect(h.responses.get('key-1')?.statusCode).toBe(409);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+});
+
+describe('a saga whose partition left this node (cluster moves and failovers)', () => {
+  it('stops before its next side effect once it is no longer alive, leaving the rest to the new owner', async () => {
+    let alive = true;
+    let h: Harness;
+    // The partition leaves while the provider is authorizing: the saga must not pin, write or commit.
+    h = harness({ A: 5 }, () => void (alive = false));
+    h.deps = { ...h.deps, alive: () => alive };
+    await expect(runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps)).rejects.toThrow(SagaAbandonedError);
+    expect(h.orders).toHaveLength(0);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 2, sold: 0 });
+  });
+
+  it('never voids an authorization whose order another run of the checkout stored', async () => {
+    let h: Harness;
+    // While this run authorizes, another run (the partition's earlier owner) completes the order; then this run's
+    // hold expires, which would make it void the shared authorization.
+    h = harness({ A: 5 }, () => {
+      h.responses.set('key-1', { statusCode: 201, body: { orderId: 'ord_key-1', status: 'confirmed' } });
+      h.clock.advance(ttlMs + 1);
+    });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    expect(out.response.statusCode).toBe(201);
+    expect(h.provider.voids()).toBe(0);
+  });
+
+  it('runs again (throws) when a pin fails for a reason other than an expired hold, instead of refunding', async () => {
+    const h = harness({ A: 5 });
+    const real = h.deps.inventory;
+    h.deps = { ...h.deps, inventory: (sku) => ({ ask: (cmd) => (cmd.t === 'pin' ? Promise.resolve({ ok: false as const, code: 'NOT_READY' as const, details: {} }) : real(sku).ask(cmd)) }) };
+    await expect(runCheckoutSaga(plan([{ sku: 'A', qty: 1 }]), h.deps)).rejects.toThrow(/pin failed with NOT_READY/);
+    expect(h.responses.has('key-1')).toBe(false);
   });
 });
