@@ -28,7 +28,15 @@ export interface InventoryState {
   holds: Map<HoldId, Hold>;
   /** Orders whose stock came back on cancellation, so a repeated return is a no-op (bounded by cancellations). */
   returnedOrders: Set<string>;
+  /**
+   * The most recently committed holds (at most recentlyCommittedMax, in memory only, not in snapshots): a reserve of
+   * one of them is a no-op. It closes a cluster race: a saga resumed by a partition's new owner must not reserve again
+   * the hold its old owner's run just committed (a second sale of one order).
+   */
+  recentlyCommitted?: Set<HoldId>;
 }
+
+export const recentlyCommittedMax = 10_000;
 
 export type ReleaseReason = 'expired' | 'payment_failed' | 'compensated' | 'cancelled';
 
@@ -148,6 +156,7 @@ export function decideInventory(s: InventoryState, c: InventoryCommand, nowMs: n
 function decideReserve(s: InventoryState, c: Extract<InventoryCommand, { t: 'reserve' }>, nowMs: number): InventoryDecision {
   assert.ok(Number.isSafeInteger(c.qty) && c.qty > 0, 'reserved qty is a positive integer');
   assert.ok(c.ttlMs > 0, 'hold TTL is positive');
+  if (s.recentlyCommitted?.has(c.holdId)) return decided(s, []);
   const existing = s.holds.get(c.holdId);
   if (existing) {
     // Reserving the same hold again (a saga re-run after recovery) is a no-op: hold ids derive from the checkout.
@@ -182,6 +191,9 @@ export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void 
       s.holds.delete(e.holdId);
       s.held -= h.qty;
       s.sold += h.qty;
+      const recent = (s.recentlyCommitted ??= new Set());
+      recent.add(e.holdId);
+      if (recent.size > recentlyCommittedMax) recent.delete(recent.values().next().value!);
       break;
     }
     case 'released': {
