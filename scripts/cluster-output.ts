@@ -50,13 +50,3 @@ export function nodePrefix(id: string, idWidthMax: number): string {
   return `[${id}]`.padEnd(idWidthMax + 2);
 }
 
-/** A URL with its password replaced by `***`, for printing. */
-export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}

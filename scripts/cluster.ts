@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { clusterHelpText, clusterLimits, nodePlan, parseClusterArgs, UsageError, type ClusterArgs } from './cluster-args.js';
-import { nodePrefix, redactUrl, renderNodeLine } from './cluster-output.js';
+import { redactUrl } from '../bench/lib/databases.js';
+import { nodePrefix, renderNodeLine } from './cluster-output.js';
 
 /**
  * `npm run cluster -- --nodes N`: a boxoffice cluster on this machine for development (README "Running a cluster").

@@ -122,14 +122,9 @@ export class PartitionHost {
     const started = Date.now();
     this.enterMotion(wanted);
     try {
-      // Served already (a re-acquire): stop writing at the old epoch first; its pending rows are fenced, and since
-      // the partition is no longer served at that epoch, that does not drop it.
-      for (const p of wanted) {
-        this.served.delete(p);
-        this.deps.journal.disown(p);
-        this.deps.epochs.delete(p);
-      }
-      this.dropLocal(wanted);
+      // Local state from an earlier ownership goes first (a re-acquire stops writing at the old epoch; its pending
+      // rows are fenced, and since the partition is no longer served at that epoch, that does not drop it).
+      for (const p of wanted) this.forget(p);
       const claims = await claimPartitions(this.deps.sql, this.deps.nodeId, wanted);
       for (const c of claims) {
         this.deps.journal.own(c);

@@ -48,8 +48,6 @@ export const clusterLimits = {
   forwardHopsMax: 2,
   /** A release gives up when the partition's checkouts have not finished within this. */
   releaseIdleMsMax: 10_000,
-  releaseRpcTimeoutMs: 20_000,
-  acquireRpcTimeoutMs: 60_000,
   /** Admin operations forwarded to the coordinator (a drain moves many partitions). */
   adminRpcTimeoutMs: 60_000,
   broadcastTimeoutMs: 5_000,
@@ -107,7 +105,7 @@ export class ClusterRuntime {
   private waiterCount = 0;
   private closed = false;
   /** SKUs owned elsewhere that their owner last said were sold out: sku → { from, until }. */
-  private readonly soldOutMarks = new Map<string, { from: string; until: number }>();
+  private readonly soldOutMarks = new Map<string, { from: string; until: number; view: InventoryView }>();
   private readonly soldOutFrom = new Map<string, Set<string>>();
   private gossipTimer: NodeJS.Timeout | null = null;
   private gossiping = false;
@@ -204,8 +202,7 @@ export class ClusterRuntime {
    */
   remoteView(sku: string): InventoryView | null {
     const mark = this.soldOutMarks.get(sku);
-    if (mark === undefined || mark.until < Date.now()) return null;
-    return { sku: sku as InventoryView['sku'], onHand: 0, available: 0, held: 0, sold: 0, pendingWrites: 0 };
+    return mark === undefined || mark.until < Date.now() ? null : mark.view;
   }
 
   private startGossip(): void {
@@ -233,8 +230,9 @@ export class ClusterRuntime {
     }
     this.soldOutFrom.set(from, now);
     for (const sku of skus) {
+      const view = this.soldOutMarks.get(sku)?.view ?? { sku: sku as InventoryView['sku'], onHand: 0, available: 0, held: 0, sold: 0, pendingWrites: 0 };
       this.soldOutMarks.delete(sku);
-      this.soldOutMarks.set(sku, { from, until });
+      this.soldOutMarks.set(sku, { from, until, view });
     }
     while (this.soldOutMarks.size > clusterLimits.soldOutMarksMax) this.soldOutMarks.delete(this.soldOutMarks.keys().next().value!);
   }

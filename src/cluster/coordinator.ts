@@ -46,6 +46,8 @@ export const coordinatorLimits = {
   /** After a failed move step its partitions wait this long before the next try, doubling up to the max. */
   moveBackoffMsBase: 2_000,
   moveBackoffMsMax: 60_000,
+  /** Reconciles without a change between two republications of PostgreSQL's rows to Redis (~10 s). */
+  republishEveryReconciles: 10,
 } as const;
 
 export interface Overrides {
@@ -92,6 +94,7 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
   private membershipErrorAt = 0;
   private stopped = false;
+  private quietReconciles = 0;
   /** Partitions whose last move step failed: not tried again before `until` (doubling backoff, capped). */
   private readonly moveBackoff = new Map<number, { until: number; delayMs: number }>();
 
@@ -294,8 +297,12 @@ export class Coordinator {
         }
       }
     }
-    // Redis is a cache of PostgreSQL's rows: publishing them again heals routes lost while Redis was down.
-    await this.deps.publish(await readOwnerRoutes(sql));
+    // Redis is a cache of PostgreSQL's rows: publishing them again heals routes lost while Redis was down. Every
+    // acquire publishes its own routes, so a quiet cluster only needs this now and then.
+    if (result.moved > 0 || result.failed.length > 0 || ++this.quietReconciles >= coordinatorLimits.republishEveryReconciles) {
+      this.quietReconciles = 0;
+      await this.deps.publish(result.moved > 0 ? await readOwnerRoutes(sql) : [...owners.values()]);
+    }
     return result;
   }
 }

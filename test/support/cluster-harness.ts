@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { createPgTestDatabase } from './databases.js';
 import { ensureBuilt, repoRoot } from './ensure-built.js';
+import { jsonOrText } from './http-body.js';
 
 /**
  * A multi-process cluster for integration tests: N processes of the compiled node (dist/src/main.js) on a fresh
@@ -339,14 +340,7 @@ async function adminRequest(base: string, method: string, path: string, body?: u
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(clusterHarnessLimits.requestMsMax),
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text.length > 0 ? JSON.parse(text) : undefined;
-  } catch {
-    // Not JSON: the raw text.
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return { status: res.status, body: await jsonOrText(res), headers: res.headers };
 }
 
 /** SCAN + DEL of every key under the cluster's name (the Redis server is shared by parallel test files). */

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startNode, type NodeOptions, type RunningNode } from '../../src/node.js';
+import { jsonOrText } from './http-body.js';
 import { createPgTestDatabase, createPgliteDir } from './databases.js';
 
 export const testAdminToken = 'test-admin-token-0123456789';
@@ -42,14 +43,7 @@ export async function startTestNode(opts: { driver?: 'pg' | 'pglite'; env?: Reco
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON (e.g. /metrics): the raw text.
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
+    return { status: res.status, body: await jsonOrText(res), headers: res.headers };
   };
   return {
     node,

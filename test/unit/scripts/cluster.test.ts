@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterHelpText, nodePlan, parseClusterArgs, UsageError } from '../../../scripts/cluster-args.js';
-import { nodePrefix, redactUrl, renderNodeLine } from '../../../scripts/cluster-output.js';
+import { redactUrl } from '../../../bench/lib/databases.js';
+import { nodePrefix, renderNodeLine } from '../../../scripts/cluster-output.js';
 
 describe('parseClusterArgs', () => {
   it('starts three nodes on 3000… and 7000… by default', () => {
