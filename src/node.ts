@@ -73,17 +73,17 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   await migrate(sql);
   const partitions = await recordedPartitions(sql, config.partitions, log);
   let cluster: ClusterRuntime | null = null;
-  const onFenced = (ps: number[]) => (cluster ? cluster.onFenced(ps) : log.error({ partitions: ps }, 'writes fenced on a single node: another process claimed its partitions'));
+  const onFenced = (partition: number, epoch: number) => {
+    if (!cluster) log.error({ partition, epoch }, 'writes fenced on a single node: another process claimed its partitions');
+    host.fenced(partition, epoch);
+  };
 
   const metrics = createMetrics();
   const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => onFatal(e) });
   const epochs = new Map<number, number>();
   const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, onFenced);
   const onJournalFailure = (err: unknown) => {
-    // Only a write at the epoch this node serves means it lost the partition (a re-acquire fences its own old rows).
-    if (err instanceof FencedError) {
-      if (host.epochOf(err.partition) === err.epoch) onFenced([err.partition]);
-    }
+    if (err instanceof FencedError) onFenced(err.partition, err.epoch);
     else log.error({ err }, 'journal append failed');
   };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);

@@ -186,6 +186,14 @@ export class PartitionHost {
     }
   }
 
+  /**
+   * A write at `epoch` was fenced: another node owns the partition now, so it is dropped — but only while this node
+   * serves it at that epoch (a re-acquire fences this node's own older rows, which must not drop the new claim).
+   */
+  fenced(partition: number, epoch: number): void {
+    if (this.served.get(partition) === epoch) this.drop([partition], 'writes fenced by a newer owner');
+  }
+
   /** Stops serving at once, without waiting: the partition was fenced or a newer owner was announced. */
   drop(partitions: number[], reason: string): void {
     const lost = partitions.filter((p) => this.served.has(p));

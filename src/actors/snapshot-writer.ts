@@ -21,8 +21,8 @@ export class SnapshotWriter {
     private readonly sql: SqlClient,
     private readonly epochOf: (partition: number) => number | undefined,
     private readonly log: Logger,
-    /** Partitions whose snapshot write was fenced: another node owns them now. */
-    private readonly onFenced: (partitions: number[]) => void = () => {},
+    /** A snapshot of `partition` written at `epoch` was fenced: another node owns it now. */
+    private readonly onFenced: (partition: number, epoch: number) => void = () => {},
   ) {}
 
   add(partition: number, entity: string, seq: number, state: unknown): void {
@@ -42,10 +42,13 @@ export class SnapshotWriter {
       const r = await writeSnapshots(this.sql, batch);
       if (r.fenced.length > 0) {
         this.log.warn({ partitions: r.fenced }, 'snapshot writes fenced: partitions lost');
-        // Only a snapshot at the epoch this node still serves means it lost the partition (not one taken before a
-        // re-acquire of the same partition).
-        const lost = r.fenced.filter((p) => batch.some((snap) => snap.partition === p && snap.epoch === this.epochOf(p)));
-        if (lost.length > 0) this.onFenced(lost);
+        const fenced = new Set(r.fenced);
+        const seen = new Set<string>();
+        for (const snap of batch) {
+          if (!fenced.has(snap.partition) || seen.has(`${snap.partition}:${snap.epoch}`)) continue;
+          seen.add(`${snap.partition}:${snap.epoch}`);
+          this.onFenced(snap.partition, snap.epoch);
+        }
       }
     }).catch((err: unknown) => this.log.error({ err }, 'snapshot write failed'));
     return this.running;

@@ -360,16 +360,6 @@ export class ClusterRuntime {
     };
   }
 
-  /** Journal or snapshot writes were fenced: another node owns the partition now. */
-  onFenced(partitions: number[]): void {
-    this.deps.host.drop(partitions, 'writes fenced by a newer owner');
-  }
-
-  /** A journal write of `partition` at `epoch` was fenced: drop it if this node still serves it at that epoch. */
-  onFencedAt(partition: number, epoch: number): void {
-    if (this.deps.host.epochOf(partition) === epoch) this.onFenced([partition]);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     if (this.gossipTimer !== null) clearInterval(this.gossipTimer);
