@@ -27,6 +27,13 @@ export interface InventoryView extends InventoryCounts {
   pendingWrites: number;
 }
 
+/** One journal row being filled: the events of a turn's commands, and each command's reply. */
+interface OpenRow {
+  events: InventoryEvent[];
+  replies: ((r: InventoryReply) => void)[];
+  results: InventoryReply[];
+}
+
 type InventoryMsg = { t: 'cmd'; cmd: InventoryCommand; reply: (r: InventoryReply) => void } | { t: 'timer' };
 
 export interface InventoryActorDeps {
@@ -42,18 +49,19 @@ export interface InventoryActorDeps {
   onQueueWait?: (seconds: number) => void;
 }
 
-/**
- * The single writer of one SKU's stock. Pipelined (NACT.md): the handler decides and applies synchronously,
- * starts the journal append and returns; the reply is sent when the append's batch commits, so one hot SKU has
- * many events in flight while no reply ever precedes its commit. Replies that change nothing still wait for the
- * writes already in flight, because what they report may depend on them.
- */
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
 export interface InventoryHandle {
   /** Resolves with the reply after the events the command caused are committed. */
   ask(cmd: InventoryCommand): Promise<InventoryReply>;
 }
 
+/**
+ * The single writer of one SKU's stock. Pipelined (NACT.md): the handler decides and applies synchronously and
+ * adds the events to the journal row of the current turn; the row is appended at the end of the turn and every
+ * reply is sent when the row's batch commits, so one hot SKU has many events in flight while no reply ever
+ * precedes its commit. Replies that change nothing still wait for the writes already in flight, because what they
+ * report may depend on them.
+ */
 export class InventoryActor {
   readonly view: InventoryView;
   private readonly ref: ActorRef<InventoryMsg>;
@@ -62,6 +70,8 @@ export class InventoryActor {
   private timerAtMs = Infinity;
   private pending = 0;
   private lastWrite: Promise<boolean> = Promise.resolve(true);
+  /** The journal row this turn's events go into, appended at the end of the turn (see persist). */
+  private openRow: OpenRow | null = null;
   private eventsSinceSnapshot = 0;
   private lastActiveMs: number;
   /** The live state: nact hands the same object back to every handler, since events apply in place. */
@@ -136,32 +146,53 @@ export class InventoryActor {
       if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
     }
     Object.assign(this.view, countsOf(state));
-    if (d.events.length > 0) this.persist(state, d.events, d.reply, reply);
+    if (d.events.length > 0) this.persist(d.events, d.reply, reply);
     else if (this.pending > 0) void this.lastWrite.then((ok) => reply(ok ? d.reply : fail('NOT_READY')));
     else reply(d.reply);
     this.armTimer();
     return state;
   }
 
-  private persist(state: InventoryState, events: InventoryEvent[], result: InventoryReply, reply: (r: InventoryReply) => void): void {
-    this.pending++;
-    this.view.pendingWrites = this.pending;
+  /**
+   * Adds the events to the row this turn is building; the first event of a turn opens the row and schedules its
+   * append for the end of the turn (a microtask: the actor's drain handles its whole batch synchronously first).
+   * One row per turn instead of one per command: a hot SKU's reserve, pin and commit events of hundreds of
+   * checkouts share one journal row, one encode and one promise, and every reply still waits for that row's commit.
+   */
+  private persist(events: InventoryEvent[], result: InventoryReply, reply: (r: InventoryReply) => void): void {
+    let row = this.openRow;
+    if (row === null) {
+      const opened: OpenRow = { events: [], replies: [], results: [] };
+      row = this.openRow = opened;
+      this.pending++;
+      this.view.pendingWrites = this.pending;
+      this.lastWrite = new Promise<boolean>((resolve) => queueMicrotask(() => this.appendRow(opened, resolve)));
+    }
+    for (const e of events) row.events.push(e);
+    row.replies.push(reply);
+    row.results.push(result);
     this.eventsSinceSnapshot += events.length;
-    // The snapshot is taken now, right after this command's events, so it matches the seq this append gets.
-    const snap = this.eventsSinceSnapshot >= this.deps.snapshotEveryEvents ? inventoryToSnapshot(state) : null;
+  }
+
+  private appendRow(row: OpenRow, done: (ok: boolean) => void): void {
+    this.openRow = null;
+    // The snapshot is taken now, right after the row's last event (every event applied so far is in this row or an
+    // earlier one), so it matches the seq this append gets.
+    const snap = this.eventsSinceSnapshot >= this.deps.snapshotEveryEvents ? inventoryToSnapshot(this.state) : null;
     if (snap) this.eventsSinceSnapshot = 0;
-    this.lastWrite = this.deps.journal.append(this.deps.partition, this.deps.entity, events).then(
+    this.deps.journal.append(this.deps.partition, this.deps.entity, row.events).then(
       (seq) => {
         this.settle();
         if (snap) this.deps.onSnapshot(this.deps.partition, this.deps.entity, seq, snap);
-        reply(result);
-        return true;
+        for (let i = 0; i < row.replies.length; i++) row.replies[i]!(row.results[i]!);
+        done(true);
       },
       (err: unknown) => {
         this.settle();
         this.deps.onJournalFailure(err);
-        reply(fail('NOT_READY'));
-        return false;
+        const notReady = fail('NOT_READY');
+        for (const reply of row.replies) reply(notReady);
+        done(false);
       },
     );
   }

@@ -276,19 +276,29 @@ describe('the inventory actor', () => {
     expect(await second).toMatchObject({ ok: false, code: 'OUT_OF_STOCK' });
   });
 
-  it('pipelines: many reservations are in flight at once and each is answered when its batch commits', async () => {
+  it('pipelines: the commands of one turn share one journal row, later turns add rows while it is in flight, and no reply precedes its row', async () => {
     const run = (current = startRun(3));
     const stocked = run.actor.ask({ t: 'setOnHand', onHand: 100 });
     await turns(3);
     run.journal.commit(1);
     await stocked;
-    const replies = Array.from({ length: 50 }, (_, i) => run.actor.ask({ t: 'reserve', holdId: asHoldId(`h${i}`), qty: 1, ttlMs, checkoutId: `co_${i}` }));
-    await turns(60);
-    expect(run.journal.uncommitted).toBe(50);
-    expect(run.actor.view.pendingWrites).toBe(50);
-    run.journal.commit(50);
-    for (const r of await Promise.all(replies)) expect(r.ok).toBe(true);
-    expect(run.actor.view).toMatchObject({ available: 50, held: 50, pendingWrites: 0 });
+    let answered = 0;
+    const ask = (i: number) => run.actor.ask({ t: 'reserve', holdId: asHoldId(`h${i}`), qty: 1, ttlMs, checkoutId: `co_${i}` }).then((r) => (answered++, r));
+    const first = Array.from({ length: 50 }, (_, i) => ask(i));
+    await turns(10);
+    const second = Array.from({ length: 30 }, (_, i) => ask(50 + i));
+    await turns(10);
+    expect(run.journal.uncommitted).toBe(2);
+    expect(run.journal.appended.slice(-2).map((row) => row.events.length)).toEqual([50, 30]);
+    expect(run.actor.view.pendingWrites).toBe(2);
+    expect(answered).toBe(0);
+    run.journal.commit(1);
+    for (const r of await Promise.all(first)) expect(r.ok).toBe(true);
+    await turns(5);
+    expect(answered).toBe(50);
+    run.journal.commit(1);
+    for (const r of await Promise.all(second)) expect(r.ok).toBe(true);
+    expect(run.actor.view).toMatchObject({ available: 20, held: 80, pendingWrites: 0 });
   });
 
   it('releases an active hold when the clock passes its deadline, and never a pinned one', async () => {
