@@ -77,6 +77,8 @@ export class CheckoutActor {
   /** Submits not answered yet: answered 503 when the actor stops (its partition left), so no client waits forever. */
   private readonly unanswered = new Set<(r: CheckoutReply) => void>();
   private stopped = false;
+  /** Sagas answered (their order is durable) and still committing their holds. */
+  private committing = 0;
 
   constructor(private readonly deps: CheckoutActorDeps) {
     this.sagaDeps = {
@@ -159,9 +161,9 @@ export class CheckoutActor {
     if (seq !== undefined) this.deps.onTombstone(checkoutEntity(key), seq);
   }
 
-  /** Checkouts not answered yet (running, or waiting for their key's lookup): a move waits for none. */
+  /** Checkouts not finished (queued, waiting for their key's lookup, running, or answered and still committing their holds): a move waits until none is left. */
   running(): number {
-    let n = this.ref.queued();
+    let n = this.ref.queued() + this.committing;
     for (const e of this.entries.values()) if (e.t !== 'done') n++;
     return n;
   }
@@ -184,7 +186,8 @@ export class CheckoutActor {
       case 'loaded':
         return this.onLoaded(msg.key, msg.record);
       case 'resume':
-        this.entries.set(msg.plan.key, { t: 'running', fingerprint: msg.plan.fingerprint });
+        // A saga answered before it failed (its order is stored) keeps its answer while it runs again.
+        if (this.entries.get(msg.plan.key)?.t !== 'done') this.entries.set(msg.plan.key, { t: 'running', fingerprint: msg.plan.fingerprint });
         this.deps.knownKeys.add(msg.plan.key);
         void this.runSaga(msg.plan, null, false, msg.attempt);
         return;
@@ -261,18 +264,27 @@ export class CheckoutActor {
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
     recorded?.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
     let outcome: CheckoutOutcome;
+    // Answered once the order is durable; the saga goes on committing the holds (counted by running(), so a move
+    // waits for it) and is tombstoned only after that.
+    let acknowledged = false;
+    const acknowledge = (response: CheckoutResponse) => {
+      acknowledged = true;
+      this.committing++;
+      this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome: { retention: 'durable', response }, reply }, true);
+    };
     try {
       const resume: SagaResume | undefined = fresh && attempt === 0 ? undefined : { compensating: this.compensations.get(plan.key) ?? null };
-      outcome = await runCheckoutSaga(plan, this.sagaDeps, resume, recorded);
+      outcome = await runCheckoutSaga(plan, this.sagaDeps, resume, recorded, acknowledge);
     } catch (err) {
+      if (acknowledged) this.committing--;
       if (this.stopped) {
         this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
-        reply?.(partitionLeft(this.deps.partition));
+        if (!acknowledged) reply?.(partitionLeft(this.deps.partition));
         return;
       }
       const delayMs = Math.min(sagaRetryDelayMsMax, sagaRetryDelayMsBase * 2 ** attempt);
       this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt, delayMs }, 'checkout saga failed; it will run again');
-      reply?.({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
+      if (!acknowledged) reply?.({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
       setTimeout(() => this.ref.tell({ t: 'resume', plan, attempt: attempt + 1 }, true), delayMs).unref();
       return;
     }
@@ -280,7 +292,8 @@ export class CheckoutActor {
     // not wait for it.
     this.compensations.delete(plan.key);
     this.tombstone(plan.key);
-    this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
+    if (acknowledged) this.committing--;
+    else this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, reply }, true);
   }
 
   private onFinished(key: string, fingerprint: string, outcome: CheckoutOutcome, reply: ((r: CheckoutReply) => void) | null): void {

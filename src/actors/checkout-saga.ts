@@ -80,7 +80,19 @@ const steps: SagaStep[] = [
  * (its holds are committed again, a no-op if done) or the compensation finished; a journaled compensation is
  * repeated, never the checkout.
  */
-export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume?: SagaResume, recorded?: Promise<unknown>): Promise<CheckoutOutcome> {
+export async function runCheckoutSaga(
+  plan: CheckoutPlan,
+  deps: SagaDeps,
+  resume?: SagaResume,
+  recorded?: Promise<unknown>,
+  /**
+   * Called once the confirmed order is durable, with the response the saga will return: the client can be answered
+   * then, while the holds are committed. Safe because the order row is the sale (DESIGN.md: pinned holds are
+   * resolved against the orders table, never by the clock): a crash before the commit lands re-runs the saga, which
+   * finds the stored response and commits again.
+   */
+  acknowledge?: (response: CheckoutResponse) => void,
+): Promise<CheckoutOutcome> {
   const run: SagaRun = {
     plan,
     deps,
@@ -90,7 +102,10 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume
   if (resume) {
     const stored = await deps.storedResponse(plan.key);
     if (stored) {
-      if (stored.statusCode === 201) await commitHolds(run);
+      if (stored.statusCode === 201) {
+        await markCartCheckedOut(run);
+        await commitHolds(run);
+      }
       return { retention: 'durable', response: stored };
     }
     if (resume.compensating) {
@@ -111,6 +126,7 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, resume
     }
     if (result.t === 'next') {
       done.push(step);
+      if (step.name === 'order') acknowledge?.(confirmedResponse(plan, 'confirmed'));
       continue;
     }
     if (result.t === 'stop') return result.outcome;
@@ -219,14 +235,20 @@ async function pinHolds(r: SagaRun): Promise<StepResult> {
 
 async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
   await r.deps.orders.write(orderRow(r, 'confirmed', { statusCode: 201, body: confirmedBody(r.plan, 'confirmed') }));
+  // Before the client is answered (acknowledge follows this step): a cart read after the 201 says checked out.
+  await markCartCheckedOut(r);
   return { t: 'next' };
+}
+
+async function markCartCheckedOut(r: SagaRun): Promise<void> {
+  if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
 }
 
 /** The payment outcome is unknown: the order is pending, holds stay active until their TTL, the sweeper decides. */
 async function writePendingOrder(r: SagaRun): Promise<CheckoutOutcome> {
   const response = confirmedResponse(r.plan, 'pending');
   await r.deps.orders.write(orderRow(r, 'pending', response));
-  if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
+  await markCartCheckedOut(r);
   return { retention: 'durable', response };
 }
 
@@ -235,7 +257,6 @@ async function commitHolds(r: SagaRun): Promise<StepResult> {
   // The order is written: a commit that did not land is retried by running the saga again (resume commits again).
   const failed = replies.find((rep) => !rep.ok);
   if (failed && !failed.ok) throw new Error(`commit failed with ${failed.code}`);
-  if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
   return { t: 'next' };
 }
 

@@ -107,6 +107,32 @@ describe('the checkout saga', () => {
     expect(h.provider.authorizations()).toBe(1);
   });
 
+  it('acknowledges once, after the order is stored and before its holds are committed', async () => {
+    const h = harness({ A: 5 });
+    const marked: string[] = [];
+    h.deps.carts = { markCheckedOut: async (cartId) => void marked.push(cartId) };
+    const seen: { response: CheckoutResponse; orders: number; carts: number; sold: number; held: number }[] = [];
+    const acknowledge = (response: CheckoutResponse) =>
+      seen.push({ response, orders: h.orders.length, carts: marked.length, sold: counts(h, 'A').sold, held: counts(h, 'A').held });
+    const out = await runCheckoutSaga({ ...plan([{ sku: 'A', qty: 2 }]), cartId: 'cart_1' }, h.deps, undefined, undefined, acknowledge);
+    // The order and the cart's checked-out mark are stored first; the holds commit after the answer.
+    expect(seen).toEqual([{ response: out.response, orders: 1, carts: 1, sold: 0, held: 2 }]);
+    expect(marked).toEqual(['cart_1']);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
+  });
+
+  it('never acknowledges a checkout that ends without a confirmed order', async () => {
+    const acks: CheckoutResponse[] = [];
+    const declined = harness({ A: 5 });
+    const outs = [await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), declined.deps, undefined, undefined, (r) => acks.push(r))];
+    const short = harness({ B: 1 });
+    outs.push(await runCheckoutSaga(plan([{ sku: 'B', qty: 2 }]), short.deps, undefined, undefined, (r) => acks.push(r)));
+    const pending = harness({ C: 5 }, () => 'timeout-unprocessed');
+    outs.push(await runCheckoutSaga(plan([{ sku: 'C', qty: 2 }]), pending.deps, undefined, undefined, (r) => acks.push(r)));
+    expect(outs.map((o) => o.response.statusCode)).toEqual([402, 409, 202]);
+    expect(acks).toEqual([]);
+  });
+
   it('releases the holds and stores a 402 when the card is declined', async () => {
     const h = harness({ A: 5 });
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), h.deps);
