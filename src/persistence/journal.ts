@@ -1,4 +1,4 @@
-import { bytesEqual, encodePayload } from './journal-codec.js';
+import { bytesEqual, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 
 export { claimPartitions, loadPartitions, writeSnapshots } from './partitions.js';
@@ -252,15 +252,16 @@ export class GroupCommitJournal {
     // FOR SHARE makes a concurrent claim (UPDATE of the owner row) wait for this INSERT, and this INSERT wait for a
     // claim in progress and then re-read the row, so an epoch bump and a write of the old epoch never interleave.
     // Rows are locked in partition order, the order claimPartitions locks them in, so the two cannot deadlock.
+    const packed = packPayloads(cols.payload);
     const inserted = await this.sql.query<{ partition: number; seq: number }>(
       `WITH o AS (SELECT partition, epoch FROM partition_owners WHERE partition = ANY($1::int[]) ORDER BY partition FOR SHARE)
        INSERT INTO journal (partition, seq, epoch, entity, payload)
-       SELECT u.partition, u.seq, u.epoch, u.entity, u.payload
-       FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[]) AS u(partition, seq, epoch, entity, payload)
+       SELECT u.partition, u.seq, u.epoch, u.entity, substring($8::bytea FROM u.start FOR u.length)
+       FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::int[]) AS u(partition, seq, epoch, entity, start, length)
        JOIN o ON o.partition = u.partition AND o.epoch = u.epoch
        ON CONFLICT (partition, seq) DO NOTHING
        RETURNING partition, seq`,
-      [[...partitions], cols.partition, cols.seq, cols.epoch, cols.entity, cols.payload],
+      [[...partitions], cols.partition, cols.seq, cols.epoch, cols.entity, packed.starts, packed.lengths, packed.bytes],
     );
     if (inserted.length === n) return new Set(batch);
     const insertedKeys = new Set(inserted.map((r) => rowKey(r.partition, r.seq)));

@@ -1,4 +1,4 @@
-import { decodePayload, encodePayload } from './journal-codec.js';
+import { decodePayload, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 
 /**
@@ -137,10 +137,12 @@ export async function writeSnapshots(sql: SqlClient, snaps: SnapshotRecord[]): P
   }
   const rows = [...latest.values()];
   if (rows.length === 0) return { fenced: [] };
+  const packed = packPayloads(rows.map((r) => encodePayload(r.state)));
   const written = await sql.query<{ partition: number; entity: string }>(
     `WITH s AS (
-       SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::bytea[])
-         AS s(partition, entity, seq, epoch, payload)
+       SELECT u.partition, u.entity, u.seq, u.epoch, substring($7::bytea FROM u.start FOR u.length) AS payload
+       FROM unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[])
+         AS u(partition, entity, seq, epoch, start, length)
      ), owned AS (
        SELECT s.* FROM s JOIN partition_owners o ON o.partition = s.partition AND o.epoch = s.epoch
        ORDER BY s.partition
@@ -156,7 +158,9 @@ export async function writeSnapshots(sql: SqlClient, snaps: SnapshotRecord[]): P
       rows.map((r) => r.entity),
       rows.map((r) => r.seq),
       rows.map((r) => r.epoch),
-      rows.map((r) => encodePayload(r.state)),
+      packed.starts,
+      packed.lengths,
+      packed.bytes,
     ],
   );
   const writtenKeys = new Set(written.map((w) => `${w.partition}\u0000${w.entity}`));
