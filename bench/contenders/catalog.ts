@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { limits } from '../../src/config/limits.js';
 import { asSku } from '../../src/domain/ids.js';
 import type { Product } from '../../src/domain/product.js';

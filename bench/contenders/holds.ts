@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { limits } from '../../src/config/limits.js';
 import { errorResponse } from '../../src/http/error-response.js';
 import type { Handler } from '../../src/http/request.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { currencyPattern, countryPattern, limits, promoCodePattern, skuPattern } from '../config/limits.js';
 import type { HttpResponse } from './request.js';
 import { errorResponse } from './error-response.js';
@@ -7,6 +7,11 @@ import { errorResponse } from './error-response.js';
  * Request schemas (zod: declarative, well kept, precise paths in its errors). A body that fails a schema gets
  * 400 VALIDATION_FAILED naming the first bad field; quantity limits get their own codes because a storefront acts
  * on them. Nothing is changed before validation passes.
+ *
+ * The zod 4 API (`zod/v4`, shipped inside the zod 3.25 package we depend on): it parses a checkout body several
+ * times faster than the v3 API, which was the largest cost of a sold-out answer (bench/README.md: 25.5k → 29.8k
+ * sold-out answers/s on the steady-state command). Everything that hands schemas to parseBody uses it; the config
+ * and CLI schemas, which never meet these, stay on the v3 API.
  */
 const text = z.string().trim().min(1).max(limits.textLengthMax);
 export const skuSchema = z.string().regex(skuPattern, 'expected 1-64 of A-Z a-z 0-9 . _ : - starting alphanumeric');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { limits } from '../../config/limits.js';
 import { asHoldId, asSku } from '../../domain/ids.js';
 import type { Product } from '../../domain/product.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { AdminError, type AdminOp } from '../../cluster/coordinator.js';
 import { membershipLimits } from '../../cluster/membership.js';
 import { errorResponse } from '../error-response.js';
