@@ -13,6 +13,18 @@ export function createMetrics() {
     labelNames: ['status', 'replayed'] as const,
     registers: [registry],
   });
+  // One bound child per (status, replayed): counting a response then hashes no label object (a sold-out storm
+  // counts tens of thousands a second).
+  const checkoutResponseCounters = new Map<number, client.Counter.Internal>();
+  const countCheckoutResponse = (reply: { statusCode: number; replayed: boolean }): void => {
+    const cacheKey = reply.replayed ? -reply.statusCode : reply.statusCode;
+    let child = checkoutResponseCounters.get(cacheKey);
+    if (child === undefined) {
+      child = checkoutResponses.labels(String(reply.statusCode), String(reply.replayed));
+      checkoutResponseCounters.set(cacheKey, child);
+    }
+    child.inc();
+  };
   const checkoutSeconds = new client.Histogram({
     name: 'boxoffice_checkout_seconds',
     help: 'Checkout latency inside the node, from validation to reply.',
@@ -24,6 +36,8 @@ export function createMetrics() {
   return {
     registry,
     checkoutResponses,
+    /** Counts a checkout response in checkoutResponses. */
+    countCheckoutResponse,
     checkoutSeconds,
     /** Time a command waited in an inventory actor's mailbox before it was handled. */
     actorQueueSeconds: stage('actor_queue', 'Time a command waited in an inventory actor mailbox.'),

@@ -168,25 +168,30 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     carts,
     checkout: {
       inFlight: () => inFlight,
-      async submit(key, fingerprint, request) {
+      submit(key, fingerprint, request) {
         const actor = host.checkoutActor(checkoutPartition(key, partitions));
         // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
         if (actor === undefined) return { statusCode: 503, body: errorBody('PARTITION_UNAVAILABLE', { partition: checkoutPartition(key, partitions) }), replayed: false };
         const fast = actor.answerFromMemory(key, fingerprint, request);
         if (fast) {
-          metrics.checkoutResponses.inc({ status: String(fast.statusCode), replayed: String(fast.replayed) });
+          metrics.countCheckoutResponse(fast);
           return fast;
         }
         inFlight++;
         const end = metrics.checkoutSeconds.startTimer();
-        try {
-          const reply = await actor.submit(key, fingerprint, request);
-          metrics.checkoutResponses.inc({ status: String(reply.statusCode), replayed: String(reply.replayed) });
-          return reply;
-        } finally {
-          inFlight--;
-          end();
-        }
+        return actor.submit(key, fingerprint, request).then(
+          (reply) => {
+            inFlight--;
+            end();
+            metrics.countCheckoutResponse(reply);
+            return reply;
+          },
+          (err: unknown) => {
+            inFlight--;
+            end();
+            throw err;
+          },
+        );
       },
     },
     orders, promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable,

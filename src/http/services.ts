@@ -27,7 +27,8 @@ export interface NodeServices {
   };
   carts: CartService;
   checkout: {
-    submit(key: string, fingerprint: string, request: CheckoutRequest): Promise<CheckoutReply>;
+    /** Answers synchronously when the answer comes from memory (sold out, replays), so no promise is made for it. */
+    submit(key: string, fingerprint: string, request: CheckoutRequest): CheckoutReply | Promise<CheckoutReply>;
     inFlight(): number;
   };
   orders: OrderService;

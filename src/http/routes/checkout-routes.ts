@@ -1,4 +1,5 @@
-import type { Handler } from '../request.js';
+import type { CheckoutReply } from '../../actors/checkout-actor.js';
+import type { Handler, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
 import { parseCheckout } from './checkout-request.js';
 
@@ -7,12 +8,17 @@ import { parseCheckout } from './checkout-request.js';
  * 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_KEY_IN_USE, a replay with `Idempotent-Replayed: true`, and 429
  * OVERLOADED with Retry-After when the node has too many checkouts in flight.
  */
-export const postCheckout = (s: NodeServices): Handler => async (req) => {
+export const postCheckout = (s: NodeServices): Handler => (req) => {
   const parsed = parseCheckout(req, s.checkout.inFlight());
   if (!parsed.ok) return parsed.response;
-  const reply = await s.checkout.submit(parsed.key, parsed.fingerprint, parsed.request);
-  const headers: Record<string, string> = { 'idempotency-key': parsed.key };
+  const reply = s.checkout.submit(parsed.key, parsed.fingerprint, parsed.request);
+  // Answers from memory (a sold-out storm) are written without a promise in between.
+  return reply instanceof Promise ? reply.then((r) => checkoutResponse(parsed.key, r)) : checkoutResponse(parsed.key, reply);
+};
+
+function checkoutResponse(key: string, reply: CheckoutReply): HttpResponse {
+  const headers: Record<string, string> = { 'idempotency-key': key };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
   if (reply.statusCode === 429) headers['retry-after'] = '1';
   return { status: reply.statusCode, body: reply.body, headers };
-};
+}

@@ -194,5 +194,22 @@ describe('catalog and admin routes', () => {
       expect(r.body).toMatch(/^boxoffice_checkout_responses_total\{status="201",replayed="false"\} \d+$/m);
       expect(r.body).toMatch(/^# TYPE boxoffice_checkout_seconds histogram$/m);
     });
+
+    it('counts answers from memory (sold out, replays) by status and replay, each one once', async () => {
+      const count = async (status: number, replayed: boolean): Promise<number> => {
+        const body = (await t.call('GET', '/metrics')).body as string;
+        const m = body.match(new RegExp(`^boxoffice_checkout_responses_total\\{status="${status}",replayed="${replayed}"\\} (\\d+)$`, 'm'));
+        return m ? Number(m[1]) : 0;
+      };
+      await stock(t, 'MET-2', 1);
+      expect((await t.call('POST', '/api/checkout', buyNow('MET-2', 1), { 'idempotency-key': 'met-2a' })).status).toBe(201);
+      const [soldOut, replays201, replays409] = [await count(409, false), await count(201, true), await count(409, true)];
+      for (const key of ['met-2b', 'met-2c', 'met-2d']) expect((await t.call('POST', '/api/checkout', buyNow('MET-2', 1), { 'idempotency-key': key })).status).toBe(409);
+      expect((await t.call('POST', '/api/checkout', buyNow('MET-2', 1), { 'idempotency-key': 'met-2b' })).status).toBe(409);
+      expect((await t.call('POST', '/api/checkout', buyNow('MET-2', 1), { 'idempotency-key': 'met-2a' })).status).toBe(201);
+      expect(await count(409, false)).toBe(soldOut + 3);
+      expect(await count(409, true)).toBe(replays409 + 1);
+      expect(await count(201, true)).toBe(replays201 + 1);
+    });
   });
 });
