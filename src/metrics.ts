@@ -7,23 +7,23 @@ import client from 'prom-client';
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  // Counted in a plain map and handed to prom-client when scraped: counting through the counter itself hashes a
+  // label object per answer (its bound children too), and a sold-out storm answers tens of thousands a second.
+  // Keys are ±status: negative for replays.
+  const checkoutResponseCounts = new Map<number, number>();
   const checkoutResponses = new client.Counter({
     name: 'boxoffice_checkout_responses_total',
     help: 'Checkout responses by HTTP status and whether they were replays.',
     labelNames: ['status', 'replayed'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of checkoutResponseCounts) this.inc({ status: String(Math.abs(key)), replayed: String(key < 0) }, n);
+    },
   });
-  // One bound child per (status, replayed): counting a response then hashes no label object (a sold-out storm
-  // counts tens of thousands a second).
-  const checkoutResponseCounters = new Map<number, client.Counter.Internal>();
   const countCheckoutResponse = (reply: { statusCode: number; replayed: boolean }): void => {
-    const cacheKey = reply.replayed ? -reply.statusCode : reply.statusCode;
-    let child = checkoutResponseCounters.get(cacheKey);
-    if (child === undefined) {
-      child = checkoutResponses.labels(String(reply.statusCode), String(reply.replayed));
-      checkoutResponseCounters.set(cacheKey, child);
-    }
-    child.inc();
+    const key = reply.replayed ? -reply.statusCode : reply.statusCode;
+    checkoutResponseCounts.set(key, (checkoutResponseCounts.get(key) ?? 0) + 1);
   };
   const checkoutSeconds = new client.Histogram({
     name: 'boxoffice_checkout_seconds',
@@ -35,8 +35,7 @@ export function createMetrics() {
     new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
   return {
     registry,
-    checkoutResponses,
-    /** Counts a checkout response in checkoutResponses. */
+    /** Counts a checkout response in boxoffice_checkout_responses_total. */
     countCheckoutResponse,
     checkoutSeconds,
     /** Time a command waited in an inventory actor's mailbox before it was handled. */

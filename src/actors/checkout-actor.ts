@@ -38,7 +38,8 @@ interface Submit {
 type CheckoutMsg =
   | Submit
   | { t: 'loaded'; key: string; record: StoredResponse | null }
-  | { t: 'resume'; plan: CheckoutPlan; attempt: number }
+  /** `acknowledged`: the client was answered by an earlier run, which still counts in `committing`. */
+  | { t: 'resume'; plan: CheckoutPlan; attempt: number; acknowledged?: boolean }
   | { t: 'finished'; key: string; fingerprint: string; outcome: CheckoutOutcome; reply: ((r: CheckoutReply) => void) | null };
 
 export interface CheckoutActorDeps {
@@ -189,7 +190,7 @@ export class CheckoutActor {
         // A saga answered before it failed (its order is stored) keeps its answer while it runs again.
         if (this.entries.get(msg.plan.key)?.t !== 'done') this.entries.set(msg.plan.key, { t: 'running', fingerprint: msg.plan.fingerprint });
         this.deps.knownKeys.add(msg.plan.key);
-        void this.runSaga(msg.plan, null, false, msg.attempt);
+        void this.runSaga(msg.plan, null, false, msg.attempt, msg.acknowledged ?? false);
         return;
       case 'finished':
         return this.onFinished(msg.key, msg.fingerprint, msg.outcome, msg.reply);
@@ -253,7 +254,7 @@ export class CheckoutActor {
    * do not expect) is never forgotten: it may hold stock or an authorization, so it runs again from its plan after
    * a backoff (every step is idempotent) while its key stays in flight; the waiting client gets 503 and retries.
    */
-  private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean, attempt = 0): Promise<void> {
+  private async runSaga(plan: CheckoutPlan, reply: ((r: CheckoutReply) => void) | null, fresh: boolean, attempt = 0, answeredBefore = false): Promise<void> {
     // A fresh saga's plan is appended now and not awaited: the saga waits for it after reserving (see
     // runCheckoutSaga), which saves one group-commit round on every checkout.
     const recorded = fresh
@@ -264,20 +265,20 @@ export class CheckoutActor {
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
     recorded?.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
     let outcome: CheckoutOutcome;
-    // Answered once the order is durable; the saga goes on committing the holds (counted by running(), so a move
-    // waits for it) and is tombstoned only after that.
-    let acknowledged = false;
+    // Answered once the order is durable; the saga goes on committing the holds (counted in `committing` until it
+    // ends, retries included, so a move waits for it) and is tombstoned only after that.
+    let acknowledged = answeredBefore;
     const acknowledge = (response: CheckoutResponse) => {
+      if (!acknowledged) this.committing++;
       acknowledged = true;
-      this.committing++;
       this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome: { retention: 'durable', response }, reply }, true);
     };
     try {
       const resume: SagaResume | undefined = fresh && attempt === 0 ? undefined : { compensating: this.compensations.get(plan.key) ?? null };
       outcome = await runCheckoutSaga(plan, this.sagaDeps, resume, recorded, acknowledge);
     } catch (err) {
-      if (acknowledged) this.committing--;
       if (this.stopped) {
+        if (acknowledged) this.committing--;
         this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
         if (!acknowledged) reply?.(partitionLeft(this.deps.partition));
         return;
@@ -285,7 +286,10 @@ export class CheckoutActor {
       const delayMs = Math.min(sagaRetryDelayMsMax, sagaRetryDelayMsBase * 2 ** attempt);
       this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt, delayMs }, 'checkout saga failed; it will run again');
       if (!acknowledged) reply?.({ statusCode: 503, body: errorBody('NOT_READY'), replayed: false });
-      setTimeout(() => this.ref.tell({ t: 'resume', plan, attempt: attempt + 1 }, true), delayMs).unref();
+      // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.
+      setTimeout(() => {
+        if (!this.ref.tell({ t: 'resume', plan, attempt: attempt + 1, acknowledged }, true) && acknowledged) this.committing--;
+      }, delayMs).unref();
       return;
     }
     // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply does

@@ -102,6 +102,8 @@ export async function runCheckoutSaga(
   if (resume) {
     const stored = await deps.storedResponse(plan.key);
     if (stored) {
+      // The answer is durable already: a retry of the key gets it while the holds are committed again.
+      acknowledge?.(stored);
       if (stored.statusCode === 201) {
         await markCartCheckedOut(run);
         await commitHolds(run);

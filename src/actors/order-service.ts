@@ -3,6 +3,7 @@ import { fail, type Failure } from '../errors.js';
 import { limits } from '../config/limits.js';
 import { withTimeout, type PaymentProvider, type SettleResult } from '../payments/provider.js';
 import type { InventoryReply } from '../domain/inventory.js';
+import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { PromoUses } from './promo-ledger.js';
 import type { StoredOrder } from '../persistence/order-store.js';
@@ -55,7 +56,7 @@ export class OrderService {
   constructor(
     private readonly store: OrderSource,
     private readonly payments: PaymentProvider,
-    private readonly inventory: (sku: string) => { ask(c: { t: 'return'; orderId: string; qty: number }): Promise<InventoryReply> },
+    private readonly inventory: (sku: string) => { ask(c: { t: 'return'; orderId: string; qty: number } | { t: 'commit'; holdId: HoldId }): Promise<InventoryReply> },
     private readonly promos: PromoUses,
     private readonly log: Logger,
   ) {}
@@ -103,8 +104,19 @@ export class OrderService {
     });
   }
 
-  /** Gives a cancelled order's stock back; idempotent per order in each SKU actor, so recovery may repeat it. */
-  async restock(o: Pick<StoredOrder, 'orderId' | 'items'>): Promise<void> {
+  /**
+   * Gives a cancelled order's stock back; idempotent per order in each SKU actor, so recovery may repeat it. The
+   * order's holds are committed first: a client answered 201 can cancel while its saga is still committing them
+   * (the answer does not wait for that commit), and stock can only come back once it counts as sold. A commit of a
+   * hold already committed changes nothing, and the saga's own commit after this one finds the hold gone.
+   */
+  async restock(o: Pick<StoredOrder, 'orderId' | 'checkoutId' | 'items'>): Promise<void> {
+    const commits = await Promise.all(o.items.map((i) => this.inventory(i.sku).ask({ t: 'commit', holdId: holdIdFor(asCheckoutId(o.checkoutId), asSku(i.sku)) })));
+    const failed = commits.find((r) => !r.ok);
+    if (failed && !failed.ok) {
+      this.log.error({ orderId: o.orderId, code: failed.code }, 'restock failed: the order\'s holds could not be committed first');
+      return;
+    }
     const replies = await Promise.all(o.items.map((i) => this.inventory(i.sku).ask({ t: 'return', orderId: o.orderId, qty: i.qty })));
     for (const r of replies) if (!r.ok) this.log.error({ orderId: o.orderId, code: r.code }, 'restock failed');
   }

@@ -35,7 +35,16 @@ export const addItemBody = z.object({ cartId: id.optional(), sku: skuSchema, qty
 export const setItemBody = z.object({ cartId: id, sku: skuSchema, qty: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 export const promoBody = z.object({ code: z.string().regex(promoCodePattern, 'expected 1-32 of A-Z 0-9 _ -') }).strict();
 
-const isoTime = z.string().datetime({ offset: true }).transform((s) => Date.parse(s));
+/**
+ * ISO 8601 date-times with an offset. zod's v4 API wants the offset as ±hh:mm; ±hhmm (which its v3 API and
+ * Date.parse accept) is turned into that form first, so a request that was valid before the v4 API still is.
+ */
+const offsetWithoutColon = /([+-]\d{2})(\d{2})$/;
+const isoTime = z
+  .string()
+  .transform((s) => s.replace(offsetWithoutColon, '$1:$2'))
+  .pipe(z.string().datetime({ offset: true }))
+  .transform((s) => Date.parse(s));
 export const promotionBody = z
   .object({
     code: z.string().regex(promoCodePattern, 'expected 1-32 of A-Z 0-9 _ -'),

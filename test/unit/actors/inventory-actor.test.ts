@@ -108,12 +108,15 @@ interface Run {
   /** Holds live in the committed journal, and how many appends have been checked. */
   live: Set<string>;
   checkedAppends: number;
+  /** Snapshots the actor handed over, with the seq of the journal row each one claims to match. */
+  snapshots: { seq: number; snap: InventorySnapshot }[];
 }
 
 function startRun(seed: number): Run {
   const clock = new SimulatedClock();
   const journal = new ManualJournal();
   const problems: string[] = [];
+  const snapshots: Run['snapshots'] = [];
   const system = watermarkingSystem(startActorSystem(`inv-sim-${seed}-${Math.random().toString(36).slice(2)}`), journal, (p) => problems.push(p));
   const actor = new InventoryActor(
     {
@@ -123,13 +126,13 @@ function startRun(seed: number): Run {
       partition: 0,
       entity: 'sku:SIM',
       snapshotEveryEvents: 7,
-      onSnapshot: () => {},
+      onSnapshot: (_p, _e, seq, snap) => snapshots.push({ seq, snap }),
       onJournalFailure: () => {},
       onBug: (err) => problems.push(`bug: ${String(err)}`),
     },
     emptyInventory(asSku('SIM')),
   );
-  return { seed, clock, journal, actor, system, problems, outstanding: new Set(), live: new Set(), checkedAppends: 0 };
+  return { seed, clock, journal, actor, system, problems, outstanding: new Set(), live: new Set(), checkedAppends: 0, snapshots };
 }
 
 function ask(run: Run, cmd: InventoryCommand): void {
@@ -232,6 +235,15 @@ describe('the inventory actor in a seeded simulation', () => {
       expect(countsOf(replayed)).toEqual({ sku: 'SIM', onHand: v.onHand, available: v.available, held: v.held, sold: v.sold });
       expect(replayed.holds.size).toBe(0);
       expect(run.live.size, 'every reserved hold ended').toBe(0);
+      // A snapshot claims to be the state after the journal row with its seq: with a turn's events coalesced into
+      // one row, it must equal the replay of rows 1..seq exactly (recovery starts from it and applies the rest).
+      expect(run.snapshots.length).toBeGreaterThan(3);
+      for (const { seq, snap } of run.snapshots) {
+        const upTo = emptyInventory(asSku('SIM'));
+        for (const row of run.journal.appended.slice(0, seq)) for (const e of row.events) applyInventoryEvent(upTo, e);
+        const restored = inventoryFromSnapshot(snap);
+        expect({ ...countsOf(restored), holds: [...restored.holds.keys()].sort() }, `snapshot at seq ${seq}`).toEqual({ ...countsOf(upTo), holds: [...upTo.holds.keys()].sort() });
+      }
     });
   }
 });

@@ -1,0 +1,185 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
+import { BloomFilter } from '../../../src/actors/bloom-filter.js';
+import { CheckoutActor } from '../../../src/actors/checkout-actor.js';
+import type { CheckoutPlan, CheckoutRequest, CheckoutResponse } from '../../../src/actors/checkout-types.js';
+import { SimulatedClock } from '../../../src/actors/clock.js';
+import { InventoryActor, type EventJournal, type InventoryHandle } from '../../../src/actors/inventory-actor.js';
+import { PromoLedger } from '../../../src/actors/promo-ledger.js';
+import { asSku } from '../../../src/domain/ids.js';
+import { emptyInventory, type InventoryCommand, type InventoryReply } from '../../../src/domain/inventory.js';
+import { defaultShippingTable } from '../../../src/domain/shipping.js';
+import { defaultTaxRates } from '../../../src/domain/tax.js';
+import { fail } from '../../../src/errors.js';
+import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
+import type { NewOrder } from '../../../src/persistence/order-writer.js';
+
+/**
+ * The checkout actor around its saga: when the client is answered, what counts as running (a partition move waits
+ * for it), when the saga is tombstoned, and what a retry of the key sees meanwhile. A gate holds every `commit` sent
+ * to the SKU, so the window between the 201 and the holds' commit can be observed.
+ */
+class MemoryJournal implements EventJournal {
+  seq = 0;
+  async append(): Promise<number> {
+    return ++this.seq;
+  }
+}
+
+const address = { name: 'Ada', line1: '1 Main St', city: 'New York', postalCode: '10001', country: 'US', region: 'NY' };
+const request: CheckoutRequest = { cartId: null, items: [{ sku: 'HOT', qty: 1 }], paymentMethod: 'pm_card_visa', address, shippingMethod: 'standard', customerId: null, promoCode: null };
+
+let system: ActorSystem;
+let systems = 0;
+beforeEach(() => {
+  system = startActorSystem(`checkout-actor-test-${++systems}`);
+});
+afterEach(() => system.stop());
+
+function harness(partition = 1) {
+  const clock = new SimulatedClock();
+  const journal = new MemoryJournal();
+  const state = emptyInventory(asSku('HOT'));
+  state.onHand = 10;
+  const sku = new InventoryActor({ system, journal, clock, partition, entity: `sku:HOT@${partition}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state);
+  let opened: () => void = () => {};
+  let gate = new Promise<void>((resolve) => (opened = resolve));
+  const h = {
+    sku,
+    responses: new Map<string, CheckoutResponse>(),
+    orders: [] as NewOrder[],
+    tombstones: [] as string[],
+    /** How many commits the SKU answers with a transient failure before the real one. */
+    commitFailures: 0,
+    openGate: () => opened(),
+    closeGate: () => (gate = new Promise<void>((resolve) => (opened = resolve))),
+    actor: undefined as unknown as CheckoutActor,
+  };
+  const gated: InventoryHandle = {
+    async ask(cmd: InventoryCommand): Promise<InventoryReply> {
+      if (cmd.t !== 'commit') return sku.ask(cmd);
+      await gate;
+      if (h.commitFailures > 0) {
+        h.commitFailures--;
+        return fail('NOT_READY');
+      }
+      return sku.ask(cmd);
+    },
+  };
+  const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
+  h.actor = new CheckoutActor({
+    system,
+    partition,
+    journal,
+    knownKeys: new BloomFilter(16),
+    lookup: async (key) => {
+      const r = h.responses.get(key);
+      return r ? { fingerprint: 'fp', statusCode: r.statusCode, body: r.body } : null;
+    },
+    prepare: {
+      product: (s) => (s === 'HOT' ? { sku: asSku('HOT'), name: 'Hot', priceMinor: 2_500, currency: 'USD', weightGrams: 300, taxCategory: 'standard' } : undefined),
+      promotion: async () => undefined,
+      cart: async () => null,
+      inventoryView: () => sku.view,
+      promos,
+      taxRates: defaultTaxRates,
+      shippingTable: defaultShippingTable,
+      nowMs: () => clock.now(),
+    },
+    saga: {
+      inventory: () => gated,
+      payments: new SimulatedPaymentProvider(),
+      orders: {
+        write: async (o) => {
+          h.orders.push(o);
+          h.responses.set(o.idempotencyKey, o.response);
+        },
+      },
+      responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
+      carts: { markCheckedOut: async () => {} },
+      promos,
+      storedResponse: async (key) => h.responses.get(key) ?? null,
+      holdTtlMs: 60_000,
+      log: pino({ level: 'silent' }),
+    },
+    doneEntriesMax: 100,
+    log: pino({ level: 'silent' }),
+    onJournalFailure: () => {},
+    onTombstone: (entity) => h.tombstones.push(entity),
+  });
+  return h;
+}
+
+describe('the checkout actor', () => {
+  it('answers 201 before the holds commit, counts the saga as running until they do, and tombstones it after', async () => {
+    const h = harness();
+    const reply = await h.actor.submit('k1', 'fp', request);
+    expect(reply).toMatchObject({ statusCode: 201, replayed: false });
+    expect(h.orders).toHaveLength(1);
+    expect(h.sku.view).toMatchObject({ held: 1, sold: 0 });
+    expect(h.actor.running()).toBe(1);
+    expect(h.tombstones).toEqual([]);
+    // A retry in the window is a replay of the stored answer, not "in use".
+    expect(await h.actor.submit('k1', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
+    h.openGate();
+    await vi.waitFor(() => expect(h.tombstones).toHaveLength(1));
+    expect(h.sku.view).toMatchObject({ held: 0, sold: 1, available: 9 });
+    expect(h.actor.running()).toBe(0);
+  });
+
+  it('runs the saga again when the commit fails after the answer: no second answer, still counted, the key stays answered', async () => {
+    const h = harness();
+    h.commitFailures = 1;
+    h.openGate();
+    expect(await h.actor.submit('k2', 'fp', request)).toMatchObject({ statusCode: 201 });
+    // The retry waits out its backoff; meanwhile a move must still wait for it and the key replays its 201.
+    await vi.waitFor(() => expect(h.commitFailures).toBe(0));
+    expect(h.actor.running()).toBe(1);
+    expect(await h.actor.submit('k2', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
+    await vi.waitFor(() => expect(h.tombstones).toHaveLength(1), { timeout: 3_000 });
+    expect(h.sku.view).toMatchObject({ held: 0, sold: 1 });
+    expect(h.actor.running()).toBe(0);
+    expect(h.orders).toHaveLength(1);
+  });
+
+  it('answers a retried key with the stored 201 while a recovered saga is still committing its holds', async () => {
+    const h = harness();
+    // The state a crash between the answer and the commit leaves: the order and its response stored, the hold
+    // reserved and pinned, no tombstone.
+    expect((await h.actor.submit('k3', 'fp', request)).statusCode).toBe(201);
+    const recovered = harness(2);
+    const holdId = h.orders[0]!.reservations[0]!.reservationId;
+    await recovered.sku.ask({ t: 'reserve', holdId: holdId as never, qty: 1, ttlMs: 60_000, checkoutId: h.orders[0]!.checkoutId });
+    await recovered.sku.ask({ t: 'pin', holdId: holdId as never });
+    recovered.responses.set('k3', h.responses.get('k3')!);
+    recovered.actor.resume(planOf(h.orders[0]!), null, 7);
+    // Once the resumed saga has read its stored answer (one database read), the key answers with it, while the
+    // commit is still held back: not "in use" until the commit ends.
+    await vi.waitFor(() => expect(recovered.actor.answerFromMemory('k3', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true }));
+    expect(recovered.actor.running()).toBe(1);
+    expect(await recovered.actor.submit('k3', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
+    recovered.openGate();
+    await vi.waitFor(() => expect(recovered.tombstones).toHaveLength(1));
+    expect(recovered.sku.view).toMatchObject({ held: 0, sold: 1 });
+    h.openGate();
+  });
+});
+
+/** The plan a stored order was written from (what the `started` journal event holds). */
+function planOf(o: NewOrder): CheckoutPlan {
+  const priced = (o.priced as { snapshot: CheckoutPlan['priced']; paymentMethod: string; lines: CheckoutPlan['lines'] });
+  return {
+    key: o.idempotencyKey,
+    fingerprint: o.fingerprint,
+    checkoutId: o.checkoutId,
+    orderId: o.orderId,
+    lines: priced.lines,
+    priced: priced.snapshot,
+    paymentMethod: priced.paymentMethod,
+    address: o.address as CheckoutPlan['address'],
+    customerKey: o.customerKey,
+    cartId: null,
+    createdAtMs: o.createdAt.getTime(),
+  };
+}
