@@ -269,8 +269,11 @@ export class CheckoutActor {
     // ends, retries included, so a move waits for it) and is tombstoned only after that.
     let acknowledged = answeredBefore;
     const acknowledge = (response: CheckoutResponse) => {
-      if (!acknowledged) this.committing++;
+      // A re-run of a saga answered before has nothing to add: its key is answered (from memory or, once evicted,
+      // from the stored record).
+      if (acknowledged) return;
       acknowledged = true;
+      this.committing++;
       this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome: { retention: 'durable', response }, reply }, true);
     };
     try {
