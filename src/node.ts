@@ -13,7 +13,6 @@ import { InventoryRegistry } from './actors/inventory-registry.js';
 import { OrderService } from './actors/order-service.js';
 import { PendingSweeper } from './actors/pending-sweeper.js';
 import { PromoLedger, type PromoUses } from './actors/promo-ledger.js';
-import { checkoutPartition } from './actors/recovery.js';
 import { PartitionHost } from './actors/partition-host.js';
 import { SnapshotWriter } from './actors/snapshot-writer.js';
 import { defaultShippingTable } from './domain/shipping.js';
@@ -25,9 +24,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
 import { FencedError, GroupCommitJournal } from './persistence/journal.js';
-import { ClusterRuntime, promoEntity } from './cluster/cluster-runtime.js';
+import { ClusterRuntime } from './cluster/cluster-runtime.js';
 import { AdminError, type AdminOp } from './cluster/coordinator.js';
-import { partitionOf } from './cluster/partitioner.js';
+import { cartPartition, checkoutPartition, promoPartition } from './domain/entities.js';
 import type { InventoryHandle } from './actors/inventory-actor.js';
 import { errorBody } from './errors.js';
 import { migrate } from './persistence/migrations.js';
@@ -129,7 +128,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     product: (sku) => catalog.product(sku),
     promotion: (code) => catalog.promotion(code),
     // A cart served elsewhere is read from the database: its owner persists every change before answering.
-    cart: (id) => (cluster && !host.owns(partitionOf(`cart:${id}`, partitions)) ? (cartStore.get(id) as ReturnType<CartService['get']>) : carts.get(id)),
+    cart: (id) => (cluster && !host.owns(cartPartition(id, partitions)) ? (cartStore.get(id) as ReturnType<CartService['get']>) : carts.get(id)),
     inventoryView: (sku) => (cluster && !host.ownsSku(sku) ? cluster.remoteView(sku) : inventory.view(sku)),
     promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: () => clock.now(),
   };
@@ -142,7 +141,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       carts.forgetCached();
       // Counts of promotions that arrived are read again from the database when next used.
       const arrived = new Set(acquired);
-      ledger.forget((code) => arrived.has(partitionOf(promoEntity(code), partitions)));
+      ledger.forget((code) => arrived.has(promoPartition(code, partitions)));
     },
     newCheckoutActor: (p) =>
       new CheckoutActor({

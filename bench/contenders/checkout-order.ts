@@ -1,5 +1,5 @@
 import { authorizeWithRetries, totalsOf } from '../../src/actors/checkout-saga.js';
-import type { CheckoutPlan } from '../../src/actors/checkout-types.js';
+import type { CheckoutPlan } from '../../src/domain/checkout.js';
 import { errorBody } from '../../src/errors.js';
 import type { CheckoutDeps } from './checkout.js';
 import { inTransaction } from './db.js';

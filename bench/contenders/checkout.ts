@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
-import { customerKeyOf } from '../../src/actors/checkout-prepare.js';
-import type { CheckoutPlan, CheckoutRequest } from '../../src/actors/checkout-types.js';
+import { customerKeyOf, mergeLines } from '../../src/domain/checkout.js';
+import type { CheckoutPlan, CheckoutRequest } from '../../src/domain/checkout.js';
 import { isCartExpired, type Cart } from '../../src/domain/cart.js';
 import { priceCart } from '../../src/domain/pricing.js';
 import type { Product } from '../../src/domain/product.js';
@@ -124,11 +124,4 @@ function prepare(d: CheckoutDeps, req: CheckoutRequest, cart: Cart | null, lines
     nowMs: d.nowMs(),
   });
   return priced.ok ? { ok: true, priced: priced.priced } : priced;
-}
-
-/** Buy-now lines naming one SKU are merged, as boxoffice merges them, so each SKU is taken once. */
-function mergeLines(items: Line[]): Line[] {
-  const merged = new Map<string, number>();
-  for (const i of items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
-  return [...merged].map(([sku, qty]) => ({ sku, qty }));
 }

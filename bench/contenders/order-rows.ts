@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { CheckoutPlan } from '../../src/actors/checkout-types.js';
+import type { CheckoutPlan } from '../../src/domain/checkout.js';
 
 /**
  * The rows of one confirmed order, as boxoffice writes them (src/actors/checkout-saga.ts orderRow and

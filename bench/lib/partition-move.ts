@@ -1,4 +1,4 @@
-import { partitionOf, skuEntity } from '../../src/cluster/partitioner.js';
+import { partitionOf, skuEntity } from '../../src/domain/entities.js';
 import { benchLimits } from './bench-limits.js';
 import type { RunningCluster } from './cluster.js';
 import { getInventory } from './http.js';

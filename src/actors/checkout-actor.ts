@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { errorBody } from '../errors.js';
-import { checkoutEntity } from '../cluster/partitioner.js';
+import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
+import { checkoutEntity } from '../domain/entities.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { BloomFilter } from './bloom-filter.js';
-import { mergeLines, prepareCheckout, soldOutFromMemory, type PrepareDeps } from './checkout-prepare.js';
+import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
-import type { CheckoutEvent, CheckoutOutcome, CheckoutPlan, CheckoutRequest, CheckoutResponse, SagaResume } from './checkout-types.js';
+import type { CheckoutEvent, CheckoutOutcome, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { EventJournal } from './inventory-actor.js';
 
 export interface CheckoutReply extends CheckoutResponse {
@@ -120,7 +121,7 @@ export class CheckoutActor {
     if (!request.items || this.deps.knownKeys.mightContain(key)) return null;
     const lines = mergeLines(request.items);
     if (!lines.every((l) => this.deps.prepare.product(l.sku))) return null;
-    const short = soldOutFromMemory(lines, this.deps.prepare);
+    const short = soldOutFromMemory(lines, this.deps.prepare.inventoryView);
     if (short.length === 0) return null;
     const response: CheckoutResponse = { statusCode: 409, body: errorBody('OUT_OF_STOCK', { skus: short }) };
     this.setDone(key, fingerprint, response);

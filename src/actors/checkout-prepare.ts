@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { errorBody, errorStatus, type Failure } from '../errors.js';
 import { isCartExpired, type Cart } from '../domain/cart.js';
 import { priceCart } from '../domain/pricing.js';
@@ -6,8 +5,8 @@ import type { Product } from '../domain/product.js';
 import type { Promotion } from '../domain/promotions.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
-import type { CheckoutOutcome, CheckoutPlan, CheckoutRequest } from './checkout-types.js';
-import type { InventoryView } from './inventory-actor.js';
+import { customerKeyOf, mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest, type InventoryViewOf } from '../domain/checkout.js';
+import type { CheckoutOutcome } from './checkout-types.js';
 import type { PromoUses } from './promo-ledger.js';
 import { randomToken } from './random-token.js';
 
@@ -16,7 +15,7 @@ export interface PrepareDeps {
   promotion: (code: string) => Promise<Promotion | undefined>;
   cart: (cartId: string) => Promise<Cart | null>;
   /** A SKU's counts here; undefined for a SKU never stocked; null when another node serves it (unknown here). */
-  inventoryView: (sku: string) => InventoryView | undefined | null;
+  inventoryView: InventoryViewOf;
   promos: PromoUses;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
@@ -42,7 +41,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
     if (!product) return rejected({ ok: false, code: 'PRODUCT_NOT_FOUND', details: { sku: l.sku } });
     products.push({ product, qty: l.qty });
   }
-  const short = soldOutFromMemory(source.lines, deps);
+  const short = soldOutFromMemory(source.lines, deps.inventoryView);
   if (short.length > 0) return rejected({ ok: false, code: 'OUT_OF_STOCK', details: { skus: short } });
 
   const customerKey = customerKeyOf(req);
@@ -94,31 +93,4 @@ async function linesOf(req: CheckoutRequest, deps: PrepareDeps, nowMs: number): 
   if (isCartExpired(cart, nowMs)) return { ok: false, code: 'CART_EXPIRED', details: { cartId } };
   if (cart.lines.length === 0) return { ok: false, code: 'CART_EMPTY', details: { cartId } };
   return { ok: true, lines: cart.lines.map((l) => ({ sku: l.sku, qty: l.qty })), promoCode: cart.promoCode };
-}
-
-/** Buy-now lines naming one SKU twice are merged, so each SKU gets one hold. */
-export function mergeLines(items: { sku: string; qty: number }[]): { sku: string; qty: number }[] {
-  const merged = new Map<string, number>();
-  for (const i of items) merged.set(i.sku, (merged.get(i.sku) ?? 0) + i.qty);
-  return [...merged].map(([sku, qty]) => ({ sku, qty }));
-}
-
-/** Lines short of stock, judged from memory only when no write in flight could change the answer. */
-export function soldOutFromMemory(lines: { sku: string; qty: number }[], deps: PrepareDeps) {
-  const short: { sku: string; requested: number; available: number }[] = [];
-  for (const l of lines) {
-    const v = deps.inventoryView(l.sku);
-    if (v === null) continue;
-    const available = v?.available ?? 0;
-    if (available < l.qty && (v === undefined || v.pendingWrites === 0)) short.push({ sku: l.sku, requested: l.qty, available });
-  }
-  return short;
-}
-
-/** Per-customer promo limits count by customerId, or by a hash of the shipping name and postcode for guests. */
-export function customerKeyOf(req: Pick<CheckoutRequest, 'customerId' | 'address'>): string {
-  if (req.customerId) return `cus:${req.customerId}`;
-  const a = req.address;
-  const h = createHash('sha256').update(`${a.name.trim().toLowerCase()}|${a.postalCode.trim().toLowerCase()}|${a.country}`).digest('base64url');
-  return `anon:${h.slice(0, 24)}`;
 }

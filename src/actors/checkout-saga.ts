@@ -6,7 +6,8 @@ import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
 import type { PricedCart } from '../domain/pricing.js';
 import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
 import type { NewOrder } from '../persistence/order-writer.js';
-import type { CheckoutOutcome, CheckoutPlan, CheckoutResponse, SagaResume } from './checkout-types.js';
+import type { CheckoutPlan } from '../domain/checkout.js';
+import type { CheckoutOutcome, CheckoutResponse, SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import type { PromoUses } from './promo-ledger.js';
 

@@ -1,32 +1,4 @@
-import type { Address, PricedCart } from '../domain/pricing.js';
-import type { ShippingMethod } from '../domain/shipping.js';
-
-/** A checkout request after HTTP validation: a cart, or buy-now lines. */
-export interface CheckoutRequest {
-  cartId: string | null;
-  items: { sku: string; qty: number }[] | null;
-  paymentMethod: string;
-  address: Address;
-  shippingMethod: ShippingMethod;
-  customerId: string | null;
-  /** Buy-now only: a cart checkout uses the cart's code. */
-  promoCode: string | null;
-}
-
-/** Everything a saga needs to run or re-run: recorded in its `started` journal event before any side effect. */
-export interface CheckoutPlan {
-  key: string;
-  fingerprint: string;
-  checkoutId: string;
-  orderId: string;
-  lines: { sku: string; qty: number }[];
-  priced: PricedCart;
-  paymentMethod: string;
-  address: Address;
-  customerKey: string;
-  cartId: string | null;
-  createdAtMs: number;
-}
+import type { CheckoutPlan } from '../domain/checkout.js';
 
 export interface CheckoutResponse {
   statusCode: number;

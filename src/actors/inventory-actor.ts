@@ -6,11 +6,11 @@ import {
   decideInventory,
   inventoryToSnapshot,
   type InventoryCommand,
-  type InventoryCounts,
   type InventoryEvent,
   type InventoryReply,
   type InventorySnapshot,
   type InventoryState,
+  type InventoryView,
 } from '../domain/inventory.js';
 import type { HoldId } from '../domain/ids.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
@@ -20,11 +20,6 @@ import { MinHeap } from './min-heap.js';
 /** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */
 export interface EventJournal {
   append(partition: number, entity: string, event: unknown): Promise<number>;
-}
-
-export interface InventoryView extends InventoryCounts {
-  /** Journal writes started and not yet committed: while > 0, replies wait for them. */
-  pendingWrites: number;
 }
 
 /** One journal row being filled: the events of a turn's commands, and each command's reply. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { skuEntity, partitionOf } from '../cluster/partitioner.js';
+import { partitionOf, skuEntity } from '../domain/entities.js';
 import { asSku } from '../domain/ids.js';
-import { countsOf, emptyInventory, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
+import { countsOf, emptyInventory, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
 import type { ActorSystem } from './actor-system.js';
 import type { Clock } from './clock.js';
-import { InventoryActor, type EventJournal, type InventoryView } from './inventory-actor.js';
+import { InventoryActor, type EventJournal } from './inventory-actor.js';
 
 export interface InventoryRegistryDeps {
   system: ActorSystem;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { checkoutEntity, partitionOf, skuEntity } from '../cluster/partitioner.js';
+import { checkoutPartition, skuPartition } from '../domain/entities.js';
 import { claimPartitions, loadPartitions, type GroupCommitJournal, type PartitionClaim } from '../persistence/journal.js';
 import type { SqlClient } from '../persistence/sql.js';
 import type { BloomFilter } from './bloom-filter.js';
@@ -68,7 +68,7 @@ export class PartitionHost {
   }
 
   ownsSku(sku: string): boolean {
-    return this.owns(partitionOf(skuEntity(sku), this.deps.partitions));
+    return this.owns(skuPartition(sku, this.deps.partitions));
   }
 
   /** The epoch this node serves `partition` at, or undefined. */
@@ -242,7 +242,7 @@ export class PartitionHost {
     sagas.forEach(({ plan, compensating, lastSeq }, i) => {
       const stored = records[i]?.statusCode != null;
       if (!stored && plan.priced.promoCode) this.deps.promos.forceReserve(plan.priced.promoCode, plan.customerKey);
-      this.checkouts[partitionOf(checkoutEntity(plan.key), this.deps.partitions)]?.resume(plan, compensating, lastSeq);
+      this.checkouts[checkoutPartition(plan.key, this.deps.partitions)]?.resume(plan, compensating, lastSeq);
     });
   }
 }

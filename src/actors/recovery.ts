@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { checkoutEntity, partitionOf } from '../cluster/partitioner.js';
+import { parseEntity } from '../domain/entities.js';
 import { asSku } from '../domain/ids.js';
 import { applyInventoryEvent, emptyInventory, inventoryFromSnapshot, type InventoryEvent, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
 import type { JournalEntry, SnapshotRecord } from '../persistence/journal.js';
-import type { CheckoutEvent, CheckoutPlan, SagaResume } from './checkout-types.js';
+import type { CheckoutPlan } from '../domain/checkout.js';
+import type { CheckoutEvent, SagaResume } from './checkout-types.js';
 
 export interface RecoveredState {
   skus: Map<string, InventoryState>;
@@ -19,17 +20,19 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
   const skus = new Map<string, InventoryState>();
   const sagas = new Map<string, { plan: CheckoutPlan | null; finished: boolean; compensating: SagaResume['compensating']; lastSeq: number }>();
   for (const s of snapshots) {
-    if (s.entity.startsWith('sku:')) skus.set(s.entity.slice(4), inventoryFromSnapshot(s.state as InventorySnapshot));
-    else if (s.entity.startsWith('co:')) sagas.set(s.entity.slice(3), { plan: null, finished: true, compensating: null, lastSeq: s.seq });
+    const entity = parseEntity(s.entity);
+    if (entity?.kind === 'sku') skus.set(entity.id, inventoryFromSnapshot(s.state as InventorySnapshot));
+    else if (entity?.kind === 'checkout') sagas.set(entity.id, { plan: null, finished: true, compensating: null, lastSeq: s.seq });
   }
   for (const e of events) {
-    if (e.entity.startsWith('sku:')) {
-      const sku = e.entity.slice(4);
+    const entity = parseEntity(e.entity);
+    if (entity?.kind === 'sku') {
+      const sku = entity.id;
       let state = skus.get(sku);
       if (!state) skus.set(sku, (state = emptyInventory(asSku(sku))));
       for (const ev of e.event as InventoryEvent[]) applyInventoryEvent(state, ev);
-    } else if (e.entity.startsWith('co:')) {
-      const key = e.entity.slice(3);
+    } else if (entity?.kind === 'checkout') {
+      const key = entity.id;
       const ev = e.event as CheckoutEvent;
       const saga = sagas.get(key) ?? { plan: null, finished: false, compensating: null, lastSeq: 0 };
       // A `finished` event is what older versions wrote instead of a tombstone snapshot; both end the saga.
@@ -43,6 +46,3 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
   const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [{ plan: s.plan, compensating: s.compensating, lastSeq: s.lastSeq }] : []));
   return { skus, unfinished };
 }
-
-/** The partition of a checkout key (its actor and journal entity live there). */
-export const checkoutPartition = (key: string, partitions: number): number => partitionOf(checkoutEntity(key), partitions);

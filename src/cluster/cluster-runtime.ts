@@ -3,10 +3,9 @@ import type { Logger } from 'pino';
 import type { CartService } from '../actors/cart-service.js';
 import type { Catalog } from '../actors/catalog.js';
 import type { InventoryRegistry } from '../actors/inventory-registry.js';
-import type { InventoryView } from '../actors/inventory-actor.js';
 import { MoveError, type PartitionHost } from '../actors/partition-host.js';
 import type { Config } from '../config/config.js';
-import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
+import type { InventoryCommand, InventoryReply, InventoryView } from '../domain/inventory.js';
 import type { PromoUsage, Promotion } from '../domain/promotions.js';
 import type { PromoLedger, PromoUses } from '../actors/promo-ledger.js';
 import { errorResponse } from '../http/error-response.js';
@@ -17,7 +16,7 @@ import { AdminError, Coordinator, loadOverrides, type AdminOp } from './coordina
 import { readCoordinator } from './coordinator-lease.js';
 import { settledWithin } from './deadline.js';
 import { Membership, type MemberInfo } from './membership.js';
-import { partitionOf, skuEntity } from './partitioner.js';
+import { cartPartition, isCheckoutEntity, partitionOf, promoPartition, skuPartition } from '../domain/entities.js';
 import { openClusterRedis } from './redis-client.js';
 import { readOwnerRoutes, RoutingTable, type Route } from './routing-table.js';
 import { PeerPool, startTransportServer, TransportError, type TransportServer } from './transport.js';
@@ -91,7 +90,6 @@ export interface ClusterDeps {
 
 /** Usage of promotions owned elsewhere, as last read from their owner (for pricing; the reserve is on the owner). */
 const remoteUsageEntriesMax = 10_000;
-export const promoEntity = (code: string): string => `promo:${code}`;
 
 interface RouteWaiter {
   epoch: number;
@@ -248,7 +246,7 @@ export class ClusterRuntime {
    */
   place(entity: string, req: HttpRequest): Promise<HttpResponse | null> | null {
     const p = partitionOf(entity, this.deps.partitions);
-    const checkout = entity.startsWith('co:');
+    const checkout = isCheckoutEntity(entity);
     if (checkout ? this.deps.host.servesCheckouts(p) : this.deps.host.owns(p)) return null;
     return this.viaOwner(p, req, checkout);
   }
@@ -265,7 +263,7 @@ export class ClusterRuntime {
    */
   readonly promoUses: PromoUses = (() => {
     const remote = new Map<string, PromoUsage>();
-    const partition = (code: string) => partitionOf(promoEntity(code), this.deps.partitions);
+    const partition = (code: string) => promoPartition(code, this.deps.partitions);
     const send = (code: string, msg: PeerMsg, idempotent: boolean) =>
       this.onOwner(partition(code), msg, async () => this.handle(msg, this.nodeId).then((r) => (r as { r: unknown }).r), clusterLimits.inventoryTimeoutMs, idempotent);
     const fireAndLog = (p: Promise<unknown>, what: string) => void p.catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, `promotion ${what} not delivered`));
@@ -287,7 +285,7 @@ export class ClusterRuntime {
 
   /** After an order: the cart is marked on its owner (which serializes the cart's changes). */
   async markCartCheckedOut(cartId: string): Promise<void> {
-    const p = partitionOf(`cart:${cartId}`, this.deps.partitions);
+    const p = cartPartition(cartId, this.deps.partitions);
     await this.onOwner(p, { t: 'cart.checkedOut', cartId }, () => this.deps.carts.markCheckedOut(cartId), clusterLimits.inventoryTimeoutMs);
   }
 
@@ -410,7 +408,7 @@ export class ClusterRuntime {
   }
 
   private async askInventory(sku: string, cmd: InventoryCommand): Promise<InventoryReply> {
-    const p = partitionOf(skuEntity(sku), this.deps.partitions);
+    const p = skuPartition(sku, this.deps.partitions);
     // A local reply that failed because the partition just left (a fenced write, a stopped actor) is retried on the
     // new owner, like a remote `moved`.
     return this.onOwner(p, { t: 'inv', sku, cmd }, () => this.deps.inventory.get(sku).ask(cmd), clusterLimits.inventoryTimeoutMs, true, (r) => !r.ok && !this.deps.host.owns(p));
@@ -491,19 +489,19 @@ export class ClusterRuntime {
       case 'http':
         return this.serveForwarded(msg, from);
       case 'inv': {
-        const p = partitionOf(skuEntity(msg.sku), this.deps.partitions);
+        const p = skuPartition(msg.sku, this.deps.partitions);
         if (!(await this.servable(p))) return { moved: true };
         const r = await this.deps.inventory.get(msg.sku).ask(msg.cmd);
         return !r.ok && !this.deps.host.owns(p) ? { moved: true } : { r };
       }
       case 'cart.checkedOut': {
-        const p = partitionOf(`cart:${msg.cartId}`, this.deps.partitions);
+        const p = cartPartition(msg.cartId, this.deps.partitions);
         if (!(await this.servable(p))) return { moved: true };
         await this.deps.carts.markCheckedOut(msg.cartId);
         return { r: null };
       }
       case 'promo': {
-        if (!(await this.servable(partitionOf(promoEntity(msg.op === 'reserve' ? msg.promo.code : msg.code), this.deps.partitions)))) return { moved: true };
+        if (!(await this.servable(promoPartition(msg.op === 'reserve' ? msg.promo.code : msg.code, this.deps.partitions)))) return { moved: true };
         const ledger = this.deps.promos;
         switch (msg.op) {
           case 'usage':

@@ -4,7 +4,7 @@ import type { SqlClient } from '../persistence/sql.js';
 import { assignPartitions } from './assignment.js';
 import { CoordinatorLease } from './coordinator-lease.js';
 import type { MemberInfo } from './membership.js';
-import { partitionOf, skuEntity } from './partitioner.js';
+import { skuPartition } from '../domain/entities.js';
 import { readOwnerRoutes, type Route } from './routing-table.js';
 
 /**
@@ -194,7 +194,7 @@ export class Coordinator {
         return { moved: r.moved, pauseMsMax: r.pauseMsMax };
       }
       case 'isolate': {
-        const partition = partitionOf(skuEntity(op.sku), this.deps.partitions);
+        const partition = skuPartition(op.sku, this.deps.partitions);
         const owner = await this.ownerOf(partition);
         // The SKU stays where it is (no pause for the hot SKU); everything else leaves its node.
         const node = owner !== null && live.includes(owner.nodeId) ? owner.nodeId : live[0];

@@ -65,6 +65,12 @@ export interface InventoryCounts {
   sold: number;
 }
 
+/** A SKU's counts as callers see them, with the journal writes still in flight. */
+export interface InventoryView extends InventoryCounts {
+  /** Journal writes started and not yet committed: while > 0, replies wait for them. */
+  pendingWrites: number;
+}
+
 /** `changed` says whether the command changed anything (e.g. a release of an unknown hold does not). */
 export type InventoryReply = ({ ok: true; changed: boolean } & InventoryCounts) | Failure;
 

@@ -1,11 +1,10 @@
 import type { CartService } from '../actors/cart-service.js';
 import type { Catalog } from '../actors/catalog.js';
 import type { CheckoutReply } from '../actors/checkout-actor.js';
-import type { CheckoutRequest } from '../actors/checkout-types.js';
-import type { InventoryView } from '../actors/inventory-actor.js';
+import type { CheckoutRequest } from '../domain/checkout.js';
 import type { OrderService } from '../actors/order-service.js';
 import type { PromoUses } from '../actors/promo-ledger.js';
-import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
+import type { InventoryCommand, InventoryReply, InventoryView } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
 import type { AdminOp } from '../cluster/coordinator.js';

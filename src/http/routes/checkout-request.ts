@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { limits } from '../../config/limits.js';
-import { mergeLines } from '../../actors/checkout-prepare.js';
-import type { CheckoutRequest } from '../../actors/checkout-types.js';
+import { mergeLines, type CheckoutRequest } from '../../domain/checkout.js';
 import { errorResponse } from '../error-response.js';
 import type { HttpRequest, HttpResponse } from '../request.js';
 import { checkoutBody, parseBody, quantityProblem } from '../validation.js';

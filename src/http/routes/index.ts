@@ -10,19 +10,19 @@ import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-rout
 import { postCheckout } from './checkout-routes.js';
 import { cancelOrder, getOrder, shipOrder } from './order-routes.js';
 import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
-import { checkoutEntity, skuEntity } from '../../cluster/partitioner.js';
+import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
 
 /** The entity a request is about (its partition's owner serves it), or null for "any node". */
 type EntityOf = (req: HttpRequest) => string | null;
 
 const bySku: EntityOf = (req) => (req.params['sku'] ? skuEntity(req.params['sku']) : null);
-const byCartParam: EntityOf = (req) => (req.params['cartId'] ? `cart:${req.params['cartId']}` : null);
+const byCartParam: EntityOf = (req) => (req.params['cartId'] ? cartEntity(req.params['cartId']) : null);
 const byCartBody: EntityOf = (req) => {
   const id = (req.body as { cartId?: unknown } | undefined)?.cartId;
-  return typeof id === 'string' && id !== '' ? `cart:${id}` : null;
+  return typeof id === 'string' && id !== '' ? cartEntity(id) : null;
 };
 const byIdempotencyKey: EntityOf = (req) => (req.headers['idempotency-key'] ? checkoutEntity(req.headers['idempotency-key']) : null);
-const byOrder: EntityOf = (req) => (req.params['id'] ? `order:${req.params['id']}` : null);
+const byOrder: EntityOf = (req) => (req.params['id'] ? orderEntity(req.params['id']) : null);
 
 /** Every route of the public API (docs/API.md lists them with their codes). */
 export function buildRouter(s: NodeServices): Router {

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { expect } from 'vitest';
-import { partitionOf, skuEntity } from '../../../src/cluster/partitioner.js';
+import { partitionOf, skuEntity } from '../../../src/domain/entities.js';
 import { buyNowBody, postCheckout, type CheckoutAnswer } from '../../support/checkout-client.js';
 import type { TestCluster } from '../../support/cluster-harness.js';
 import { testAddress } from '../../support/node-harness.js';

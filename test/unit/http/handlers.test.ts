@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CheckoutReply } from '../../../src/actors/checkout-actor.js';
-import type { CheckoutRequest } from '../../../src/actors/checkout-types.js';
+import type { CheckoutRequest } from '../../../src/domain/checkout.js';
 import { limits } from '../../../src/config/limits.js';
 import { fail } from '../../../src/errors.js';
 import type { HttpRequest, HttpResponse } from '../../../src/http/request.js';
