@@ -21,8 +21,8 @@ export function createMetrics() {
       for (const [key, n] of checkoutResponseCounts) this.inc({ status: String(Math.abs(key)), replayed: String(key < 0) }, n);
     },
   });
-  const countCheckoutResponse = (reply: { statusCode: number; replayed: boolean }): void => {
-    const key = reply.replayed ? -reply.statusCode : reply.statusCode;
+  const countCheckoutResponse = (statusCode: number, replayed: boolean): void => {
+    const key = replayed ? -statusCode : statusCode;
     checkoutResponseCounts.set(key, (checkoutResponseCounts.get(key) ?? 0) + 1);
   };
   const checkoutSeconds = new client.Histogram({

@@ -8,7 +8,7 @@ import { Catalog } from './actors/catalog.js';
 import { CheckoutActor } from './actors/checkout-actor.js';
 import type { SagaDeps } from './actors/checkout-saga.js';
 import type { PrepareDeps } from './actors/checkout-prepare.js';
-import { systemClock, type Clock } from './actors/clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { InventoryRegistry } from './actors/inventory-registry.js';
 import { OrderService } from './actors/order-service.js';
 import { PendingSweeper } from './actors/pending-sweeper.js';
@@ -28,7 +28,8 @@ import { ClusterRuntime } from './cluster/cluster-runtime.js';
 import { AdminError, type AdminOp } from './cluster/coordinator.js';
 import { cartPartition, checkoutPartition, promoPartition } from './domain/entities.js';
 import type { InventoryHandle } from './actors/inventory-actor.js';
-import { errorBody } from './errors.js';
+import { checkoutStatusOf, refused } from './domain/checkout-result.js';
+import { randomIds } from './actors/id-source.js';
 import { migrate } from './persistence/migrations.js';
 import { OrderWriter, type NewOrder } from './persistence/order-writer.js';
 import { openSql, type SqlClient } from './persistence/sql.js';
@@ -130,7 +131,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     // A cart served elsewhere is read from the database: its owner persists every change before answering.
     cart: (id) => (cluster && !host.owns(cartPartition(id, partitions)) ? (cartStore.get(id) as ReturnType<CartService['get']>) : carts.get(id)),
     inventoryView: (sku) => (cluster && !host.ownsSku(sku) ? cluster.remoteView(sku) : inventory.view(sku)),
-    promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: () => clock.now(),
+    promos, taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: () => clock.now(), ids: randomIds,
   };
   const knownKeys = new BloomFilter();
   const lookupKey = (key: string) => idempotency.get(key);
@@ -145,7 +146,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     },
     newCheckoutActor: (p) =>
       new CheckoutActor({
-        system, partition: p, journal: timedJournal, knownKeys, log, onJournalFailure, prepare: prepareDeps, saga: sagaDeps, lookup: lookupKey,
+        system, partition: p, journal: timedJournal, knownKeys, log, clock, onJournalFailure, prepare: prepareDeps, saga: sagaDeps, lookup: lookupKey,
         onTombstone: (entity, seq) => snapshots.add(p, entity, seq, { finished: true }),
         // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
         doneEntriesMax: Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / partitions)),
@@ -170,10 +171,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       submit(key, fingerprint, request) {
         const actor = host.checkoutActor(checkoutPartition(key, partitions));
         // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
-        if (actor === undefined) return { statusCode: 503, body: errorBody('PARTITION_UNAVAILABLE', { partition: checkoutPartition(key, partitions) }), replayed: false };
+        if (actor === undefined) return { result: refused('PARTITION_UNAVAILABLE', { partition: checkoutPartition(key, partitions) }), replayed: false };
         const fast = actor.answerFromMemory(key, fingerprint, request);
         if (fast) {
-          metrics.countCheckoutResponse(fast);
+          metrics.countCheckoutResponse(checkoutStatusOf(fast.result), fast.replayed);
           return fast;
         }
         inFlight++;
@@ -182,7 +183,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           (reply) => {
             inFlight--;
             end();
-            metrics.countCheckoutResponse(reply);
+            metrics.countCheckoutResponse(checkoutStatusOf(reply.result), reply.replayed);
             return reply;
           },
           (err: unknown) => {

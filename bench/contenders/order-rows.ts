@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { CheckoutPlan } from '../../src/domain/checkout.js';
 
 /**
- * The rows of one confirmed order, as boxoffice writes them (src/actors/checkout-saga.ts orderRow and
+ * The rows of one confirmed order, as boxoffice writes them (src/actors/order-row.ts orderRow and
  * src/persistence/order-writer.ts): orders, order_items, payments, outbox, and the key's final response in
  * idempotency_keys. One statement of data-modifying CTEs, so the whole order is one round trip inside the order
  * transaction. (boxoffice also writes a committed inventory_reservations row per line, because it holds stock

@@ -1,7 +1,7 @@
 import { fail, type Failure } from '../errors.js';
 import { applyPromoCode, checkCartWritable, createCart, markCartCheckedOut, type Cart, type CartResult } from '../domain/cart.js';
 import { asCartId } from '../domain/ids.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { randomToken } from './random-token.js';
 

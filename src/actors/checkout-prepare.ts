@@ -1,4 +1,4 @@
-import { errorBody, errorStatus, type Failure } from '../errors.js';
+import type { Failure } from '../errors.js';
 import { isCartExpired, type Cart } from '../domain/cart.js';
 import { priceCart } from '../domain/pricing.js';
 import type { Product } from '../domain/product.js';
@@ -6,9 +6,9 @@ import type { Promotion } from '../domain/promotions.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
 import { customerKeyOf, mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest, type InventoryViewOf } from '../domain/checkout.js';
-import type { CheckoutOutcome } from './checkout-types.js';
+import { rejected, type CheckoutRejection } from '../domain/checkout-result.js';
+import type { IdSource } from './id-source.js';
 import type { PromoUses } from './promo-ledger.js';
-import { randomToken } from './random-token.js';
 
 export interface PrepareDeps {
   product: (sku: string) => Product | undefined;
@@ -20,34 +20,36 @@ export interface PrepareDeps {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   nowMs: () => number;
+  /** Checkout and order ids. */
+  ids: IdSource;
 }
 
 /** A rejection before any side effect: nothing to undo, replayed from memory only. */
-function rejected(f: Failure): CheckoutOutcome {
-  return { retention: 'memory', response: { statusCode: errorStatus(f.code), body: errorBody(f.code, f.details) } };
+function rejectedBeforeEffects(f: Failure): CheckoutRejection {
+  return rejected(f.code, 'memory', f.details);
 }
 
 /**
  * Validate and price: the saga's first step, with no side effect and no journal write. It also answers "sold out"
  * from the SKU actors' memory when no write is in flight that could change the answer.
  */
-export async function prepareCheckout(req: CheckoutRequest, key: string, fingerprint: string, deps: PrepareDeps): Promise<{ ok: true; plan: CheckoutPlan } | CheckoutOutcome> {
+export async function prepareCheckout(req: CheckoutRequest, key: string, fingerprint: string, deps: PrepareDeps): Promise<{ ok: true; plan: CheckoutPlan } | CheckoutRejection> {
   const nowMs = deps.nowMs();
   const source = await linesOf(req, deps, nowMs);
-  if (!source.ok) return rejected(source);
+  if (!source.ok) return rejectedBeforeEffects(source);
   const products: { product: Product; qty: number }[] = [];
   for (const l of source.lines) {
     const product = deps.product(l.sku);
-    if (!product) return rejected({ ok: false, code: 'PRODUCT_NOT_FOUND', details: { sku: l.sku } });
+    if (!product) return rejectedBeforeEffects({ ok: false, code: 'PRODUCT_NOT_FOUND', details: { sku: l.sku } });
     products.push({ product, qty: l.qty });
   }
   const short = soldOutFromMemory(source.lines, deps.inventoryView);
-  if (short.length > 0) return rejected({ ok: false, code: 'OUT_OF_STOCK', details: { skus: short } });
+  if (short.length > 0) return rejectedBeforeEffects({ ok: false, code: 'OUT_OF_STOCK', details: { skus: short } });
 
   const customerKey = customerKeyOf(req);
   const code = source.promoCode;
   const promo = code ? await deps.promotion(code) : undefined;
-  if (code && !promo) return rejected({ ok: false, code: 'PROMO_NOT_FOUND', details: { promoCode: code } });
+  if (code && !promo) return rejectedBeforeEffects({ ok: false, code: 'PROMO_NOT_FOUND', details: { promoCode: code } });
   if (promo) await deps.promos.prepare(promo.code, customerKey);
   const priced = priceCart({
     lines: products,
@@ -59,18 +61,18 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
     shippingTable: deps.shippingTable,
     nowMs,
   });
-  if (!priced.ok) return rejected(priced);
+  if (!priced.ok) return rejectedBeforeEffects(priced);
   // Taking the use is one step on the ledger's owner, so two concurrent checkouts cannot both take the last one.
   if (promo && !(await deps.promos.reserve(promo, customerKey))) {
-    return rejected({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { promoCode: promo.code } });
+    return rejectedBeforeEffects({ ok: false, code: 'PROMO_USAGE_LIMIT_REACHED', details: { promoCode: promo.code } });
   }
   return {
     ok: true,
     plan: {
       key,
       fingerprint,
-      checkoutId: `co_${randomToken(12)}`,
-      orderId: `ord_${randomToken(16)}`,
+      checkoutId: `co_${deps.ids.token(12)}`,
+      orderId: `ord_${deps.ids.token(16)}`,
       lines: source.lines,
       priced: priced.priced,
       paymentMethod: req.paymentMethod,

@@ -1,14 +1,24 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
 import { limits } from '../config/limits.js';
-import { errorBody, errorStatus, type ErrorCode } from '../errors.js';
+import type { CheckoutPlan } from '../domain/checkout.js';
+import {
+  confirmed,
+  pending,
+  recordedOrderStatus,
+  rejected,
+  renderCheckoutResult,
+  type CheckoutOutcome,
+  type CheckoutRejection,
+  type CheckoutResponse,
+} from '../domain/checkout-result.js';
 import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
 import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
-import type { PricedCart } from '../domain/pricing.js';
 import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
 import type { NewOrder } from '../persistence/order-writer.js';
-import type { CheckoutPlan } from '../domain/checkout.js';
-import type { CheckoutOutcome, CheckoutResponse, SagaResume } from './checkout-types.js';
+import type { SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
+import { orderRow } from './order-row.js';
 import type { PromoUses } from './promo-ledger.js';
 
 /** What a saga touches; every dependency is injectable (tests, simulation). */
@@ -22,14 +32,33 @@ export interface SagaDeps {
   /** The stored final response of a key, if any (written with the order, or after compensation). */
   storedResponse: (key: string) => Promise<CheckoutResponse | null>;
   /** Journals that compensation starts (in the checkout's partition) and resolves when it is durable. */
-  recordCompensation: (plan: CheckoutPlan, outcome: CheckoutOutcome, authId: string | null) => Promise<void>;
+  recordCompensation: (plan: CheckoutPlan, rejection: CheckoutRejection, authId: string | null) => Promise<void>;
   holdTtlMs: number;
   log: Logger;
+  /** Drives the payment call deadlines; default: the system clock. */
+  clock?: Clock;
   /**
    * False once this node no longer owns the checkout's partition (a move or a failover gave it to another node,
    * which resumes the saga): the saga stops before its next side effect. Default: always alive.
    */
   alive?: () => boolean;
+}
+
+export interface SagaRunOptions {
+  /**
+   * Set when the saga runs again (after a crash or an unexpected failure): durable facts decide first, so a re-run
+   * never repeats what already happened.
+   */
+  resume?: SagaResume;
+  /** A fresh saga's `started` journal append, not awaited yet (see the `awaitsPlanRecord` step flag). */
+  recorded?: Promise<unknown>;
+  /**
+   * Called once the confirmed order is durable, with the outcome the saga will return: the client can be answered
+   * then, while the holds are committed. Safe because the order row is the sale (DESIGN.md: pinned holds are
+   * resolved against the orders table, never by the clock): a crash before the commit lands re-runs the saga, which
+   * finds the stored response and commits again.
+   */
+  acknowledge?: (outcome: CheckoutOutcome) => void;
 }
 
 /** The saga stopped because its partition left this node; the new owner runs it. */
@@ -40,25 +69,31 @@ export class SagaAbandonedError extends Error {
   }
 }
 
-function assertAlive(run: SagaRun): void {
-  if (run.deps.alive && !run.deps.alive()) throw new SagaAbandonedError(run.plan.key);
-}
-
 /** One run of one checkout: the plan plus what the steps learnt. */
-interface SagaRun {
+export interface SagaRun {
   plan: CheckoutPlan;
   deps: SagaDeps;
   holds: { sku: string; holdId: HoldId; qty: number }[];
   authId: string | null;
 }
 
-type StepResult = { t: 'next' } | { t: 'compensate'; outcome: CheckoutOutcome } | { t: 'stop'; outcome: CheckoutOutcome };
+type StepResult = { t: 'next' } | { t: 'compensate'; rejection: CheckoutRejection } | { t: 'stop'; outcome: CheckoutOutcome };
 
 interface SagaStep {
   name: 'reserve' | 'authorize' | 'pin' | 'order' | 'commit';
   run: (r: SagaRun) => Promise<StepResult>;
   /** Undoes this step when a later one fails; each undo sits beside the step it undoes (STYLE.md habit 7). */
   undo: ((r: SagaRun, reason: ReleaseReason) => Promise<void>) | null;
+  /** The step may have done part of its work when it fails (some lines held): its own undo runs too. */
+  undoesOwnFailure?: boolean;
+  /**
+   * After this step the plan's journal record must be durable, or the saga gives up before any payment. The record
+   * was appended before the step began, so it commits in the same group-commit batch or an earlier one: waiting for
+   * it here costs nothing, and no payment is attempted for a checkout recovery cannot see.
+   */
+  awaitsPlanRecord?: boolean;
+  /** Once this step is done the order is durable: the client is answered (`acknowledge`). */
+  acknowledges?: boolean;
 }
 
 /**
@@ -68,106 +103,99 @@ interface SagaStep {
  * so recovery re-runs a saga from its plan.
  */
 const steps: SagaStep[] = [
-  { name: 'reserve', run: reserveHolds, undo: releaseHolds },
+  { name: 'reserve', run: reserveHolds, undo: releaseHolds, undoesOwnFailure: true, awaitsPlanRecord: true },
   { name: 'authorize', run: authorizePayment, undo: voidPayment },
   { name: 'pin', run: pinHolds, undo: null },
-  { name: 'order', run: writeConfirmedOrder, undo: null },
+  { name: 'order', run: writeConfirmedOrder, undo: null, acknowledges: true },
   { name: 'commit', run: commitHolds, undo: null },
 ];
 
 /**
- * Runs a checkout. `resume` is set when the saga runs again (after a crash or an unexpected failure): durable facts
- * decide first, so a re-run never repeats what already happened — a stored response means the order was written
- * (its holds are committed again, a no-op if done) or the compensation finished; a journaled compensation is
- * repeated, never the checkout.
+ * Runs a checkout. On a re-run (`resume`), a stored response means the order was written (its holds are committed
+ * again, a no-op if done) or the compensation finished; a journaled compensation is repeated, never the checkout.
  */
-export async function runCheckoutSaga(
-  plan: CheckoutPlan,
-  deps: SagaDeps,
-  resume?: SagaResume,
-  recorded?: Promise<unknown>,
-  /**
-   * Called once the confirmed order is durable, with the response the saga will return: the client can be answered
-   * then, while the holds are committed. Safe because the order row is the sale (DESIGN.md: pinned holds are
-   * resolved against the orders table, never by the clock): a crash before the commit lands re-runs the saga, which
-   * finds the stored response and commits again.
-   */
-  acknowledge?: (response: CheckoutResponse) => void,
-): Promise<CheckoutOutcome> {
+export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, opts: SagaRunOptions = {}): Promise<CheckoutOutcome> {
   const run: SagaRun = {
     plan,
     deps,
     holds: plan.lines.map((l) => ({ sku: l.sku, qty: l.qty, holdId: holdIdFor(asCheckoutId(plan.checkoutId), asSku(l.sku)) })),
     authId: null,
   };
-  if (resume) {
+  if (opts.resume) {
     const stored = await deps.storedResponse(plan.key);
-    if (stored) {
-      // The answer is durable already: a retry of the key gets it while the holds are committed again.
-      acknowledge?.(stored);
-      if (stored.statusCode === 201) {
-        await markCartCheckedOut(run);
-        await commitHolds(run);
-      }
-      return { retention: 'durable', response: stored };
-    }
-    if (resume.compensating) {
-      run.authId = resume.compensating.authId;
-      return compensate(run, steps, resume.compensating.outcome);
+    if (stored) return finishRecorded(run, stored, opts.acknowledge);
+    if (opts.resume.compensating) {
+      run.authId = opts.resume.compensating.authId;
+      return compensate(run, steps, opts.resume.compensating.rejection);
     }
   }
   const done: SagaStep[] = [];
   for (const step of steps) {
     assertAlive(run);
     const result = await step.run(run);
-    // The plan's journal record (`recorded`) was appended before the holds, so it commits in the same batch or an
-    // earlier one: waiting for it here costs nothing, and no payment is attempted for a checkout recovery cannot see.
-    if (step.name === 'reserve' && recorded && !(await recorded.then(() => true, () => false))) {
-      await releaseHolds(run, 'compensated');
-      if (plan.priced.promoCode) deps.promos.release(plan.priced.promoCode, plan.customerKey);
-      return { retention: 'forget', response: { statusCode: 503, body: errorBody('NOT_READY') } };
-    }
-    if (result.t === 'next') {
-      done.push(step);
-      if (step.name === 'order') acknowledge?.(confirmedResponse(plan, 'confirmed'));
-      continue;
-    }
+    const undoable = result.t === 'next' || step.undoesOwnFailure ? [...done, step] : done;
+    if (step.awaitsPlanRecord && opts.recorded && !(await opts.recorded.then(() => true, () => false))) return abandonUnrecorded(run, undoable);
     if (result.t === 'stop') return result.outcome;
-    // The reserve step's undo also runs when reserve itself failed part-way: some lines may hold stock.
-    if (step.name === 'reserve') done.push(step);
-    await deps.recordCompensation(plan, result.outcome, run.authId);
-    return compensate(run, done, result.outcome);
+    if (result.t === 'compensate') {
+      await deps.recordCompensation(plan, result.rejection, run.authId);
+      return compensate(run, undoable, result.rejection);
+    }
+    done.push(step);
+    if (step.acknowledges) opts.acknowledge?.(confirmed(plan));
   }
-  return { retention: 'durable', response: confirmedResponse(plan, 'confirmed') };
+  return confirmed(plan);
+}
+
+/** The answer is durable already: a retry of the key gets it while a confirmed order's holds are committed again. */
+async function finishRecorded(run: SagaRun, stored: CheckoutResponse, acknowledge: SagaRunOptions['acknowledge']): Promise<CheckoutOutcome> {
+  const outcome: CheckoutOutcome = { t: 'recorded', response: stored };
+  acknowledge?.(outcome);
+  if (recordedOrderStatus(stored) === 'confirmed') {
+    await markCartCheckedOut(run);
+    await commitHolds(run);
+  }
+  return outcome;
+}
+
+/** The plan never became durable: undo what was done (no payment was attempted) and free the key. */
+async function abandonUnrecorded(run: SagaRun, done: SagaStep[]): Promise<CheckoutOutcome> {
+  for (const s of [...done].reverse()) if (s.undo) await s.undo(run, 'compensated');
+  releasePromoUse(run);
+  return rejected('NOT_READY', 'forget');
 }
 
 /** Undoes the done steps in reverse, gives the promo use back and stores the response when it is durable. */
-async function compensate(run: SagaRun, done: SagaStep[], outcome: CheckoutOutcome): Promise<CheckoutOutcome> {
+async function compensate(run: SagaRun, done: SagaStep[], rejection: CheckoutRejection): Promise<CheckoutOutcome> {
   assertAlive(run);
   if (run.authId) {
     // Another run of this checkout (an earlier owner of its partition) may have completed it: never void an
     // authorization whose order is stored.
     const stored = await run.deps.storedResponse(run.plan.key);
-    if (stored && (stored.statusCode === 201 || stored.statusCode === 202)) return { retention: 'durable', response: stored };
+    if (stored && recordedOrderStatus(stored) !== null) return { t: 'recorded', response: stored };
   }
-  for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reasonFor(outcome));
-  if (run.plan.priced.promoCode) run.deps.promos.release(run.plan.priced.promoCode, run.plan.customerKey);
-  if (outcome.retention === 'durable') await saveResponse(run, outcome.response);
-  return outcome;
+  const reason: ReleaseReason = rejection.code === 'PAYMENT_DECLINED' ? 'payment_failed' : 'compensated';
+  for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reason);
+  releasePromoUse(run);
+  if (rejection.retention === 'durable') await saveResponse(run, renderCheckoutResult(rejection));
+  return rejection;
 }
 
-function reasonFor(outcome: CheckoutOutcome): ReleaseReason {
-  return outcome.response.statusCode === 402 ? 'payment_failed' : 'compensated';
+function assertAlive(run: SagaRun): void {
+  if (run.deps.alive && !run.deps.alive()) throw new SagaAbandonedError(run.plan.key);
+}
+
+function releasePromoUse(run: SagaRun): void {
+  if (run.plan.priced.promoCode) run.deps.promos.release(run.plan.priced.promoCode, run.plan.customerKey);
 }
 
 async function reserveHolds(r: SagaRun): Promise<StepResult> {
   const replies = await Promise.all(
     r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'reserve', holdId: h.holdId, qty: h.qty, ttlMs: r.deps.holdTtlMs, checkoutId: r.plan.checkoutId })),
   );
-  const short = replies.flatMap((rep, i) => (!rep.ok && rep.code === 'OUT_OF_STOCK' ? [rep.details] : []));
-  if (short.length > 0) return { t: 'compensate', outcome: failure('OUT_OF_STOCK', 'durable', { skus: short }) };
+  const short = replies.flatMap((rep) => (!rep.ok && rep.code === 'OUT_OF_STOCK' ? [rep.details] : []));
+  if (short.length > 0) return { t: 'compensate', rejection: rejected('OUT_OF_STOCK', 'durable', { skus: short }) };
   const other = replies.find((rep): rep is Exclude<InventoryReply, { ok: true }> => !rep.ok);
-  if (other) return { t: 'compensate', outcome: failure(other.code === 'OVERLOADED' ? 'OVERLOADED' : 'INTERNAL', 'forget', other.details) };
+  if (other) return { t: 'compensate', rejection: rejected(other.code === 'OVERLOADED' ? 'OVERLOADED' : 'INTERNAL', 'forget', other.details) };
   return { t: 'next' };
 }
 
@@ -177,16 +205,16 @@ async function releaseHolds(r: SagaRun, reason: ReleaseReason): Promise<void> {
 
 async function authorizePayment(r: SagaRun): Promise<StepResult> {
   const { checkoutId, orderId, paymentMethod, priced } = r.plan;
-  const outcome = await authorizeWithRetries(r.deps.payments, { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency });
+  const outcome = await authorizeWithRetries(r.deps.payments, { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency }, r.deps.clock);
   if (outcome === 'unknown') return { t: 'stop', outcome: await writePendingOrder(r) };
   if (outcome.kind === 'authorized') {
     r.authId = outcome.authId;
     return { t: 'next' };
   }
   if (outcome.kind === 'declined') {
-    return { t: 'compensate', outcome: failure('PAYMENT_DECLINED', 'durable', { declineCode: outcome.declineCode }, outcome.message) };
+    return { t: 'compensate', rejection: rejected('PAYMENT_DECLINED', 'durable', { declineCode: outcome.declineCode }, outcome.message) };
   }
-  return { t: 'compensate', outcome: failure('PAYMENT_PROVIDER_ERROR', 'forget', { retryable: outcome.retryable }) };
+  return { t: 'compensate', rejection: rejected('PAYMENT_PROVIDER_ERROR', 'forget', { retryable: outcome.retryable }) };
 }
 
 /** Retries a timed-out authorization with the same key: the provider answers a retry with the first result. */
@@ -198,7 +226,7 @@ export interface AuthorizeTarget {
   paymentMethod: string;
 }
 
-export async function authorizeWithRetries(payments: PaymentProvider, t: AuthorizeTarget): Promise<PaymentOutcome | 'unknown'> {
+export async function authorizeWithRetries(payments: PaymentProvider, t: AuthorizeTarget, clock: Clock = systemClock): Promise<PaymentOutcome | 'unknown'> {
   for (let attempt = 0; attempt <= limits.paymentRetriesMax; attempt++) {
     try {
       return await withTimeout(
@@ -210,6 +238,7 @@ export async function authorizeWithRetries(payments: PaymentProvider, t: Authori
           metadata: { checkoutId: t.checkoutId, orderId: t.orderId, idempotencyKey: `${t.checkoutId}:authorize` },
         }),
         limits.paymentCallTimeoutMs,
+        clock,
       );
     } catch (err) {
       if (!(err instanceof PaymentTimeoutError)) return { kind: 'error', retryable: true, message: String(err) };
@@ -233,11 +262,11 @@ async function pinHolds(r: SagaRun): Promise<StepResult> {
   const other = replies.find((rep) => !rep.ok && rep.code !== 'HOLD_EXPIRED');
   if (other && !other.ok) throw new Error(`pin failed with ${other.code}`);
   const expired = replies.flatMap((rep, i) => (rep.ok ? [] : [r.holds[i]!.sku]));
-  return { t: 'compensate', outcome: failure('HOLD_EXPIRED', 'durable', { skus: expired }) };
+  return { t: 'compensate', rejection: rejected('HOLD_EXPIRED', 'durable', { skus: expired }) };
 }
 
 async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
-  await r.deps.orders.write(orderRow(r, 'confirmed', { statusCode: 201, body: confirmedBody(r.plan, 'confirmed') }));
+  await r.deps.orders.write(orderRow(r, 'confirmed', renderCheckoutResult(confirmed(r.plan))));
   // Before the client is answered (acknowledge follows this step): a cart read after the 201 says checked out.
   await markCartCheckedOut(r);
   return { t: 'next' };
@@ -249,10 +278,10 @@ async function markCartCheckedOut(r: SagaRun): Promise<void> {
 
 /** The payment outcome is unknown: the order is pending, holds stay active until their TTL, the sweeper decides. */
 async function writePendingOrder(r: SagaRun): Promise<CheckoutOutcome> {
-  const response = confirmedResponse(r.plan, 'pending');
-  await r.deps.orders.write(orderRow(r, 'pending', response));
+  const outcome = pending(r.plan);
+  await r.deps.orders.write(orderRow(r, 'pending', renderCheckoutResult(outcome)));
   await markCartCheckedOut(r);
-  return { retention: 'durable', response };
+  return outcome;
 }
 
 async function commitHolds(r: SagaRun): Promise<StepResult> {
@@ -261,68 +290,6 @@ async function commitHolds(r: SagaRun): Promise<StepResult> {
   const failed = replies.find((rep) => !rep.ok);
   if (failed && !failed.ok) throw new Error(`commit failed with ${failed.code}`);
   return { t: 'next' };
-}
-
-function orderRow(r: SagaRun, status: 'confirmed' | 'pending', response: CheckoutResponse): NewOrder {
-  const { plan } = r;
-  const p = plan.priced;
-  const expiresAt = new Date(plan.createdAtMs + r.deps.holdTtlMs);
-  return {
-    orderId: plan.orderId,
-    checkoutId: plan.checkoutId,
-    idempotencyKey: plan.key,
-    fingerprint: plan.fingerprint,
-    userId: plan.customerKey,
-    status,
-    currency: p.currency,
-    subtotal: p.subtotalMinor,
-    discount: p.discountMinor,
-    shipping: p.shippingMinor,
-    tax: p.taxMinor,
-    total: p.totalMinor,
-    promoCode: p.promoCode,
-    customerKey: plan.customerKey,
-    address: plan.address,
-    priced: { snapshot: p, paymentMethod: plan.paymentMethod, lines: plan.lines },
-    snapshotHash: p.hash,
-    createdAt: new Date(plan.createdAtMs),
-    items: p.lines.map((l) => ({ sku: l.sku, qty: l.qty, price: l.unitPriceMinor, discount: l.discountMinor, tax: l.taxMinor, lineTotal: l.totalMinor })),
-    payment: {
-      paymentId: `pay_${plan.checkoutId}`,
-      provider: r.deps.payments.name,
-      status: status === 'confirmed' ? 'authorized' : 'pending',
-      authId: r.authId,
-      amount: p.totalMinor,
-      currency: p.currency,
-      idempotencyKey: `${plan.checkoutId}:authorize`,
-    },
-    reservations: r.holds.map((h) => ({ reservationId: h.holdId, sku: h.sku, qty: h.qty, expiresAt })),
-    response,
-    outbox: [{ eventType: status === 'confirmed' ? 'order.confirmed' : 'order.pending', payload: { orderId: plan.orderId, totalMinor: p.totalMinor, currency: p.currency } }],
-  };
-}
-
-export function totalsOf(p: PricedCart) {
-  return {
-    currency: p.currency,
-    subtotalMinor: p.subtotalMinor,
-    discountMinor: p.discountMinor,
-    shippingMinor: p.shippingMinor,
-    taxMinor: p.taxMinor,
-    totalMinor: p.totalMinor,
-  };
-}
-
-function confirmedBody(plan: CheckoutPlan, status: 'confirmed' | 'pending') {
-  return status === 'confirmed' ? { orderId: plan.orderId, status, totals: totalsOf(plan.priced) } : { orderId: plan.orderId, status };
-}
-
-function confirmedResponse(plan: CheckoutPlan, status: 'confirmed' | 'pending'): CheckoutResponse {
-  return { statusCode: status === 'confirmed' ? 201 : 202, body: confirmedBody(plan, status) };
-}
-
-export function failure(code: ErrorCode, retention: CheckoutOutcome['retention'], details?: Record<string, unknown>, message?: string): CheckoutOutcome {
-  return { retention, response: { statusCode: errorStatus(code), body: errorBody(code, details, message) } };
 }
 
 async function saveResponse(r: SagaRun, response: CheckoutResponse): Promise<void> {

@@ -1,31 +1,22 @@
 import type { CheckoutPlan } from '../domain/checkout.js';
-
-export interface CheckoutResponse {
-  statusCode: number;
-  body: unknown;
-}
-
-/**
- * How long a checkout's response is kept for replays of its key:
- * - durable: stored in idempotency_keys (anything after a side effect: a hold, a charge, an order);
- * - memory: replayed from this node's memory only (rejected before any side effect, e.g. sold out from memory);
- * - forget: the key is free again (the request failed in a way that charged nothing and should be retried).
- */
-export type Retention = 'durable' | 'memory' | 'forget';
-
-export interface CheckoutOutcome {
-  response: CheckoutResponse;
-  retention: Retention;
-}
+import type { CheckoutRejection, CheckoutResponse, Retention } from '../domain/checkout-result.js';
 
 /** Journal events of a checkout entity (`co:<key>`), in the key's partition. */
 export type CheckoutEvent =
   | { t: 'started'; plan: CheckoutPlan }
   /** Recorded before compensation starts, so a re-run repeats the compensation instead of the checkout. */
-  | { t: 'compensating'; outcome: CheckoutOutcome; authId: string | null }
+  | { t: 'compensating'; rejection: CheckoutRejection; authId: string | null }
+  /** The same, as versions before the CheckoutResult union journaled it: the rejection rendered as its answer. */
+  | { t: 'compensating'; outcome: { response: CheckoutResponse; retention: Retention }; authId: string | null }
   | { t: 'finished'; statusCode: number };
+
+/** A journaled compensation: the rejection the saga compensates for, and the authorization it may have to void. */
+export interface Compensation {
+  rejection: CheckoutRejection;
+  authId: string | null;
+}
 
 /** What a re-run knows: the journaled compensation, if compensation had started. */
 export interface SagaResume {
-  compensating: { outcome: CheckoutOutcome; authId: string | null } | null;
+  compensating: Compensation | null;
 }

@@ -14,7 +14,7 @@ import {
 } from '../domain/inventory.js';
 import type { HoldId } from '../domain/ids.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { MinHeap } from './min-heap.js';
 
 /** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */

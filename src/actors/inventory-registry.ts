@@ -3,7 +3,7 @@ import { partitionOf, skuEntity } from '../domain/entities.js';
 import { asSku } from '../domain/ids.js';
 import { countsOf, emptyInventory, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
 import type { ActorSystem } from './actor-system.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { InventoryActor, type EventJournal } from './inventory-actor.js';
 
 export interface InventoryRegistryDeps {

@@ -4,7 +4,8 @@ import { asSku } from '../domain/ids.js';
 import { applyInventoryEvent, emptyInventory, inventoryFromSnapshot, type InventoryEvent, type InventorySnapshot, type InventoryState } from '../domain/inventory.js';
 import type { JournalEntry, SnapshotRecord } from '../persistence/journal.js';
 import type { CheckoutPlan } from '../domain/checkout.js';
-import type { CheckoutEvent, SagaResume } from './checkout-types.js';
+import { rejectionFromResponse } from '../domain/checkout-result.js';
+import type { CheckoutEvent, Compensation, SagaResume } from './checkout-types.js';
 
 export interface RecoveredState {
   skus: Map<string, InventoryState>;
@@ -37,7 +38,7 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
       const saga = sagas.get(key) ?? { plan: null, finished: false, compensating: null, lastSeq: 0 };
       // A `finished` event is what older versions wrote instead of a tombstone snapshot; both end the saga.
       if (ev.t === 'started') sagas.set(key, { plan: ev.plan, finished: false, compensating: null, lastSeq: e.seq });
-      else if (ev.t === 'compensating') sagas.set(key, { ...saga, compensating: { outcome: ev.outcome, authId: ev.authId }, lastSeq: e.seq });
+      else if (ev.t === 'compensating') sagas.set(key, { ...saga, compensating: compensationOf(ev), lastSeq: e.seq });
       else sagas.set(key, { ...saga, finished: true, lastSeq: e.seq });
     } else {
       log.warn({ entity: e.entity, partition: e.partition, seq: e.seq }, 'unknown journal entity skipped');
@@ -45,4 +46,10 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
   }
   const unfinished = [...sagas.values()].flatMap((s) => (s.plan && !s.finished ? [{ plan: s.plan, compensating: s.compensating, lastSeq: s.lastSeq }] : []));
   return { skus, unfinished };
+}
+
+/** A journaled compensation, in the current form or as versions before the CheckoutResult union wrote it. */
+function compensationOf(ev: Extract<CheckoutEvent, { t: 'compensating' }>): Compensation {
+  const rejection = 'rejection' in ev ? ev.rejection : rejectionFromResponse(ev.outcome.response, ev.outcome.retention);
+  return { rejection, authId: ev.authId };
 }

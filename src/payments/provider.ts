@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../clock.js';
+
 /**
  * The payment provider interface. It is shaped after Stripe's PaymentIntents with manual capture, so the real adapter
  * is a thin mapping:
@@ -81,23 +83,23 @@ export interface PaymentProvider {
 }
 
 /**
- * Bounds a provider call. Rejects with PaymentTimeoutError after `ms`; the timer is unref'd so a pending deadline never
- * keeps the process alive, and it is cleared as soon as the call settles. A late answer from `p` is ignored (and a late
- * rejection is handled here, so it never surfaces as an unhandled rejection).
+ * Bounds a provider call. Rejects with PaymentTimeoutError after `ms` on `clock` (the system clock by default; a
+ * simulated one in seeded runs); the timer never keeps the process alive, and it is cancelled as soon as the call
+ * settles. A late answer from `p` is ignored (and a late rejection is handled here, so it never surfaces as an
+ * unhandled rejection).
  */
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, clock: Clock = systemClock): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = clock.setTimer(clock.now() + ms, () => {
       reject(new PaymentTimeoutError(`The payment provider did not answer within ${ms} ms; the outcome is unknown.`));
-    }, ms);
-    timer.unref?.();
+    });
     p.then(
       (value) => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        timer.cancel();
         reject(err);
       },
     );

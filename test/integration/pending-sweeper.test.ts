@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedClock } from '../../src/actors/clock.js';
+import { SimulatedClock } from '../../src/clock.js';
 import { SimulatedPaymentProvider } from '../../src/payments/simulated-provider.js';
 import { startTestNode, stock, testAddress, type TestNode } from '../support/node-harness.js';
 

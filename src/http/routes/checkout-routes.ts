@@ -1,4 +1,5 @@
 import type { CheckoutReply } from '../../actors/checkout-actor.js';
+import { renderCheckoutResult } from '../../domain/checkout-result.js';
 import type { Handler, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
 import { parseCheckout } from './checkout-request.js';
@@ -16,9 +17,11 @@ export const postCheckout = (s: NodeServices): Handler => (req) => {
   return reply instanceof Promise ? reply.then((r) => checkoutResponse(parsed.key, r)) : checkoutResponse(parsed.key, reply);
 };
 
+/** The one place a checkout's answer becomes an HTTP response. */
 function checkoutResponse(key: string, reply: CheckoutReply): HttpResponse {
+  const { statusCode, body } = renderCheckoutResult(reply.result);
   const headers: Record<string, string> = { 'idempotency-key': key };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
-  if (reply.statusCode === 429) headers['retry-after'] = '1';
-  return { status: reply.statusCode, body: reply.body, headers };
+  if (statusCode === 429) headers['retry-after'] = '1';
+  return { status: statusCode, body, headers };
 }

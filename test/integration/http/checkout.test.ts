@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { limits } from '../../../src/config/limits.js';
 import { startTestNode, stock, testAddress, type TestNode } from '../../support/node-harness.js';
 import { scriptedPayments, timeoutCard } from '../../support/scripted-payments.js';

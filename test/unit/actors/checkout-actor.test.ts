@@ -2,10 +2,11 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
 import { BloomFilter } from '../../../src/actors/bloom-filter.js';
-import { CheckoutActor } from '../../../src/actors/checkout-actor.js';
-import type { CheckoutResponse } from '../../../src/actors/checkout-types.js';
+import { CheckoutActor, sagaRetryLimits, type CheckoutReply } from '../../../src/actors/checkout-actor.js';
+import { renderCheckoutResult, type CheckoutResponse } from '../../../src/domain/checkout-result.js';
+import { seededIds } from '../../../src/actors/id-source.js';
 import type { CheckoutPlan, CheckoutRequest } from '../../../src/domain/checkout.js';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { InventoryActor, type EventJournal, type InventoryHandle } from '../../../src/actors/inventory-actor.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { asSku } from '../../../src/domain/ids.js';
@@ -38,7 +39,7 @@ beforeEach(() => {
 });
 afterEach(() => system.stop());
 
-function harness(partition = 1) {
+function harness(partition = 1, doneEntriesMax = 100) {
   const clock = new SimulatedClock();
   const journal = new MemoryJournal();
   const state = emptyInventory(asSku('HOT'));
@@ -47,6 +48,7 @@ function harness(partition = 1) {
   let opened: () => void = () => {};
   let gate = new Promise<void>((resolve) => (opened = resolve));
   const h = {
+    clock,
     sku,
     responses: new Map<string, CheckoutResponse>(),
     orders: [] as NewOrder[],
@@ -87,6 +89,7 @@ function harness(partition = 1) {
       taxRates: defaultTaxRates,
       shippingTable: defaultShippingTable,
       nowMs: () => clock.now(),
+      ids: seededIds(partition),
     },
     saga: {
       inventory: () => gated,
@@ -104,7 +107,8 @@ function harness(partition = 1) {
       holdTtlMs: 60_000,
       log: pino({ level: 'silent' }),
     },
-    doneEntriesMax: 100,
+    clock,
+    doneEntriesMax,
     log: pino({ level: 'silent' }),
     onJournalFailure: () => {},
     onTombstone: (entity) => h.tombstones.push(entity),
@@ -112,17 +116,24 @@ function harness(partition = 1) {
   return h;
 }
 
+/** A reply as the client sees it: the rendered status and body, and whether it was a replay. */
+function rendered(reply: CheckoutReply): CheckoutResponse & { replayed: boolean };
+function rendered(reply: CheckoutReply | null): (CheckoutResponse & { replayed: boolean }) | null;
+function rendered(reply: CheckoutReply | null) {
+  return reply === null ? null : { ...renderCheckoutResult(reply.result), replayed: reply.replayed };
+}
+
 describe('the checkout actor', () => {
   it('answers 201 before the holds commit, counts the saga as running until they do, and tombstones it after', async () => {
     const h = harness();
     const reply = await h.actor.submit('k1', 'fp', request);
-    expect(reply).toMatchObject({ statusCode: 201, replayed: false });
+    expect(rendered(reply)).toMatchObject({ statusCode: 201, replayed: false });
     expect(h.orders).toHaveLength(1);
     expect(h.sku.view).toMatchObject({ held: 1, sold: 0 });
     expect(h.actor.running()).toBe(1);
     expect(h.tombstones).toEqual([]);
     // A retry in the window is a replay of the stored answer, not "in use".
-    expect(await h.actor.submit('k1', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
+    expect(rendered(await h.actor.submit('k1', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
     h.openGate();
     await vi.waitFor(() => expect(h.tombstones).toHaveLength(1));
     expect(h.sku.view).toMatchObject({ held: 0, sold: 1, available: 9 });
@@ -133,22 +144,40 @@ describe('the checkout actor', () => {
     const h = harness();
     h.commitFailures = 1;
     h.openGate();
-    expect(await h.actor.submit('k2', 'fp', request)).toMatchObject({ statusCode: 201 });
+    expect(rendered(await h.actor.submit('k2', 'fp', request))).toMatchObject({ statusCode: 201 });
     // The retry waits out its backoff; meanwhile a move must still wait for it and the key replays its 201.
     await vi.waitFor(() => expect(h.commitFailures).toBe(0));
     expect(h.actor.running()).toBe(1);
-    expect(await h.actor.submit('k2', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
-    await vi.waitFor(() => expect(h.tombstones).toHaveLength(1), { timeout: 3_000 });
+    expect(rendered(await h.actor.submit('k2', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
+    // The backoff runs on the injected clock: nothing runs again until it passes.
+    expect(h.tombstones).toEqual([]);
+    h.clock.advance(sagaRetryLimits.delayMsBase);
+    await vi.waitFor(() => expect(h.tombstones).toHaveLength(1));
     expect(h.sku.view).toMatchObject({ held: 0, sold: 1 });
     expect(h.actor.running()).toBe(0);
     expect(h.orders).toHaveLength(1);
+  });
+
+  it('frees the key once a retried commit ends, even when its answer was evicted from memory meanwhile', async () => {
+    const h = harness(3, 1);
+    h.commitFailures = 1;
+    h.openGate();
+    expect(rendered(await h.actor.submit('k4', 'fp', request))).toMatchObject({ statusCode: 201 });
+    await vi.waitFor(() => expect(h.commitFailures).toBe(0));
+    // Other checkouts answered during the backoff push k4's answer out of memory (one entry kept here).
+    expect(rendered(await h.actor.submit('other', 'fp', request))).toMatchObject({ statusCode: 201 });
+    h.clock.advance(sagaRetryLimits.delayMsMax);
+    await vi.waitFor(() => expect(h.tombstones).toContain('co:k4'));
+    await vi.waitFor(() => expect(h.actor.running()).toBe(0));
+    // Not "in use" for good: the key is answered from its stored record.
+    expect(rendered(await h.actor.submit('k4', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
   });
 
   it('answers a retried key with the stored 201 while a recovered saga is still committing its holds', async () => {
     const h = harness();
     // The state a crash between the answer and the commit leaves: the order and its response stored, the hold
     // reserved and pinned, no tombstone.
-    expect((await h.actor.submit('k3', 'fp', request)).statusCode).toBe(201);
+    expect(rendered(await h.actor.submit('k3', 'fp', request)).statusCode).toBe(201);
     const recovered = harness(2);
     const holdId = h.orders[0]!.reservations[0]!.reservationId;
     await recovered.sku.ask({ t: 'reserve', holdId: holdId as never, qty: 1, ttlMs: 60_000, checkoutId: h.orders[0]!.checkoutId });
@@ -157,9 +186,9 @@ describe('the checkout actor', () => {
     recovered.actor.resume(planOf(h.orders[0]!), null, 7);
     // Once the resumed saga has read its stored answer (one database read), the key answers with it, while the
     // commit is still held back: not "in use" until the commit ends.
-    await vi.waitFor(() => expect(recovered.actor.answerFromMemory('k3', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true }));
+    await vi.waitFor(() => expect(rendered(recovered.actor.answerFromMemory('k3', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true }));
     expect(recovered.actor.running()).toBe(1);
-    expect(await recovered.actor.submit('k3', 'fp', request)).toMatchObject({ statusCode: 201, replayed: true });
+    expect(rendered(await recovered.actor.submit('k3', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
     recovered.openGate();
     await vi.waitFor(() => expect(recovered.tombstones).toHaveLength(1));
     expect(recovered.sku.view).toMatchObject({ held: 0, sold: 1 });

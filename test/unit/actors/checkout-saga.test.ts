@@ -2,9 +2,9 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
 import { runCheckoutSaga, SagaAbandonedError, type SagaDeps } from '../../../src/actors/checkout-saga.js';
-import type { CheckoutOutcome, CheckoutResponse } from '../../../src/actors/checkout-types.js';
+import { renderCheckoutResult, rejected, type CheckoutOutcome, type CheckoutRejection, type CheckoutResponse } from '../../../src/domain/checkout-result.js';
 import type { CheckoutPlan } from '../../../src/domain/checkout.js';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { asSku } from '../../../src/domain/ids.js';
@@ -35,7 +35,7 @@ interface Harness {
   stock: Map<string, InventoryActor>;
   orders: NewOrder[];
   responses: Map<string, CheckoutResponse>;
-  compensations: CheckoutOutcome[];
+  compensations: CheckoutRejection[];
   provider: SimulatedPaymentProvider;
   clock: SimulatedClock;
   failOrderWrites: number;
@@ -76,7 +76,7 @@ function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | 
     carts: { markCheckedOut: async () => {} },
     promos: new PromoLedger(async () => ({ total: 0, byCustomer: 0 })),
     storedResponse: async (key) => h.responses.get(key) ?? null,
-    recordCompensation: async (_plan, outcome) => void h.compensations.push(outcome),
+    recordCompensation: async (_plan, rejection) => void h.compensations.push(rejection),
     holdTtlMs: ttlMs,
     log: pino({ level: 'silent' }),
   };
@@ -97,11 +97,14 @@ const counts = (h: Harness, sku: string) => {
   return { onHand, available, held, sold };
 };
 
+/** The answer a client gets for an outcome (what the edge renders). */
+const answer = (o: CheckoutOutcome): CheckoutResponse => renderCheckoutResult(o);
+
 describe('the checkout saga', () => {
   it('confirms an order, commits every hold and authorizes once', async () => {
     const h = harness({ A: 5, B: 5 });
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }]), h.deps);
-    expect(out.response.statusCode).toBe(201);
+    expect(answer(out).statusCode).toBe(201);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
     expect(counts(h, 'B')).toEqual({ onHand: 5, available: 4, held: 0, sold: 1 });
     expect(h.orders).toHaveLength(1);
@@ -112,32 +115,34 @@ describe('the checkout saga', () => {
     const h = harness({ A: 5 });
     const marked: string[] = [];
     h.deps.carts = { markCheckedOut: async (cartId) => void marked.push(cartId) };
-    const seen: { response: CheckoutResponse; orders: number; carts: number; sold: number; held: number }[] = [];
-    const acknowledge = (response: CheckoutResponse) =>
-      seen.push({ response, orders: h.orders.length, carts: marked.length, sold: counts(h, 'A').sold, held: counts(h, 'A').held });
-    const out = await runCheckoutSaga({ ...plan([{ sku: 'A', qty: 2 }]), cartId: 'cart_1' }, h.deps, undefined, undefined, acknowledge);
+    const seen: { outcome: CheckoutOutcome; orders: number; carts: number; sold: number; held: number }[] = [];
+    const acknowledge = (outcome: CheckoutOutcome) =>
+      seen.push({ outcome, orders: h.orders.length, carts: marked.length, sold: counts(h, 'A').sold, held: counts(h, 'A').held });
+    const out = await runCheckoutSaga({ ...plan([{ sku: 'A', qty: 2 }]), cartId: 'cart_1' }, h.deps, { acknowledge });
     // The order and the cart's checked-out mark are stored first; the holds commit after the answer.
-    expect(seen).toEqual([{ response: out.response, orders: 1, carts: 1, sold: 0, held: 2 }]);
+    expect(seen).toEqual([{ outcome: out, orders: 1, carts: 1, sold: 0, held: 2 }]);
+    expect(answer(out).statusCode).toBe(201);
     expect(marked).toEqual(['cart_1']);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
   });
 
   it('never acknowledges a checkout that ends without a confirmed order', async () => {
-    const acks: CheckoutResponse[] = [];
+    const acks: CheckoutOutcome[] = [];
     const declined = harness({ A: 5 });
-    const outs = [await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), declined.deps, undefined, undefined, (r) => acks.push(r))];
+    const outs = [await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), declined.deps, { acknowledge: (r) => acks.push(r) })];
     const short = harness({ B: 1 });
-    outs.push(await runCheckoutSaga(plan([{ sku: 'B', qty: 2 }]), short.deps, undefined, undefined, (r) => acks.push(r)));
+    outs.push(await runCheckoutSaga(plan([{ sku: 'B', qty: 2 }]), short.deps, { acknowledge: (r) => acks.push(r) }));
     const pending = harness({ C: 5 }, () => 'timeout-unprocessed');
-    outs.push(await runCheckoutSaga(plan([{ sku: 'C', qty: 2 }]), pending.deps, undefined, undefined, (r) => acks.push(r)));
-    expect(outs.map((o) => o.response.statusCode)).toEqual([402, 409, 202]);
+    outs.push(await runCheckoutSaga(plan([{ sku: 'C', qty: 2 }]), pending.deps, { acknowledge: (r) => acks.push(r) }));
+    expect(outs.map((o) => answer(o).statusCode)).toEqual([402, 409, 202]);
     expect(acks).toEqual([]);
   });
 
   it('releases the holds and stores a 402 when the card is declined', async () => {
     const h = harness({ A: 5 });
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_chargeDeclined'), h.deps);
-    expect(out).toMatchObject({ retention: 'durable', response: { statusCode: 402 } });
+    expect(out).toMatchObject({ t: 'rejected', code: 'PAYMENT_DECLINED', retention: 'durable' });
+    expect(answer(out).statusCode).toBe(402);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
     expect(h.responses.get('key-1')?.statusCode).toBe(402);
     expect(h.orders).toHaveLength(0);
@@ -146,8 +151,8 @@ describe('the checkout saga', () => {
   it('releases the first line when the second is short, and never calls the provider', async () => {
     const h = harness({ A: 5, B: 1 });
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 2 }]), h.deps);
-    expect(out.response.statusCode).toBe(409);
-    expect(out.response.body).toMatchObject({ error: { code: 'OUT_OF_STOCK', skus: [{ sku: 'B', requested: 2, available: 1 }] } });
+    expect(answer(out).statusCode).toBe(409);
+    expect(answer(out).body).toMatchObject({ error: { code: 'OUT_OF_STOCK', skus: [{ sku: 'B', requested: 2, available: 1 }] } });
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
     expect(h.provider.authorizations()).toBe(0);
   });
@@ -155,7 +160,7 @@ describe('the checkout saga', () => {
   it('writes a pending order and keeps the holds when the payment outcome stays unknown', async () => {
     const h = harness({ A: 5 }, () => 'timeout-unprocessed');
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
-    expect(out.response).toMatchObject({ statusCode: 202, body: { status: 'pending' } });
+    expect(answer(out)).toMatchObject({ statusCode: 202, body: { status: 'pending' } });
     expect(h.orders[0]?.status).toBe('pending');
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 2, sold: 0 });
   });
@@ -165,7 +170,7 @@ describe('the checkout saga', () => {
     // The clock passes the hold's TTL while the provider is authorizing.
     h = harness({ A: 5 }, () => void h.clock.advance(ttlMs + 1));
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
-    expect(out.response).toMatchObject({ statusCode: 409, body: { error: { code: 'HOLD_EXPIRED' } } });
+    expect(answer(out)).toMatchObject({ statusCode: 409, body: { error: { code: 'HOLD_EXPIRED' } } });
     expect(h.compensations).toHaveLength(1);
     expect(h.provider.voids()).toBe(1);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
@@ -177,8 +182,9 @@ describe('a checkout whose plan could not be journaled', () => {
     const h = harness({ A: 5 });
     const recorded = Promise.reject(new Error('journal write fenced'));
     recorded.catch(() => undefined);
-    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps, undefined, recorded);
-    expect(out).toMatchObject({ retention: 'forget', response: { statusCode: 503 } });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps, { recorded });
+    expect(out).toMatchObject({ t: 'rejected', retention: 'forget' });
+    expect(answer(out).statusCode).toBe(503);
     expect(h.provider.authorizations()).toBe(0);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
@@ -189,8 +195,8 @@ describe('a saga that runs again', () => {
     const h = harness({ A: 5 });
     const p = plan([{ sku: 'A', qty: 2 }]);
     await runCheckoutSaga(p, h.deps);
-    const again = await runCheckoutSaga(p, h.deps, { compensating: null });
-    expect(again.response.statusCode).toBe(201);
+    const again = await runCheckoutSaga(p, h.deps, { resume: { compensating: null } });
+    expect(answer(again).statusCode).toBe(201);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
     expect(h.provider.authorizations()).toBe(1);
     expect(h.orders).toHaveLength(1);
@@ -202,8 +208,8 @@ describe('a saga that runs again', () => {
     const p = plan([{ sku: 'A', qty: 2 }]);
     await expect(runCheckoutSaga(p, h.deps)).rejects.toThrow('database went away');
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 2, sold: 0 });
-    const again = await runCheckoutSaga(p, h.deps, { compensating: null });
-    expect(again.response.statusCode).toBe(201);
+    const again = await runCheckoutSaga(p, h.deps, { resume: { compensating: null } });
+    expect(answer(again).statusCode).toBe(201);
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
     expect(h.provider.authorizations()).toBe(1);
   });
@@ -211,8 +217,8 @@ describe('a saga that runs again', () => {
   it('with a journaled compensation, repeats only the compensation and never authorizes again', async () => {
     const h = harness({ A: 5 });
     const p = plan([{ sku: 'A', qty: 2 }]);
-    const compensating: CheckoutOutcome = { retention: 'durable', response: { statusCode: 409, body: { error: { code: 'HOLD_EXPIRED' } } } };
-    const again = await runCheckoutSaga(p, h.deps, { compensating: { outcome: compensating, authId: null } });
+    const compensating = rejected('HOLD_EXPIRED', 'durable', { skus: ['A'] });
+    const again = await runCheckoutSaga(p, h.deps, { resume: { compensating: { rejection: compensating, authId: null } } });
     expect(again).toEqual(compensating);
     expect(h.provider.authorizations()).toBe(0);
     expect(h.responses.get('key-1')?.statusCode).toBe(409);
@@ -241,7 +247,7 @@ describe('a saga whose partition left this node (cluster moves and failovers)', 
       h.clock.advance(ttlMs + 1);
     });
     const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
-    expect(out.response.statusCode).toBe(201);
+    expect(answer(out).statusCode).toBe(201);
     expect(h.provider.voids()).toBe(0);
   });
 

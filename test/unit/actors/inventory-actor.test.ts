@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
 import { asHoldId, asSku, type HoldId } from '../../../src/domain/ids.js';
 import {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { InventoryRegistry } from '../../../src/actors/inventory-registry.js';
 import { asHoldId, asSku } from '../../../src/domain/ids.js';
 import { emptyInventory } from '../../../src/domain/inventory.js';

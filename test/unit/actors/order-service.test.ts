@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { SimulatedClock } from '../../../src/actors/clock.js';
+import { SimulatedClock } from '../../../src/clock.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
 import { OrderService } from '../../../src/actors/order-service.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';

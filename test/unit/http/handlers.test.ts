@@ -88,7 +88,7 @@ describe('POST /api/checkout without a socket', () => {
     const seen: { fingerprint: string; request: CheckoutRequest }[] = [];
     const submit = async (_key: string, fingerprint: string, req: CheckoutRequest): Promise<CheckoutReply> => {
       seen.push({ fingerprint, request: req });
-      return { statusCode: 201, body: { orderId: 'ord_1', status: 'confirmed' }, replayed: seen.length > 1 };
+      return { result: { t: 'recorded', response: { statusCode: 201, body: { orderId: 'ord_1', status: 'confirmed' } } }, replayed: seen.length > 1 };
     };
     const s = services({ checkout: { inFlight: () => 0, submit } });
     const reordered = { address: { ...address }, paymentMethod: 'pm_card_visa', items: [{ qty: 1, sku: 'SKU-1' }] };

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PaymentTimeoutError, withTimeout } from '../../../src/payments/provider.js';
 import { mulberry32 } from '../../../src/payments/mulberry32.js';
+import { SimulatedClock } from '../../../src/clock.js';
 
 describe('withTimeout', () => {
   beforeEach(() => {
@@ -71,5 +72,18 @@ describe('mulberry32', () => {
     expect(Array.from({ length: 100 }, () => b())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
     expect(mulberry32(8)()).not.toBe(xs[0]);
+  });
+});
+
+describe('withTimeout on an injected clock', () => {
+  it('times out only when the clock passes the deadline, so a seeded simulation decides when', async () => {
+    const clock = new SimulatedClock();
+    let settled: unknown = null;
+    void withTimeout(new Promise<never>(() => undefined), 1_000, clock).catch((err: unknown) => (settled = err));
+    clock.advance(999);
+    await Promise.resolve();
+    expect(settled).toBeNull();
+    clock.advance(1);
+    await vi.waitFor(() => expect(settled).toBeInstanceOf(PaymentTimeoutError));
   });
 });
