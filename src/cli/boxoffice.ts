@@ -2,8 +2,9 @@
 import { runCli } from './run-cli.js';
 
 /**
- * `boxoffice`: the operator's CLI of a boxoffice cluster (docs/CLI.md). This file is only the entry point (the
- * package's `bin`); everything it does is in run-cli.ts, with real fetch and the process's streams.
+ * `boxoffice`: the operator's CLI of a boxoffice cluster (docs/CLI.md). This file is only the entry point, loaded by
+ * bin/boxoffice.js (the package's `bin`, committed executable because tsc's output has no run bit); everything it
+ * does is in run-cli.ts, with real fetch and the process's streams.
  */
 runCli(process.argv.slice(2), process.env, {
   fetch: globalThis.fetch,
