@@ -5,7 +5,6 @@ import type { SqlClient } from '../persistence/sql.js';
 import type { BloomFilter } from './bloom-filter.js';
 import type { CheckoutActor, StoredResponse } from './checkout-actor.js';
 import type { InventoryRegistry } from './inventory-registry.js';
-import type { PromoUses } from './promo-ledger.js';
 import { replayJournal } from './recovery.js';
 
 /**
@@ -29,7 +28,8 @@ export interface PartitionHostDeps {
   newCheckoutActor: (partition: number) => CheckoutActor;
   knownKeys: BloomFilter;
   lookupKey: (key: string) => Promise<StoredResponse | null>;
-  promos: PromoUses;
+  /** Counts a promotion use again without a limit check (a resumed checkout took it before the restart). */
+  forceReservePromo: (code: string, customerKey: string) => void;
   /** Writes the snapshots waiting in memory (before a partition leaves). */
   flushSnapshots: () => Promise<void>;
   /** A partition arrived (carts cached under an earlier owner may be stale). */
@@ -241,7 +241,7 @@ export class PartitionHost {
     const records = await Promise.all(sagas.map((s) => this.deps.lookupKey(s.plan.key)));
     sagas.forEach(({ plan, compensating, lastSeq }, i) => {
       const stored = records[i]?.statusCode != null;
-      if (!stored && plan.priced.promoCode) this.deps.promos.forceReserve(plan.priced.promoCode, plan.customerKey);
+      if (!stored && plan.priced.promoCode) this.deps.forceReservePromo(plan.priced.promoCode, plan.customerKey);
       this.checkouts[checkoutPartition(plan.key, this.deps.partitions)]?.resume(plan, compensating, lastSeq);
     });
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ErrorCode } from '../errors.js';
+import { AdminError, type AdminOp } from '../actors/topology.js';
 import type { SqlClient } from '../persistence/sql.js';
 import { assignPartitions } from './assignment.js';
 import { CoordinatorLease } from './coordinator-lease.js';
@@ -19,23 +19,6 @@ import { readOwnerRoutes, type Route } from './routing-table.js';
  * Everything the coordinator does goes through one queue, so a reconcile and an operator command never interleave.
  * Overrides live in PostgreSQL (`cluster_overrides`), so the next coordinator applies the same assignment.
  */
-export type AdminOp =
-  | { op: 'move'; partition: number; to: string }
-  | { op: 'drain'; node: string }
-  | { op: 'undrain'; node: string }
-  | { op: 'rebalance' }
-  | { op: 'isolate'; sku: string };
-
-export class AdminError extends Error {
-  constructor(
-    readonly code: Extract<ErrorCode, 'PARTITION_NOT_FOUND' | 'NODE_NOT_FOUND' | 'COORDINATOR_UNAVAILABLE' | 'MOVE_FAILED' | 'CLUSTER_DISABLED'>,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(code);
-    this.name = 'AdminError';
-  }
-}
-
 export const coordinatorLimits = {
   /** How often the coordinator compares the assignment with the ownership rows. */
   reconcileIntervalMs: 1_000,

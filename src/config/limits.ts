@@ -57,3 +57,48 @@ export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 export const promoCodePattern = /^[A-Z0-9][A-Z0-9_-]{0,31}$/;
 export const currencyPattern = /^[A-Z]{3}$/;
 export const countryPattern = /^[A-Z]{2}$/;
+
+/** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */
+export const clusterLimits = {
+  /** Longest a request waits for a partition in motion or an unknown route (then 503 PARTITION_UNAVAILABLE). */
+  routeWaitMs: 5_000,
+  /** Requests waiting for routes at once; more get 503 PARTITION_UNAVAILABLE at once. */
+  routeWaitersMax: 10_000,
+  /** A forwarded HTTP request (a checkout may wait for the payment provider); past it, 503 PARTITION_UNAVAILABLE. */
+  forwardTimeoutMs: 30_000,
+  /** Inventory, cart and promotion commands to another node, retries included; past it the saga runs again later. */
+  inventoryTimeoutMs: 10_000,
+  /** Hops of one forwarded request; a request past it gets 503 PARTITION_UNAVAILABLE (the routes disagree). */
+  forwardHopsMax: 2,
+  /** After an owner did not answer, a command waits this long for a newer route before it tries again. */
+  staleRouteRetryMs: 250,
+  /** A release gives up (503 MOVE_FAILED) when the partition's checkouts have not finished within this. */
+  releaseIdleMsMax: 10_000,
+  /** Admin operations forwarded to the coordinator (a drain moves many partitions); past it, 503 COORDINATOR_UNAVAILABLE. */
+  adminRpcTimeoutMs: 60_000,
+  /** Broadcasts (product changes, sold-out gossip) wait this long per peer; a peer that misses one is logged. */
+  broadcastTimeoutMs: 5_000,
+  /** How often a node tells its peers which of its SKUs are sold out (they answer 409 OUT_OF_STOCK from that). */
+  soldOutGossipMs: 100,
+  /** A peer forgets a sold-out mark it has not heard again for this long (the owner died or stopped telling). */
+  soldOutMarkTtlMs: 500,
+  /** SKUs per sold-out message, and marks kept per node; past them the oldest marks go (they are asked for again). */
+  soldOutSkusPerMessageMax: 10_000,
+  soldOutMarksMax: 100_000,
+  /** Promotion usage read from other owners, kept for pricing; past it the oldest entries are read again. */
+  remoteUsageEntriesMax: 10_000,
+  /** Redis errors are logged at most once per this interval (routing keeps serving known routes meanwhile). */
+  redisErrorLogIntervalMs: 5_000,
+} as const;
+
+/** A node's own housekeeping (src/node): snapshots, compaction, cart cleanup. None of these refuses a request. */
+export const nodeLimits = {
+  /** A SKU is snapshotted every this many events, so recovery reads a snapshot and a short tail (raises no error). */
+  snapshotEveryEvents: 1_000,
+  /** Snapshots waiting in memory are written this often (raises no error). */
+  snapshotFlushIntervalMs: 1_000,
+  /** Journal rows covered by snapshots are deleted this often (raises no error). */
+  compactIntervalMs: 60_000,
+  /** Expired carts are deleted this often (raises no error; an expired cart answers 410 CART_EXPIRED until then). */
+  cartCleanupIntervalMs: 60_000,
+} as const;

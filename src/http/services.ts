@@ -7,7 +7,7 @@ import type { PromoUses } from '../actors/promo-ledger.js';
 import type { InventoryCommand, InventoryReply, InventoryView } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
-import type { AdminOp } from '../cluster/coordinator.js';
+import type { AdminOp } from '../actors/topology.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */

@@ -1,5 +1,5 @@
 import { z } from 'zod/v4';
-import { AdminError, type AdminOp } from '../../cluster/coordinator.js';
+import { AdminError, type AdminOp } from '../../actors/topology.js';
 import { membershipLimits } from '../../cluster/membership.js';
 import { errorResponse } from '../error-response.js';
 import type { Handler, HttpResponse } from '../request.js';

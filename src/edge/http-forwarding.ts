@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import type { ClusterLink, PeerMessage } from '../cluster/cluster-link.js';
+import { clusterLimits } from '../config/limits.js';
+import { errorResponse } from '../http/error-response.js';
+import type { HttpRequest, HttpResponse } from '../http/request.js';
+import type { Router } from '../http/router.js';
+import { place } from './placement.js';
+
+/** Names the hops a forwarded request has taken (set by the receiving node, read by placement). */
+export const hopsHeader = 'x-boxoffice-hops';
+
+/** An HTTP request forwarded whole to the owner of its entity; the owner runs it through its own router. */
+interface HttpPeerMessage extends PeerMessage {
+  t: 'http';
+  m: string;
+  p: string;
+  q: string;
+  h: Record<string, string>;
+  b: unknown;
+}
+
+/** The owner's answer to a forwarded request. */
+interface HttpPeerReply {
+  s: number;
+  b?: unknown;
+  h?: Record<string, string>;
+}
+
+/**
+ * Where a request for `entity` runs: null serves it here (decided synchronously when this node serves the entity's
+ * partition); otherwise the owner's response (forwarded), or null once a move brought it here.
+ */
+export type HttpPlacement = (entity: string, req: HttpRequest) => Promise<HttpResponse | null> | null;
+
+/**
+ * HTTP requests about an entity served by another node are forwarded whole to its owner over the cluster link and
+ * the answer relayed (DESIGN.md, "Nodes talk to each other"); the owner checks its ownership again and serves them
+ * through its router. On a node alone (no link) every request is served here.
+ */
+export class HttpForwarding {
+  private router: Router | null = null;
+
+  constructor(private readonly link: ClusterLink | null, private readonly log: Logger) {
+    link?.onPeerMessage<HttpPeerMessage>('http', (msg, from) => this.serveForwarded(msg, from));
+  }
+
+  /** The router forwarded requests run through (built after the services that use `placement`). */
+  serve(router: Router): void {
+    this.router = router;
+  }
+
+  readonly placement: HttpPlacement = (entity, req) => {
+    const link = this.link;
+    if (link === null) return null;
+    const hops = Number(req.headers[hopsHeader] ?? '0') || 0;
+    const placed = place(link, entity, { hops, send: (node, hop) => forward(link, node, req, hop) });
+    if (placed === null) return null;
+    return placed.then((r) => {
+      if (r.t === 'here') return null;
+      if (r.t === 'owner') return r.reply;
+      const details = { partition: r.partition, reason: r.reason, ...(r.owner !== undefined ? { owner: r.owner } : {}) };
+      return errorResponse('PARTITION_UNAVAILABLE', details, { 'retry-after': '1' });
+    });
+  };
+
+  private async serveForwarded(msg: HttpPeerMessage, from: string): Promise<HttpPeerReply> {
+    const match = this.router?.match(msg.m, msg.p);
+    if (match === undefined || !('handler' in match)) return { s: 404, b: errorResponse('ROUTE_NOT_FOUND').body };
+    const req: HttpRequest = { method: msg.m, path: msg.p, params: match.params, query: new URLSearchParams(msg.q), headers: msg.h, body: msg.b, rawBodyBytes: 0, remoteAddress: `peer:${from}` };
+    let res: HttpResponse;
+    try {
+      res = await match.handler(req);
+    } catch (err) {
+      this.log.error({ err, path: msg.p }, 'forwarded request failed');
+      res = errorResponse('INTERNAL');
+    }
+    return { s: res.status, ...(res.body !== undefined ? { b: res.body } : {}), ...(res.headers ? { h: res.headers } : {}) };
+  }
+}
+
+/** Headers that describe one connection, not the request: the owner's server sets its own. */
+const hopByHopHeaders = new Set(['content-length', 'transfer-encoding', 'connection', 'host']);
+
+async function forward(link: ClusterLink, node: string, req: HttpRequest, hops: number): Promise<HttpResponse> {
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (!hopByHopHeaders.has(k)) h[k] = v;
+  h[hopsHeader] = String(hops);
+  const msg: HttpPeerMessage = { t: 'http', m: req.method, p: req.path, q: req.query.toString(), h, b: req.body };
+  const r = (await link.request(node, msg, clusterLimits.forwardTimeoutMs)) as HttpPeerReply;
+  const res: HttpResponse = { status: r.s };
+  if (r.b !== undefined) res.body = r.b;
+  if (r.h !== undefined) res.headers = r.h;
+  return res;
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { CheckoutActor } from '../actors/checkout-actor.js';
+import type { PrepareDeps } from '../actors/checkout-prepare.js';
+import type { SagaDeps } from '../actors/checkout-saga.js';
+import { randomIds } from '../actors/id-source.js';
+import type { Topology } from '../actors/topology.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { limits } from '../config/limits.js';
+import { defaultShippingTable } from '../domain/shipping.js';
+import { defaultTaxRates } from '../domain/tax.js';
+import type { Metrics } from '../metrics.js';
+import type { PaymentProvider } from '../payments/provider.js';
+import type { NewOrder } from '../persistence/order-writer.js';
+import type { NodeCore } from './node-core.js';
+import { timed } from './timed.js';
+
+export interface CheckoutActorsOptions {
+  config: Config;
+  core: NodeCore;
+  topology: Topology;
+  payments: PaymentProvider;
+  metrics: Metrics;
+  clock: Clock;
+  log: Logger;
+  partitions: number;
+}
+
+/**
+ * The checkout actor of each partition this node acquires, wired to the node's stores and to the topology: a
+ * checkout reserves stock, counts promotion uses and marks carts wherever those are served.
+ */
+export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: number) => CheckoutActor {
+  const { config, core, topology, metrics, clock, log } = o;
+  const saga: Omit<SagaDeps, 'recordCompensation'> = {
+    inventory: (sku) => topology.inventory(sku),
+    payments: o.payments,
+    orders: { write: timed(metrics.orderWriteSeconds, (order: NewOrder) => core.orderWriter.write(order)) },
+    responses: core.idempotency,
+    carts: { markCheckedOut: (cartId) => topology.carts.markCheckedOut(cartId) },
+    promos: topology.promos,
+    holdTtlMs: config.holdTtlMs,
+    clock,
+    log,
+    storedResponse: async (key) => {
+      const rec = await core.idempotency.get(key);
+      return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
+    },
+  };
+  const prepare: PrepareDeps = {
+    product: (sku) => core.catalog.product(sku),
+    promotion: (code) => core.catalog.promotion(code),
+    cart: (cartId) => topology.carts.get(cartId),
+    inventoryView: (sku) => topology.inventoryView(sku),
+    promos: topology.promos,
+    taxRates: defaultTaxRates,
+    shippingTable: defaultShippingTable,
+    nowMs: () => clock.now(),
+    ids: randomIds,
+  };
+  // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
+  const doneEntriesMax = Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / o.partitions));
+  return (partition) =>
+    new CheckoutActor({
+      system: core.system, partition, journal: core.timedJournal, knownKeys: core.knownKeys, lookup: core.lookupKey, prepare, saga, clock, log, doneEntriesMax,
+      onJournalFailure: core.onJournalFailure,
+      onTombstone: (entity, seq) => core.snapshots.add(partition, entity, seq, { finished: true }),
+    });
+}

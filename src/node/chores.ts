@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { PendingSweeper } from '../actors/pending-sweeper.js';
+import type { Topology } from '../actors/topology.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { nodeLimits } from '../config/limits.js';
+import type { NodeCore } from './node-core.js';
+
+/**
+ * A node's periodic housekeeping, started once it has recovered: snapshots and compaction of its own partitions,
+ * passivation of idle SKUs, and the node-wide chores on shared rows (pending-order sweeps, expired carts), which the
+ * topology runs on one node only.
+ */
+export function startChores(o: { config: Config; core: NodeCore; topology: Topology; sweeper: PendingSweeper; clock: Clock; log: Logger }): () => void {
+  const { config, core, topology, sweeper, clock, log } = o;
+  const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
+    if (!topology.runsChores()) return;
+    void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
+  };
+  const timers = [
+    setInterval(() => void core.snapshots.flush(), nodeLimits.snapshotFlushIntervalMs),
+    setInterval(() => core.inventory.passivateIdle(clock.now() - config.passivateIdleMs), Math.max(1_000, config.passivateIdleMs / 2)),
+    setInterval(() => void core.snapshots.compact([...core.epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), nodeLimits.compactIntervalMs),
+    setInterval(nodeWide(() => sweeper.sweep(), 'sweep'), config.sweepIntervalMs),
+    // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
+    setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
+  ];
+  for (const t of timers) t.unref();
+  return () => {
+    for (const t of timers) clearInterval(t);
+  };
+}

@@ -1,0 +1,121 @@
+import type { Logger } from 'pino';
+import { startActorSystem, type ActorSystem } from '../actors/actor-system.js';
+import { BloomFilter } from '../actors/bloom-filter.js';
+import { CartService } from '../actors/cart-service.js';
+import { Catalog } from '../actors/catalog.js';
+import type { CheckoutActor, StoredResponse } from '../actors/checkout-actor.js';
+import type { EventJournal } from '../actors/inventory-actor.js';
+import { InventoryRegistry } from '../actors/inventory-registry.js';
+import { PartitionHost } from '../actors/partition-host.js';
+import { PromoLedger } from '../actors/promo-ledger.js';
+import { SnapshotWriter } from '../actors/snapshot-writer.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { limits, nodeLimits } from '../config/limits.js';
+import { promoPartition } from '../domain/entities.js';
+import type { Metrics } from '../metrics.js';
+import { FencedError, GroupCommitJournal } from '../persistence/journal.js';
+import { OrderWriter } from '../persistence/order-writer.js';
+import { PendingOrderStore } from '../persistence/pending-order-store.js';
+import type { SqlClient } from '../persistence/sql.js';
+import { CartStore, IdempotencyStore, OrderStore, ProductStore, PromotionStore } from '../persistence/stores.js';
+import { timed } from './timed.js';
+
+export interface CoreOptions {
+  config: Config;
+  sql: SqlClient;
+  partitions: number;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** A journal write that cannot commit after retries. */
+  onFatal: (err: unknown) => void;
+  /** Writes to `partition` at `epoch` were fenced (the topology decides what that means here). */
+  fenced: (partition: number, epoch: number) => void;
+  /** A checkout actor for a partition this node acquires. */
+  newCheckoutActor: (partition: number) => CheckoutActor;
+  /** A resumed checkout took a promotion use before the restart. */
+  forceReservePromo: (code: string, customerKey: string) => void;
+}
+
+/** What a node is made of, whatever its topology: the journal, the actors, the stores and the partitions it serves. */
+export interface NodeCore {
+  system: ActorSystem;
+  journal: GroupCommitJournal;
+  /** The journal with its commit latency measured (what the actors append to). */
+  timedJournal: EventJournal;
+  snapshots: SnapshotWriter;
+  /** The epoch of every partition whose journal this node writes. */
+  epochs: Map<number, number>;
+  inventory: InventoryRegistry;
+  catalog: Catalog;
+  cartStore: CartStore;
+  carts: CartService;
+  idempotency: IdempotencyStore;
+  orderWriter: OrderWriter;
+  pendingStore: PendingOrderStore;
+  /** Promotion usage of the promotions whose partition this node owns. */
+  ledger: PromoLedger;
+  knownKeys: BloomFilter;
+  lookupKey: (key: string) => Promise<StoredResponse | null>;
+  host: PartitionHost;
+  onJournalFailure: (err: unknown) => void;
+}
+
+export function createCore(o: CoreOptions): NodeCore {
+  const { config, sql, partitions, clock, log, metrics } = o;
+  const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => o.onFatal(e) });
+  const epochs = new Map<number, number>();
+  const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, o.fenced);
+  const onJournalFailure = (err: unknown) => {
+    if (err instanceof FencedError) o.fenced(err.partition, err.epoch);
+    else log.error({ err }, 'journal append failed');
+  };
+  const system = startActorSystem(`boxoffice-${config.nodeId}`);
+  const timedJournal: EventJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)) };
+  const inventory = new InventoryRegistry({
+    system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
+    onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),
+  });
+  const promotionStore = new PromotionStore(sql);
+  const catalog = new Catalog(new ProductStore(sql), promotionStore);
+  const cartStore = new CartStore(sql);
+  const carts = new CartService(cartStore, clock, config.cartIdleTtlMs);
+  const idempotency = new IdempotencyStore(sql);
+  const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
+  const knownKeys = new BloomFilter();
+  const lookupKey = (key: string) => idempotency.get(key);
+  const host = new PartitionHost({
+    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, log,
+    forceReservePromo: o.forceReservePromo,
+    newCheckoutActor: o.newCheckoutActor,
+    flushSnapshots: () => snapshots.flush(),
+    onAcquired: (acquired) => {
+      carts.forgetCached();
+      // Counts of promotions that arrived are read again from the database when next used.
+      const arrived = new Set(acquired);
+      ledger.forget((code) => arrived.has(promoPartition(code, partitions)));
+    },
+  });
+  return {
+    system, journal, timedJournal, snapshots, epochs, inventory, catalog, cartStore, carts, idempotency, ledger, knownKeys, lookupKey, host, onJournalFailure,
+    orderWriter: new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 }),
+    pendingStore: new PendingOrderStore(sql, new OrderStore(sql)),
+  };
+}
+
+/** Makes every write that is waiting durable (before the node leaves its cluster: see startNode's close). */
+export async function flushCore(core: NodeCore): Promise<void> {
+  await core.journal.flush().catch(() => undefined);
+  await core.snapshots.flush();
+  await core.orderWriter.close();
+  await core.idempotency.close();
+}
+
+/** Stops the actors and the journal (the last step of a node's close, before its database connections go). */
+export async function closeCore(core: NodeCore): Promise<void> {
+  core.inventory.stopAll();
+  core.host.stopAll();
+  core.system.stop();
+  await core.journal.close().catch(() => undefined);
+}

@@ -1,0 +1,94 @@
+import type { CheckoutReply } from '../actors/checkout-actor.js';
+import type { OrderService } from '../actors/order-service.js';
+import type { PartitionHost } from '../actors/partition-host.js';
+import type { Topology } from '../actors/topology.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { CheckoutRequest } from '../domain/checkout.js';
+import { checkoutStatusOf, refused } from '../domain/checkout-result.js';
+import { checkoutPartition } from '../domain/entities.js';
+import { defaultShippingTable } from '../domain/shipping.js';
+import { defaultTaxRates } from '../domain/tax.js';
+import type { HttpPlacement } from '../edge/http-forwarding.js';
+import type { NodeServices } from '../http/services.js';
+import type { Metrics } from '../metrics.js';
+import type { NodeCore } from './node-core.js';
+
+export interface NodeServicesOptions {
+  config: Config;
+  core: NodeCore;
+  topology: Topology;
+  orders: OrderService;
+  metrics: Metrics;
+  clock: Clock;
+  partitions: number;
+  placement: HttpPlacement;
+  ready: () => boolean;
+}
+
+/** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
+export function nodeServices(o: NodeServicesOptions): NodeServices {
+  const { config, core, topology, metrics, clock } = o;
+  return {
+    adminToken: config.adminToken,
+    nowMs: () => clock.now(),
+    ready: o.ready,
+    catalog: core.catalog,
+    inventory: {
+      view: (sku) => core.inventory.view(sku),
+      setOnHand: (sku, onHand) => topology.inventory(sku).ask({ t: 'setOnHand', onHand }),
+      ask: (sku, cmd) => topology.inventory(sku).ask(cmd),
+      holdTtlMs: config.holdTtlMs,
+    },
+    carts: core.carts,
+    checkout: checkoutEntry(core.host, o.partitions, metrics),
+    orders: o.orders,
+    promos: topology.promos,
+    taxRates: defaultTaxRates,
+    shippingTable: defaultShippingTable,
+    placement: o.placement,
+    cluster: {
+      status: () => topology.status(),
+      partitions: (node) => topology.partitions(node),
+      admin: (op) => topology.admin(op),
+    },
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+  };
+}
+
+/**
+ * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
+ * through the mailbox, counted while in flight (the 429 bound) and by status when answered.
+ */
+function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics): NodeServices['checkout'] {
+  let inFlight = 0;
+  const counted = (reply: CheckoutReply): CheckoutReply => {
+    metrics.countCheckoutResponse(checkoutStatusOf(reply.result), reply.replayed);
+    return reply;
+  };
+  return {
+    inFlight: () => inFlight,
+    submit(key: string, fingerprint: string, request: CheckoutRequest) {
+      const partition = checkoutPartition(key, partitions);
+      const actor = host.checkoutActor(partition);
+      // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
+      if (actor === undefined) return { result: refused('PARTITION_UNAVAILABLE', { partition }), replayed: false };
+      const fast = actor.answerFromMemory(key, fingerprint, request);
+      if (fast) return counted(fast);
+      inFlight++;
+      const end = metrics.checkoutSeconds.startTimer();
+      return actor.submit(key, fingerprint, request).then(
+        (reply) => {
+          inFlight--;
+          end();
+          return counted(reply);
+        },
+        (err: unknown) => {
+          inFlight--;
+          end();
+          throw err;
+        },
+      );
+    },
+  };
+}
