@@ -1,3 +1,5 @@
+import { actorLimits } from './config/limits.js';
+
 /** Time is injected (STYLE.md habit 11): production uses the system clock, tests a simulated one. */
 export interface Clock {
   now(): number;
@@ -8,16 +10,13 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-/** Longest single setTimeout we arm; longer deadlines re-arm (nact and Node clamp large delays). */
-const timerSliceMsMax = 60 * 60 * 1000;
-
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(atMs, fn) {
     let timer: NodeJS.Timeout;
     const arm = () => {
       const delay = Math.max(0, atMs - Date.now());
-      timer = setTimeout(delay > timerSliceMsMax ? arm : fn, Math.min(delay, timerSliceMsMax));
+      timer = setTimeout(delay > actorLimits.timerSliceMsMax ? arm : fn, Math.min(delay, actorLimits.timerSliceMsMax));
       timer.unref();
     };
     arm();

@@ -1,3 +1,5 @@
+import { limits } from './config/limits.js';
+
 /**
  * The error catalogue: every error code boxoffice returns, its HTTP status and default message.
  * Codes are permanent: deprecate, never rename or reuse. test/unit/errors.test.ts checks every code is documented
@@ -7,7 +9,7 @@ export const errorCatalogue = {
   VALIDATION_FAILED: { status: 400, message: 'The request is invalid.' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   IDEMPOTENCY_KEY_MISSING: { status: 400, message: 'The Idempotency-Key header is required.' },
-  IDEMPOTENCY_KEY_INVALID: { status: 400, message: 'The Idempotency-Key header must be 1 to 255 printable characters.' },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, message: `The Idempotency-Key header must be 1 to ${limits.idempotencyKeyLengthMax} printable characters.` },
   UNAUTHORIZED: { status: 401, message: 'This route needs Authorization: Bearer <ADMIN_TOKEN>.' },
   PAYMENT_DECLINED: { status: 402, message: 'The payment was declined.' },
   FORBIDDEN: { status: 403, message: 'The admin token is wrong.' },

@@ -1,3 +1,4 @@
+import { actorLimits } from '../config/limits.js';
 import assert from 'node:assert/strict';
 import * as nact from 'nact';
 
@@ -36,8 +37,6 @@ export interface ActorSpec<S, M> {
   onQueueWait?: (seconds: number) => void;
 }
 
-/** Messages one actor handles per event-loop turn before yielding to others (fairness between actors). */
-const drainBatchMax = 256;
 const drainSignal = Symbol('drain');
 
 export function startActorSystem(name: string): ActorSystem {
@@ -83,7 +82,7 @@ export function startActorSystem(name: string): ActorSystem {
         (state: S) => {
           scheduled = false;
           let next = state;
-          const end = Math.min(mailbox.length, head + drainBatchMax);
+          const end = Math.min(mailbox.length, head + actorLimits.drainBatchMax);
           while (head < end && !stopped) {
             const envelope = mailbox[head]!;
             mailbox[head++] = undefined as never;
@@ -99,7 +98,7 @@ export function startActorSystem(name: string): ActorSystem {
             head = 0;
           } else {
             // A mailbox that never empties drops its handled front now and then, so it cannot grow without bound.
-            if (head > drainBatchMax * 16) {
+            if (head > actorLimits.drainBatchMax * 16) {
               mailbox.splice(0, head);
               head = 0;
             }

@@ -1,3 +1,4 @@
+import { actorLimits } from '../config/limits.js';
 import { fail, type Failure } from '../errors.js';
 import { applyPromoCode, checkCartWritable, createCart, markCartCheckedOut, type Cart, type CartResult } from '../domain/cart.js';
 import { asCartId } from '../domain/ids.js';
@@ -9,9 +10,6 @@ export interface CartSource {
   save(cart: Cart & Record<string, unknown>): Promise<void>;
   get(cartId: string): Promise<object | null>;
 }
-
-/** Carts kept in memory; older ones are read back from the database on demand. */
-const cartCacheEntriesMax = 100_000;
 
 /**
  * Carts: one change at a time per cart (a promise chain per cart id), each change persisted (batched upsert)
@@ -74,7 +72,7 @@ export class CartService {
   private remember(cart: Cart): void {
     this.cache.delete(cart.cartId);
     this.cache.set(cart.cartId, cart);
-    if (this.cache.size > cartCacheEntriesMax) this.cache.delete(this.cache.keys().next().value!);
+    if (this.cache.size > actorLimits.cartCacheEntriesMax) this.cache.delete(this.cache.keys().next().value!);
   }
 
 }

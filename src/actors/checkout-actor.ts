@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { actorLimits } from '../config/limits.js';
 import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
 import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyRecord, type KeyEntry } from '../domain/checkout-key.js';
 import { refused, rejected, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
@@ -24,11 +25,6 @@ export interface StoredResponse {
   body: unknown;
 }
 
-/** Backoff of a saga that threw: doubling from the base, capped. */
-export const sagaRetryLimits = {
-  delayMsBase: 200,
-  delayMsMax: 30_000,
-} as const;
 
 /** A client's request for a key, waiting for its answer. */
 interface Submission {
@@ -302,7 +298,7 @@ export class CheckoutActor {
       if (!run.acknowledged) run.client?.reply(partitionLeft(this.deps.partition));
       return;
     }
-    const delayMs = Math.min(sagaRetryLimits.delayMsMax, sagaRetryLimits.delayMsBase * 2 ** run.attempt);
+    const delayMs = Math.min(actorLimits.sagaRetryDelayMsMax, actorLimits.sagaRetryDelayMsBase * 2 ** run.attempt);
     this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
     if (!run.acknowledged) run.client?.reply({ result: refused('NOT_READY'), replayed: false });
     // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.

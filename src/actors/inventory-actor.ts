@@ -20,6 +20,8 @@ import { MinHeap } from './min-heap.js';
 /** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */
 export interface EventJournal {
   append(partition: number, entity: string, event: unknown): Promise<number>;
+  /** True while the journal's queue is at its bound: new commands are refused before they are applied. */
+  backlogged?(): boolean;
 }
 
 /** One journal row being filled: the events of a turn's commands, and each command's reply. */
@@ -99,7 +101,8 @@ export class InventoryActor {
         clearTimeout(timeout);
         resolve(r);
       };
-      if (!this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
+      // Refused before anything is applied: a full mailbox, or a journal whose queue is at its bound.
+      if (this.deps.journal.backlogged?.() || !this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
     });
   }
 

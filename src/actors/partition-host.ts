@@ -1,3 +1,4 @@
+import { actorLimits } from '../config/limits.js';
 import type { Logger } from 'pino';
 import { checkoutPartition, skuPartition } from '../domain/entities.js';
 import { claimPartitions, loadPartitions, type GroupCommitJournal, type PartitionClaim } from '../persistence/journal.js';
@@ -43,11 +44,6 @@ export class MoveError extends Error {
     this.name = 'MoveError';
   }
 }
-
-/** How often a release looks again whether the partition's checkouts have finished. */
-const idlePollMs = 5;
-/** Idempotency keys created this long before the last scan are read again (transactions that committed late). */
-const keyScanOverlapSeconds = 120;
 
 export class PartitionHost {
   private readonly served = new Map<number, number>();
@@ -103,7 +99,7 @@ export class PartitionHost {
     const rows = await this.deps.sql.query<{ key: string; now: string }>(
       since === null
         ? `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > now() - interval '48 hours'`
-        : `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > $1::timestamptz - make_interval(secs => ${keyScanOverlapSeconds})`,
+        : `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > $1::timestamptz - make_interval(secs => ${actorLimits.keyScanOverlapSeconds})`,
       since === null ? [] : [since],
     );
     for (const r of rows) this.deps.knownKeys.add(r.key);
@@ -164,7 +160,7 @@ export class PartitionHost {
       const deadline = Date.now() + idleTimeoutMs;
       while (wanted.some((p) => (this.checkouts[p]?.running() ?? 0) > 0)) {
         if (Date.now() >= deadline) throw new MoveError(`checkouts still running after ${idleTimeoutMs} ms`, wanted);
-        await new Promise((r) => setTimeout(r, idlePollMs));
+        await new Promise((r) => setTimeout(r, actorLimits.releaseIdlePollMs));
       }
     } catch (err) {
       leaveGate(this.draining, wanted);

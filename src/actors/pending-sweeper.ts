@@ -1,3 +1,4 @@
+import { actorLimits } from '../config/limits.js';
 import type { Logger } from 'pino';
 import { asCheckoutId, asSku, holdIdFor } from '../domain/ids.js';
 import type { PaymentProvider } from '../payments/provider.js';
@@ -14,8 +15,6 @@ export interface PendingSource extends OrderSource {
   listPending(limit: number): Promise<PendingOrder[]>;
 }
 
-/** Pending orders resolved per sweep; the rest wait for the next one. */
-const pendingPerSweepMax = 200;
 
 /**
  * Resolves orders whose payment outcome was unknown at checkout (202 pending). It re-sends the authorization with
@@ -36,7 +35,7 @@ export class PendingSweeper {
   /** One pass; returns how many pending orders reached a final status. */
   async sweep(): Promise<number> {
     let resolved = 0;
-    for (const o of await this.store.listPending(pendingPerSweepMax)) {
+    for (const o of await this.store.listPending(actorLimits.pendingPerSweepMax)) {
       const done = await this.orders.serialized(o.orderId, () => this.resolve(o)).catch((err: unknown) => {
         this.log.error({ err, orderId: o.orderId }, 'resolving a pending order failed');
         return false;

@@ -1,13 +1,7 @@
+import { actorLimits } from '../config/limits.js';
 import type { Logger } from 'pino';
 import { writeSnapshots, type SnapshotRecord } from '../persistence/journal.js';
 import type { SqlClient } from '../persistence/sql.js';
-
-/**
- * Snapshots waiting to be written. At `flushAtPending` a write starts at once; past `pendingSnapshotsMax` (the
- * database is not keeping up) the oldest are dropped: a dropped snapshot only makes recovery read a longer tail.
- */
-const flushAtPending = 5_000;
-const pendingSnapshotsMax = 100_000;
 
 /**
  * Writes entity snapshots in batches (fenced by epoch) and compacts the journal: rows covered by a snapshot are
@@ -29,8 +23,10 @@ export class SnapshotWriter {
     const epoch = this.epochOf(partition);
     if (epoch === undefined) return;
     this.pending.push({ partition, entity, seq, epoch, state });
-    if (this.pending.length > pendingSnapshotsMax) this.pending.shift();
-    if (this.pending.length === flushAtPending) void this.flush();
+    // Past the bound (the database is not keeping up) the oldest are dropped: a dropped snapshot only makes recovery
+    // read a longer tail.
+    if (this.pending.length > actorLimits.snapshotsPendingMax) this.pending.shift();
+    if (this.pending.length === actorLimits.snapshotsFlushAtPending) void this.flush();
   }
 
   /** Writes what is pending; one write at a time. */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { skuPattern } from '../config/limits.js';
+import { cliLimits, membershipLimits, skuPattern } from '../config/limits.js';
 import { commandSpec, commandSpecs, commandWords, type CliCommand, type CommandName, type CommandOption, type HelpTopic } from './cli-commands.js';
 
 /**
@@ -17,16 +17,7 @@ export class UsageError extends Error {
   }
 }
 
-export const cliLimits = {
-  /** --timeout default: a drain of a large node moves many partitions and answers when all have moved. */
-  timeoutMsDefault: 60_000,
-  timeoutMsMax: 3_600_000,
-  /** The port in the default URL when neither --url, BOXOFFICE_URL nor PORT is set (a node's default PORT). */
-  portDefault: 3000,
-} as const;
 
-/** NODE_ID's pattern (README "Configuration"): checked here so a typo never reaches a URL path. */
-export const nodeIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface CliOptions {
   /** Base URL of a node, without a trailing slash. */
@@ -123,7 +114,7 @@ function buildCommand(name: CommandName, args: readonly string[], v: { node?: st
 }
 
 function nodeId(value: string, what: string, topic: CommandName): string {
-  if (!nodeIdPattern.test(value)) throw new UsageError(`${what} '${value}' is not a node id (1-64 of A-Z a-z 0-9 . _ -)`, topic);
+  if (!membershipLimits.nodeIdPattern.test(value)) throw new UsageError(`${what} '${value}' is not a node id (1-64 of A-Z a-z 0-9 . _ -)`, topic);
   return value;
 }
 

@@ -1,3 +1,4 @@
+import { clusterLimits } from '../config/limits.js';
 /**
  * Partition → node assignment (DESIGN.md, "Partitions"): rendezvous hashing, also called highest random weight.
  * Every (node, partition) pair gets a pseudo-random weight; a partition goes to the live node with the highest one.
@@ -30,9 +31,6 @@ export interface PartitionMove {
   readonly to: string;
 }
 
-/** Sanity bound on the partition count; the journal and config use 1024 by default. */
-const partitionsMax = 1 << 20;
-
 /**
  * The owner of every partition in [0, partitions), as an array indexed by partition. Deterministic: the same
  * members (in any order) and overrides give the same answer on every node. Throws on an empty member list (the
@@ -42,8 +40,8 @@ const partitionsMax = 1 << 20;
  * rest of the catalog beats the isolation of one SKU.
  */
 export function assignPartitions(partitions: number, members: readonly string[], overrides: AssignmentOverrides = {}): string[] {
-  if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= partitionsMax)) {
-    throw new Error(`partitions must be an integer in [1, ${partitionsMax}], got ${partitions}`);
+  if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= clusterLimits.partitionsMax)) {
+    throw new Error(`partitions must be an integer in [1, ${clusterLimits.partitionsMax}], got ${partitions}`);
   }
   const live = [...new Set(members)].sort();
   if (live.length === 0) throw new Error('cannot assign partitions without a live member');

@@ -1,3 +1,4 @@
+import { coordinatorLeaseLimits } from '../config/limits.js';
 import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
 import type { SqlTx } from '../persistence/sql.js';
@@ -30,19 +31,6 @@ import type { SqlTx } from '../persistence/sql.js';
  * Needs a direct session: a transaction-pooling proxy (PgBouncer in transaction mode) breaks session locks.
  */
 
-export const coordinatorLeaseLimits = {
-  ttlMsDefault: 3_000,
-  /** Shorter TTLs turn an event-loop stall into a coordinator change. */
-  ttlMsMin: 300,
-  ttlMsMax: 60_000,
-  /** Heartbeats per TTL: the lease survives two late heartbeats. */
-  heartbeatsPerTtl: 3,
-  /** The holder gives the lease up locally this share of the TTL before the server could. */
-  localMarginShare: 0.1,
-  /** Advisory lock key (classId, objId); the two-int form, so it cannot meet the migrations' one-bigint lock. */
-  lockClassId: 0x626f78, // "box"
-  lockObjIdDefault: 1,
-} as const;
 
 export interface CoordinatorLeaseOptions {
   /** postgres://… of the cluster's database (PGlite has no second session; a single node needs no lease). */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AdminError, type AdminOp } from '../actors/topology.js';
+import { coordinatorLimits } from '../config/limits.js';
 import type { SqlClient } from '../persistence/sql.js';
 import { assignPartitions } from './assignment.js';
 import { CoordinatorLease } from './coordinator-lease.js';
@@ -19,19 +20,6 @@ import { readOwnerRoutes, type Route } from './routing-table.js';
  * Everything the coordinator does goes through one queue, so a reconcile and an operator command never interleave.
  * Overrides live in PostgreSQL (`cluster_overrides`), so the next coordinator applies the same assignment.
  */
-export const coordinatorLimits = {
-  /** How often the coordinator compares the assignment with the ownership rows. */
-  reconcileIntervalMs: 1_000,
-  /** Partitions released and acquired in one step of a move (each step is one pause for those partitions). */
-  movesPerStep: 128,
-  releaseRpcTimeoutMs: 20_000,
-  acquireRpcTimeoutMs: 60_000,
-  /** After a failed move step its partitions wait this long before the next try, doubling up to the max. */
-  moveBackoffMsBase: 2_000,
-  moveBackoffMsMax: 60_000,
-  /** Reconciles without a change between two republications of PostgreSQL's rows to Redis (~10 s). */
-  republishEveryReconciles: 10,
-} as const;
 
 export interface Overrides {
   pins: Map<number, string>;

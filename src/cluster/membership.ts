@@ -1,3 +1,4 @@
+import { membershipLimits } from '../config/limits.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
@@ -29,17 +30,6 @@ export interface MemberInfo {
   startedAt: number;
 }
 
-export const membershipLimits = {
-  /** Default member key TTL: how long a silent node stays listed. */
-  ttlMsDefault: 2_000,
-  /** Shorter TTLs turn a GC pause or a busy event loop into a false failover. */
-  ttlMsMin: 300,
-  ttlMsMax: 60_000,
-  /** Heartbeats per TTL: refreshing every ttl/3 survives two lost heartbeats. */
-  heartbeatsPerTtl: 3,
-  /** Node ids are short and free of separators, since they are part of Redis keys and journal owner rows. */
-  nodeIdPattern: /^[A-Za-z0-9._-]{1,64}$/,
-} as const;
 
 export interface MembershipOptions {
   redis: Redis;

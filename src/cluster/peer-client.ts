@@ -3,7 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 import { settledWithin } from './deadline.js';
 import { encodeFrame, FrameDecoder, frameKind, FrameSizeError, protocolVersion, ProtocolError, type Frame } from './frames.js';
 import { TransportError, type TransportOutcome } from './transport-error.js';
-import { transportLimits } from './transport-limits.js';
+import { transportLimits } from '../config/limits.js';
 
 /**
  * One node's connection to one peer: request/response over a single TCP connection, matched by correlation ids from
@@ -46,9 +46,6 @@ interface PendingRequest {
   reject: (err: TransportError) => void;
   timer: NodeJS.Timeout;
 }
-
-/** Correlation ids wrap here; in-flight requests are bounded far below, and timeouts end them long before a wrap. */
-const correlationIdLimit = 2 ** 32;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): "equal jitter", half of the capped exponential delay plus a
@@ -121,7 +118,7 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
     }
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
-    const id = (this.lastId = (this.lastId % (correlationIdLimit - 1)) + 1);
+    const id = (this.lastId = (this.lastId % (transportLimits.correlationIdsMax - 1)) + 1);
     let frame: Buffer;
     try {
       frame = encodeFrame([frameKind.request, id, msg], this.settings.frameBytesMax);

@@ -1,3 +1,4 @@
+import { redisClientLimits } from '../config/limits.js';
 import { Redis } from 'ioredis';
 
 /**
@@ -10,14 +11,6 @@ import { Redis } from 'ioredis';
  *
  * Membership and routing keep working from their local state while commands fail; see their modules.
  */
-export const redisClientLimits = {
-  /** A command not answered within this rejects. */
-  commandTimeoutMs: 2_000,
-  connectTimeoutMs: 2_000,
-  /** Reconnect backoff: 50 ms per failed attempt, capped. */
-  reconnectDelayMsStep: 50,
-  reconnectDelayMsMax: 1_000,
-} as const;
 
 export function openClusterRedis(url: string, onError: (err: Error) => void = () => {}): Redis {
   const redis = new Redis(url, {

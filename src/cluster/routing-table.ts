@@ -1,3 +1,4 @@
+import { routingLimits } from '../config/limits.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { SqlClient } from '../persistence/sql.js';
@@ -38,11 +39,6 @@ export interface RouteLookup {
   lookup(partition: number): Route | null;
 }
 
-export const routingLimits = {
-  /** How often a node checks the Redis version against its own (catches lost messages and flushed tables). */
-  resyncIntervalMsDefault: 5_000,
-  resyncIntervalMsMin: 50,
-} as const;
 
 export const routingKeys = (prefix: string) => ({
   table: `${prefix}{routes}:table`,

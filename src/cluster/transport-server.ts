@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { settledWithin } from './deadline.js';
 import { encodeFrame, FrameDecoder, frameKind, FrameSizeError, protocolVersion, ProtocolError, type Frame } from './frames.js';
 import { remoteTransportCodes } from './transport-error.js';
-import { transportLimits } from './transport-limits.js';
+import { transportLimits } from '../config/limits.js';
 
 /**
  * The server side of the node-to-node transport: accepts connections from peer clients, runs each request through

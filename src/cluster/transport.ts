@@ -6,5 +6,5 @@ export { startTransportServer, type RequestHandler, type TransportServer, type T
 export { PeerClient, reconnectDelayMs, type PeerClientEvents, type PeerClientOptions, type PeerLinkState } from './peer-client.js';
 export { PeerPool, type PeerAddress, type PeerPoolClientOptions } from './peer-pool.js';
 export { TransportError, remoteTransportCodes, type TransportErrorCode, type TransportOutcome } from './transport-error.js';
-export { transportLimits } from './transport-limits.js';
+export { transportLimits } from '../config/limits.js';
 export { FrameDecoder, FrameSizeError, ProtocolError, encodeFrame, frameKind, protocolVersion, type Frame } from './frames.js';

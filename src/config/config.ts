@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { limits } from './limits.js';
+import { clusterLimits, limits, membershipLimits } from './limits.js';
 
 /**
  * Configuration comes from environment variables only, validated once at start. A bad value stops the node with a
@@ -73,18 +73,18 @@ const schema = z.object({
   HOLD_TTL_MS: int(limits.holdTtlMsMin, limits.holdTtlMsMax).default('600000'),
   CART_TTL_MS: int(60_000, 30 * 24 * 3600 * 1000).default('86400000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('node-1'),
-  PARTITIONS: int(1, 65536).default('1024'),
+  NODE_ID: z.string().regex(membershipLimits.nodeIdPattern, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('node-1'),
+  PARTITIONS: int(1, clusterLimits.partitionsMax).default('1024'),
   JOURNAL_BATCH_ROWS: int(1, limits.journalBatchRowsMax).default(String(limits.journalBatchRowsMax)),
   JOURNAL_BATCH_DELAY_MS: int(0, limits.journalBatchDelayMsMax).default('0'),
   DB_POOL_SIZE: int(1, 200).default('10'),
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
   PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
-  NODE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  NODE_HOST: z.string().min(1).max(membershipLimits.hostLengthMax).default('127.0.0.1'),
   NODE_PORT: int(0, 65535).default('0'),
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
-  MEMBER_TTL_MS: int(300, 60_000).default('1500'),
+  MEMBER_TTL_MS: int(membershipLimits.ttlMsMin, membershipLimits.ttlMsMax).default('1500'),
 });
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */

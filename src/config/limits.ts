@@ -1,12 +1,18 @@
 /**
- * Every limit boxoffice enforces, in one place. Units are in the names, qualifier last (TigerBeetle style).
- * A request that exceeds one of these gets a 4xx with the error code named beside it and changes nothing.
+ * Every limit boxoffice enforces, in one place (STYLE.md habit 5): this file is the index, and the modules that
+ * apply a limit import it from here. Units are in the names, qualifier last (TigerBeetle style). Every limit's
+ * comment names the error a caller meets past it — a catalogue code (src/errors.ts), a transport or CLI code — or
+ * says "raises no error" and what happens instead; test/unit/config/limits.test.ts holds every entry to that.
+ * A request that exceeds a request limit gets a 4xx with the code named beside it and changes nothing.
  */
+
+/** What a request may carry and what one node takes on at once (src/http, src/actors). */
 export const limits = {
   /** Request body size; larger bodies get 413 BODY_TOO_LARGE before any parsing. */
   bodyBytesMax: 64 * 1024,
-  /** Body of the admin bulk catalog import (413 BODY_TOO_LARGE), and the items in one import (400). */
+  /** Body of the admin bulk catalog import; larger ones get 413 BODY_TOO_LARGE. */
   bulkBodyBytesMax: 4 * 1024 * 1024,
+  /** Items in one bulk catalog import; more get 400 VALIDATION_FAILED. */
   bulkItemsMax: 10_000,
   /** Lines in one cart or one buy-now checkout (422 CART_LINES_LIMIT_EXCEEDED). */
   cartLinesMax: 50,
@@ -16,79 +22,109 @@ export const limits = {
   skuLengthMax: 64,
   /** Idempotency-Key header length (400 IDEMPOTENCY_KEY_INVALID). */
   idempotencyKeyLengthMax: 255,
-  /** Ids a client sends back to us (cart ids, order ids) are at most this long (404 when longer: no such id). */
+  /** Ids a client sends back to us (cart ids, order ids) are at most this long (404 CART_NOT_FOUND / ORDER_NOT_FOUND when longer: no such id). */
   idLengthMax: 64,
-  /** Product and customer names, address lines. */
+  /** Product and customer names, address lines (400 VALIDATION_FAILED). */
   textLengthMax: 200,
   /** Unit price in minor units (400 VALIDATION_FAILED). Keeps every line product below 2^53 with tax math. */
   priceMinorMax: 100_000_000,
-  /** Weight of one unit in grams. */
+  /** Weight of one unit in grams (400 VALIDATION_FAILED). */
   weightGramsMax: 1_000_000,
-  /** On-hand stock of one SKU. */
+  /** On-hand stock of one SKU (400 VALIDATION_FAILED). */
   onHandMax: 1_000_000_000,
-  /** Promo code length; codes match promoCodePattern. */
+  /** Promo code length; codes match promoCodePattern (400 VALIDATION_FAILED). */
   promoCodeLengthMax: 32,
-  /** Usage limits of one promotion. */
+  /** Usage limits of one promotion (400 VALIDATION_FAILED). */
   promoUsageMax: 1_000_000_000,
-  /** Hold TTL bounds (nact timers go through x|0; keep far below 24.8 days). */
+  /** Shortest hold TTL (400 VALIDATION_FAILED for an admin hold; HOLD_TTL_MS below it stops the node, exit 2). */
   holdTtlMsMin: 1_000,
+  /** Longest hold TTL, far below nact's 24.8-day timer wrap (400 VALIDATION_FAILED; HOLD_TTL_MS above it: exit 2). */
   holdTtlMsMax: 24 * 60 * 60 * 1000,
   /** Checkouts in flight on one node before new ones get 429 OVERLOADED with Retry-After. */
   checkoutsInFlightMax: 20_000,
-  /** Messages queued for one inventory actor before new reservations get 429 OVERLOADED. */
+  /** Messages queued for one inventory actor before new commands get 429 OVERLOADED. */
   inventoryMailboxMax: 50_000,
-  /** Group commit: rows per journal INSERT and the longest a row waits for its batch. */
+  /** Group commit: rows per journal INSERT (JOURNAL_BATCH_ROWS above it stops the node, exit 2). */
   journalBatchRowsMax: 5_000,
+  /** Group commit: the longest a row waits for its batch (JOURNAL_BATCH_DELAY_MS above it stops the node, exit 2). */
   journalBatchDelayMsMax: 2,
-  /** Order writes per transaction. */
+  /** Order writes per transaction (raises no error: more wait for the next transaction). */
   orderBatchMax: 1_000,
-  /** Any single await on an actor or provider is bounded by this (NACT.md pitfall 6). */
+  /** Any single await on an actor is bounded by this (NACT.md pitfall 6); past it the command answers 500 INTERNAL. */
   actorAskTimeoutMs: 30_000,
-  /** Payment provider call timeout and retries with the same idempotency key before the outcome is "unknown". */
+  /** Payment provider call timeout; past it the call counts as PaymentTimeoutError (outcome unknown, retried). */
   paymentCallTimeoutMs: 10_000,
+  /** Retries with the same idempotency key (raises no error: past them the outcome is unknown, the checkout answers 202 pending and the sweeper decides). */
   paymentRetriesMax: 2,
-  /** Idempotency records are kept at least this long. */
+  /**
+   * Holds a SKU remembers as recently committed (memory only, not in snapshots), so a saga resumed by a partition's
+   * new owner cannot reserve again what the old owner's run just committed (raises no error: the oldest are
+   * forgotten).
+   */
+  recentlyCommittedHoldsMax: 10_000,
+  /** Idempotency records are kept at least this long (raises no error: a replay within it gets the stored answer). */
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
-  /** Responses of checkouts rejected before any side effect are replayed from memory, bounded. */
+  /** Answered keys kept in memory per node (raises no error: older durable answers are looked up again). */
   idempotencyMemoryEntriesMax: 200_000,
 } as const;
 
-export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-export const promoCodePattern = /^[A-Z0-9][A-Z0-9_-]{0,31}$/;
+export const skuPattern = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${limits.skuLengthMax - 1}}$`);
+export const promoCodePattern = new RegExp(`^[A-Z0-9][A-Z0-9_-]{0,${limits.promoCodeLengthMax - 1}}$`);
 export const currencyPattern = /^[A-Z]{3}$/;
 export const countryPattern = /^[A-Z]{2}$/;
+/** Idempotency keys are printable ASCII (Stripe's rule), 1 to idempotencyKeyLengthMax characters. */
+export const idempotencyKeyPattern = new RegExp(`^[\\x20-\\x7e]{1,${limits.idempotencyKeyLengthMax}}$`);
 
-/** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */
-export const clusterLimits = {
-  /** Longest a request waits for a partition in motion or an unknown route (then 503 PARTITION_UNAVAILABLE). */
-  routeWaitMs: 5_000,
-  /** Requests waiting for routes at once; more get 503 PARTITION_UNAVAILABLE at once. */
-  routeWaitersMax: 10_000,
-  /** A forwarded HTTP request (a checkout may wait for the payment provider); past it, 503 PARTITION_UNAVAILABLE. */
-  forwardTimeoutMs: 30_000,
-  /** Inventory, cart and promotion commands to another node, retries included; past it the saga runs again later. */
-  inventoryTimeoutMs: 10_000,
-  /** Hops of one forwarded request; a request past it gets 503 PARTITION_UNAVAILABLE (the routes disagree). */
-  forwardHopsMax: 2,
-  /** After an owner did not answer, a command waits this long for a newer route before it tries again. */
-  staleRouteRetryMs: 250,
-  /** A release gives up (503 MOVE_FAILED) when the partition's checkouts have not finished within this. */
-  releaseIdleMsMax: 10_000,
-  /** Admin operations forwarded to the coordinator (a drain moves many partitions); past it, 503 COORDINATOR_UNAVAILABLE. */
-  adminRpcTimeoutMs: 60_000,
-  /** Broadcasts (product changes, sold-out gossip) wait this long per peer; a peer that misses one is logged. */
-  broadcastTimeoutMs: 5_000,
-  /** How often a node tells its peers which of its SKUs are sold out (they answer 409 OUT_OF_STOCK from that). */
-  soldOutGossipMs: 100,
-  /** A peer forgets a sold-out mark it has not heard again for this long (the owner died or stopped telling). */
-  soldOutMarkTtlMs: 500,
-  /** SKUs per sold-out message, and marks kept per node; past them the oldest marks go (they are asked for again). */
-  soldOutSkusPerMessageMax: 10_000,
-  soldOutMarksMax: 100_000,
-  /** Promotion usage read from other owners, kept for pricing; past it the oldest entries are read again. */
-  remoteUsageEntriesMax: 10_000,
-  /** Redis errors are logged at most once per this interval (routing keeps serving known routes meanwhile). */
-  redisErrorLogIntervalMs: 5_000,
+/** What the payment provider accepts (src/payments). */
+export const providerLimits = {
+  /** Stripe's longest idempotency key; the provider refuses a longer one and the checkout answers 502 PAYMENT_PROVIDER_ERROR (ours are ~30 characters). */
+  idempotencyKeyLengthMax: 255,
+} as const;
+
+/** The actors' own bounds (src/actors). */
+export const actorLimits = {
+  /** Messages one actor handles per event-loop turn before yielding to the others (raises no error: fairness). */
+  drainBatchMax: 256,
+  /** Backoff of a checkout saga that threw, doubling from this (raises no error; the waiting client got 503 NOT_READY). */
+  sagaRetryDelayMsBase: 200,
+  /** The backoff's cap (raises no error). */
+  sagaRetryDelayMsMax: 30_000,
+  /** Pending orders resolved per sweep (raises no error: the rest wait for the next sweep). */
+  pendingPerSweepMax: 200,
+  /** Snapshots waiting in memory that start a write at once (raises no error). */
+  snapshotsFlushAtPending: 5_000,
+  /** Snapshots waiting in memory at most (raises no error: the oldest are dropped; recovery reads a longer tail). */
+  snapshotsPendingMax: 100_000,
+  /** Carts cached in memory (raises no error: older ones are read back from the database). */
+  cartCacheEntriesMax: 100_000,
+  /** How often a release looks again whether its partition's checkouts have finished (raises no error). */
+  releaseIdlePollMs: 5,
+  /** Idempotency keys created this long before the last scan are read again on acquire (raises no error). */
+  keyScanOverlapSeconds: 120,
+  /** Random bytes drawn from the CSPRNG at a time, for ids (raises no error). */
+  randomPoolBytes: 64 * 1024,
+  /** Longest single timer armed; longer deadlines re-arm, since Node and nact wrap delays past 24.8 days (raises no error). */
+  timerSliceMsMax: 60 * 60 * 1000,
+} as const;
+
+/** The journal and the stores (src/persistence). */
+export const persistenceLimits = {
+  /** Attempts at one journal batch; past them the node exits (crash-only, recovery repairs), exit code 70. */
+  journalFlushAttemptsMax: 4,
+  /** Backoff before journal retry n: base · 2^(n-1) (raises no error). */
+  journalFlushRetryDelayMsBase: 25,
+  /**
+   * Journal rows waiting for or in a commit. Past it, inventory commands answer 429 OVERLOADED before anything is
+   * applied, so a slow or stalled database cannot grow the queue without bound. Checkout plans (one row per checkout)
+   * are bounded by limits.checkoutsInFlightMax instead.
+   */
+  journalPendingRowsMax: 200_000,
+  /** Attempts at a partition claim that meets a concurrent claim; past them the acquire fails (503 MOVE_FAILED). */
+  claimAttemptsMax: 3,
+  /** Idempotency records per write transaction (raises no error: more wait for the next). */
+  idempotencyBatchMax: 1_000,
+  /** Carts per write transaction (raises no error: more wait for the next). */
+  cartBatchMax: 1_000,
 } as const;
 
 /** A node's own housekeeping (src/node): snapshots, compaction, cart cleanup. None of these refuses a request. */
@@ -101,4 +137,153 @@ export const nodeLimits = {
   compactIntervalMs: 60_000,
   /** Expired carts are deleted this often (raises no error; an expired cart answers 410 CART_EXPIRED until then). */
   cartCleanupIntervalMs: 60_000,
+} as const;
+
+/** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */
+export const clusterLimits = {
+  /** Partition count of a database (PARTITIONS above it stops the node, exit 2). */
+  partitionsMax: 65_536,
+  /** Longest a request waits for a partition in motion or an unknown route (then 503 PARTITION_UNAVAILABLE). */
+  routeWaitMs: 5_000,
+  /** Requests waiting for routes at once; more get 503 PARTITION_UNAVAILABLE at once. */
+  routeWaitersMax: 10_000,
+  /** A forwarded HTTP request (a checkout may wait for the payment provider); past it, 503 PARTITION_UNAVAILABLE. */
+  forwardTimeoutMs: 30_000,
+  /** Inventory, cart and promotion commands to another node, retries included; past it the saga runs again later (503 NOT_READY). */
+  inventoryTimeoutMs: 10_000,
+  /** Hops of one forwarded request; a request past it gets 503 PARTITION_UNAVAILABLE (the routes disagree). */
+  forwardHopsMax: 2,
+  /** After an owner did not answer, a command waits this long for a newer route before it tries again (raises no error). */
+  staleRouteRetryMs: 250,
+  /** A release gives up (503 MOVE_FAILED) when the partition's checkouts have not finished within this. */
+  releaseIdleMsMax: 10_000,
+  /** Admin operations forwarded to the coordinator (a drain moves many partitions); past it, 503 COORDINATOR_UNAVAILABLE. */
+  adminRpcTimeoutMs: 60_000,
+  /** Broadcasts (product changes, sold-out gossip) wait this long per peer (raises no error: a peer that misses one is logged). */
+  broadcastTimeoutMs: 5_000,
+  /** How often a node tells its peers which of its SKUs are sold out (they answer 409 OUT_OF_STOCK from that). */
+  soldOutGossipMs: 100,
+  /** A peer forgets a sold-out mark it has not heard again for this long (raises no error: it asks the owner). */
+  soldOutMarkTtlMs: 500,
+  /** SKUs per sold-out message (raises no error: the rest are asked for at their owner). */
+  soldOutSkusPerMessageMax: 10_000,
+  /** Sold-out marks kept per node (raises no error: the oldest go, and are asked for at their owner). */
+  soldOutMarksMax: 100_000,
+  /** Promotion usage read from other owners, kept for pricing (raises no error: the oldest entries are read again). */
+  remoteUsageEntriesMax: 10_000,
+  /** Redis errors are logged at most once per this interval (raises no error: routing keeps serving known routes). */
+  redisErrorLogIntervalMs: 5_000,
+} as const;
+
+/** The coordinator: assignment, moves, failover (src/cluster/coordinator.ts). */
+export const coordinatorLimits = {
+  /** How often the coordinator compares the assignment with the ownership rows (raises no error). */
+  reconcileIntervalMs: 1_000,
+  /** Partitions released and acquired in one step of a move; each step is one pause for those partitions (raises no error). */
+  movesPerStep: 128,
+  /** A release step not answered within this fails the move (503 MOVE_FAILED). */
+  releaseRpcTimeoutMs: 20_000,
+  /** An acquire step not answered within this fails the move (503 MOVE_FAILED). */
+  acquireRpcTimeoutMs: 60_000,
+  /** After a failed move step its partitions wait this long before the next try (raises no error), doubling. */
+  moveBackoffMsBase: 2_000,
+  /** The backoff's cap (raises no error). */
+  moveBackoffMsMax: 60_000,
+  /** Reconciles without a change between two republications of PostgreSQL's rows to Redis, ~10 s (raises no error). */
+  republishEveryReconciles: 10,
+} as const;
+
+/** The coordinator's lease: a PostgreSQL advisory lock (src/cluster/coordinator-lease.ts). */
+export const coordinatorLeaseLimits = {
+  /** Lease TTL by default (raises no error). */
+  ttlMsDefault: 3_000,
+  /** Shorter TTLs turn an event-loop stall into a coordinator change (a RangeError at start: a programming error). */
+  ttlMsMin: 300,
+  /** Longest TTL (a RangeError at start). */
+  ttlMsMax: 60_000,
+  /** Heartbeats per TTL: the lease survives two late heartbeats (raises no error). */
+  heartbeatsPerTtl: 3,
+  /** The holder gives the lease up locally this share of the TTL before the server could (raises no error). */
+  localMarginShare: 0.1,
+  /** Advisory lock key (classId); the two-int form, so it cannot meet the migrations' one-bigint lock (raises no error). */
+  lockClassId: 0x626f78, // "box"
+  /** Advisory lock key (objId) by default (raises no error). */
+  lockObjIdDefault: 1,
+} as const;
+
+/** Membership in Redis (src/cluster/membership.ts). */
+export const membershipLimits = {
+  /** Default member key TTL: how long a silent node stays listed (raises no error). */
+  ttlMsDefault: 2_000,
+  /** Shorter TTLs turn a GC pause into a false failover (MEMBER_TTL_MS below it stops the node, exit 2). */
+  ttlMsMin: 300,
+  /** Longest member TTL (MEMBER_TTL_MS above it stops the node, exit 2). */
+  ttlMsMax: 60_000,
+  /** Heartbeats per TTL: refreshing every ttl/3 survives two lost heartbeats (raises no error). */
+  heartbeatsPerTtl: 3,
+  /** NODE_HOST, the address peers reach a node at: a DNS name's length (a longer one stops the node, exit 2). */
+  hostLengthMax: 255,
+  /** Node ids are short and free of separators, since they are part of Redis keys and owner rows (NODE_ID: exit 2; a route's node: 404 NODE_NOT_FOUND). */
+  nodeIdPattern: /^[A-Za-z0-9._-]{1,64}$/,
+} as const;
+
+/** The routing table cached from Redis (src/cluster/routing-table.ts). */
+export const routingLimits = {
+  /** How often a node checks the Redis version against its own: catches lost messages and flushed tables (raises no error). */
+  resyncIntervalMsDefault: 5_000,
+  /** Shortest resync interval (a RangeError at start: a programming error). */
+  resyncIntervalMsMin: 50,
+} as const;
+
+/** The Redis client of a cluster node (src/cluster/redis-client.ts). */
+export const redisClientLimits = {
+  /** A command not answered within this rejects (raises no error to clients: routing serves known routes). */
+  commandTimeoutMs: 2_000,
+  /** A connection attempt not done within this fails and is retried (raises no error to clients). */
+  connectTimeoutMs: 2_000,
+  /** Reconnect backoff: this much per failed attempt (raises no error). */
+  reconnectDelayMsStep: 50,
+  /** The backoff's cap (raises no error). */
+  reconnectDelayMsMax: 1_000,
+} as const;
+
+/** Node-to-node transport (src/cluster/transport*.ts, peer-*.ts). */
+export const transportLimits = {
+  /**
+   * Largest frame body (msgpack bytes) a side sends or accepts. Sending a larger one rejects that request with
+   * FRAME_TOO_LARGE and nothing is written; a larger reply becomes a REPLY_TOO_LARGE error reply; an incoming header
+   * announcing a larger frame closes the connection before its bytes are buffered.
+   */
+  frameBytesMax: 1024 * 1024,
+  /** Requests awaiting a reply from one peer; one more rejects at once with IN_FLIGHT_LIMIT (nothing queued). */
+  requestsInFlightPerPeerMax: 8_192,
+  /**
+   * Requests one server connection runs at once; more get an OVERLOADED error reply without running. Above the
+   * client's own limit, so only a misconfigured or foreign client meets it.
+   */
+  requestsInFlightPerConnectionMax: 16_384,
+  /** Correlation ids wrap here; in-flight requests are bounded far below, so ids never collide (raises no error). */
+  correlationIdsMax: 2 ** 32,
+  /** Upper bound on a request's timeout, far below Node's 24.8-day timer wrap (a RangeError: a programming error). */
+  requestTimeoutMsMax: 60_000,
+  /** A connection attempt that has not completed by then counts as failed: requests get PEER_UNAVAILABLE. */
+  connectTimeoutMs: 2_000,
+  /** Reconnect backoff: attempt n waits about base · 2^n, capped, with jitter (raises no error; see reconnectDelayMs). */
+  reconnectDelayMsBase: 50,
+  /** The backoff's cap (raises no error). */
+  reconnectDelayMsMax: 2_000,
+  /** Graceful close waits this long for running handlers (server) or requests in flight (client), then cuts them: CONNECTION_LOST. */
+  closeDrainMsMax: 5_000,
+  /** After our FIN, how long to wait for the peer's before destroying the socket (raises no error). */
+  closeLingerMs: 1_000,
+} as const;
+
+/** The `boxoffice` operator CLI (src/cli). */
+export const cliLimits = {
+  /** --timeout default: a drain of a large node moves many partitions and answers when all have moved (past it: TIMEOUT, exit 3). */
+  timeoutMsDefault: 60_000,
+  /** Longest --timeout (a longer one is USAGE, exit 2). */
+  timeoutMsMax: 3_600_000,
+  /** The port in the default URL when neither --url, BOXOFFICE_URL nor PORT is set: a node's default PORT (raises no error). */
+  portDefault: 3000,
 } as const;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { limits } from '../config/limits.js';
 import { fail, type Failure } from '../errors.js';
 import type { HoldId, SkuId } from './ids.js';
 
@@ -29,14 +30,12 @@ export interface InventoryState {
   /** Orders whose stock came back on cancellation, so a repeated return is a no-op (bounded by cancellations). */
   returnedOrders: Set<string>;
   /**
-   * The most recently committed holds (at most recentlyCommittedMax, in memory only, not in snapshots): a reserve of
+   * The most recently committed holds (at most limits.recentlyCommittedHoldsMax, in memory only, not in snapshots): a reserve of
    * one of them is a no-op. It closes a cluster race: a saga resumed by a partition's new owner must not reserve again
    * the hold its old owner's run just committed (a second sale of one order).
    */
   recentlyCommitted?: Set<HoldId>;
 }
-
-export const recentlyCommittedMax = 10_000;
 
 export type ReleaseReason = 'expired' | 'payment_failed' | 'compensated' | 'cancelled';
 
@@ -199,7 +198,7 @@ export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void 
       s.sold += h.qty;
       const recent = (s.recentlyCommitted ??= new Set());
       recent.add(e.holdId);
-      if (recent.size > recentlyCommittedMax) recent.delete(recent.values().next().value!);
+      if (recent.size > limits.recentlyCommittedHoldsMax) recent.delete(recent.values().next().value!);
       break;
     }
     case 'released': {

@@ -72,7 +72,7 @@ export function createCore(o: CoreOptions): NodeCore {
     else log.error({ err }, 'journal append failed');
   };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);
-  const timedJournal: EventJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)) };
+  const timedJournal: EventJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)), backlogged: () => journal.backlogged() };
   const inventory = new InventoryRegistry({
     system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),

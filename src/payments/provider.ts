@@ -39,7 +39,7 @@ export class PaymentTimeoutError extends Error {
 }
 
 export interface AuthorizeRequest {
-  /** `<checkoutId>:authorize`; Stripe allows at most 255 characters. */
+  /** `<checkoutId>:authorize`; at most providerLimits.idempotencyKeyLengthMax characters (Stripe's limit). */
   idempotencyKey: string;
   /** Positive integer in minor units of `currency`. */
   amountMinor: number;

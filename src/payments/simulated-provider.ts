@@ -1,3 +1,4 @@
+import { providerLimits } from '../config/limits.js';
 import { mulberry32 } from './mulberry32.js';
 import {
   PaymentTimeoutError,
@@ -76,9 +77,6 @@ export const simulatedTestPaymentMethods: ReadonlyMap<string, TestPaymentMethod>
   ],
   ['pm_card_chargeDeclinedExpiredCard', { decline: { code: 'expired_card', message: 'Your card has expired.' } }],
 ]);
-
-/** Stripe rejects longer idempotency keys. */
-const idempotencyKeyLengthMax = 255;
 
 type StoredResult =
   | { op: 'authorize'; fingerprint: string; outcome: PaymentOutcome }
@@ -298,8 +296,8 @@ function keyReusedMessage(key: string): string {
 }
 
 function checkIdempotencyKey(key: string): string | undefined {
-  if (key.length === 0 || key.length > idempotencyKeyLengthMax) {
-    return `The idempotency key must be 1 to ${idempotencyKeyLengthMax} characters.`;
+  if (key.length === 0 || key.length > providerLimits.idempotencyKeyLengthMax) {
+    return `The idempotency key must be 1 to ${providerLimits.idempotencyKeyLengthMax} characters.`;
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { persistenceLimits } from '../config/limits.js';
 import { Batcher, allOk } from './batcher.js';
 import type { SqlClient } from './sql.js';
 
@@ -9,8 +10,6 @@ export interface CartRecord {
   [field: string]: unknown;
 }
 
-/** Carts per upsert statement. */
-const cartBatchMax = 1_000;
 
 /**
  * Carts, saved in batches: every save() of one tick becomes one multi-row upsert. The last save of a cart in a
@@ -23,7 +22,7 @@ export class CartStore {
     private readonly sql: SqlClient,
     opts: { batchDelayMs?: number } = {},
   ) {
-    this.saves = new Batcher<CartRecord, void>((carts) => this.saveMany(carts), { batchMax: cartBatchMax, batchDelayMs: opts.batchDelayMs ?? 0 });
+    this.saves = new Batcher<CartRecord, void>((carts) => this.saveMany(carts), { batchMax: persistenceLimits.cartBatchMax, batchDelayMs: opts.batchDelayMs ?? 0 });
   }
 
   save(cart: CartRecord): Promise<void> {

@@ -1,3 +1,4 @@
+import { persistenceLimits } from '../config/limits.js';
 import { Batcher, allOk } from './batcher.js';
 import type { SqlClient } from './sql.js';
 
@@ -20,8 +21,6 @@ export interface IdempotencyResponse {
   body: unknown;
 }
 
-/** Keys per read or write statement. */
-const idempotencyBatchMax = 1_000;
 
 /**
  * Idempotency records, read and written in batches: every get() of one tick becomes one `key = ANY($1)` query and
@@ -37,8 +36,8 @@ export class IdempotencyStore {
     opts: { batchDelayMs?: number } = {},
   ) {
     const batchDelayMs = opts.batchDelayMs ?? 0;
-    this.reads = new Batcher((keys) => this.readMany(keys), { batchMax: idempotencyBatchMax, batchDelayMs });
-    this.writes = new Batcher<IdempotencyResponse, void>((recs) => this.writeMany(recs), { batchMax: idempotencyBatchMax, batchDelayMs });
+    this.reads = new Batcher((keys) => this.readMany(keys), { batchMax: persistenceLimits.idempotencyBatchMax, batchDelayMs });
+    this.writes = new Batcher<IdempotencyResponse, void>((recs) => this.writeMany(recs), { batchMax: persistenceLimits.idempotencyBatchMax, batchDelayMs });
   }
 
   get(key: string): Promise<IdempotencyRecord | null> {

@@ -1,3 +1,4 @@
+import { persistenceLimits } from '../config/limits.js';
 import { bytesEqual, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 
@@ -19,11 +20,6 @@ import type { PartitionClaim } from './partitions.js';
  * node is expected to exit and recover from the database (crash-only).
  */
 
-/** Attempts at one batch before the journal gives up and calls onFatal. */
-const flushAttemptsMax = 4;
-/** Backoff before retry n is flushRetryDelayMsBase · 2^(n-1): 25, 50, 100 ms. */
-const flushRetryDelayMsBase = 25;
-
 export class FencedError extends Error {
   constructor(
     readonly partition: number,
@@ -41,6 +37,8 @@ export interface GroupCommitOptions {
   batchDelayMs: number;
   /** Called once when a batch cannot be committed after retries; the node should exit. */
   onFatal: (err: Error) => void;
+  /** Rows waiting for or in a commit at which `backlogged()` turns true (default persistenceLimits.journalPendingRowsMax). */
+  pendingRowsMax?: number;
 }
 
 export interface JournalStats {
@@ -122,6 +120,16 @@ export class GroupCommitJournal {
 
   owns(partition: number): boolean {
     return this.owned.has(partition);
+  }
+
+  /**
+   * True while `pendingRowsMax` rows wait for or are in a commit (the database is slow or stalled). Appends are never
+   * refused here — an event an actor already applied must reach the journal — so the bound is kept upstream: the
+   * inventory actors refuse new commands (429 OVERLOADED) before applying anything while this is true, and checkout
+   * plans are bounded by limits.checkoutsInFlightMax.
+   */
+  backlogged(): boolean {
+    return this.pending.length + this.inFlightBatch.length >= (this.opts.pendingRowsMax ?? persistenceLimits.journalPendingRowsMax);
   }
 
   /**
@@ -220,8 +228,8 @@ export class GroupCommitJournal {
 
   private async commitWithRetries(batch: PendingRow[]): Promise<void> {
     let lastErr: Error = new Error('unreachable');
-    for (let attempt = 1; attempt <= flushAttemptsMax; attempt++) {
-      if (attempt > 1) await sleep(flushRetryDelayMsBase * 2 ** (attempt - 2));
+    for (let attempt = 1; attempt <= persistenceLimits.journalFlushAttemptsMax; attempt++) {
+      if (attempt > 1) await sleep(persistenceLimits.journalFlushRetryDelayMsBase * 2 ** (attempt - 2));
       let committed: Set<PendingRow>;
       try {
         committed = await this.commitOnce(batch);

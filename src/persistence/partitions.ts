@@ -1,3 +1,4 @@
+import { persistenceLimits } from '../config/limits.js';
 import { decodePayload, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 
@@ -171,7 +172,6 @@ export async function writeSnapshots(sql: SqlClient, snaps: SnapshotRecord[]): P
 
 /** Deadlock or serialization failure: PostgreSQL rolled the transaction back, so running it again is safe. */
 const retryableCodes = new Set(['40P01', '40001']);
-const claimAttemptsMax = 3;
 
 async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -179,7 +179,7 @@ async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
       return await fn();
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (attempt >= claimAttemptsMax || typeof code !== 'string' || !retryableCodes.has(code)) throw err;
+      if (attempt >= persistenceLimits.claimAttemptsMax || typeof code !== 'string' || !retryableCodes.has(code)) throw err;
     }
   }
 }

@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import { limits } from '../../config/limits.js';
+import { idempotencyKeyPattern, limits } from '../../config/limits.js';
 import { mergeLines, type CheckoutRequest } from '../../domain/checkout.js';
 import { errorResponse } from '../error-response.js';
 import type { HttpRequest, HttpResponse } from '../request.js';
 import { checkoutBody, parseBody, quantityProblem } from '../validation.js';
-
-/** Idempotency keys are 1-255 printable ASCII characters (Stripe's rule). */
-const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 
 export type ParsedCheckout = { ok: true; key: string; fingerprint: string; request: CheckoutRequest } | { ok: false; response: HttpResponse };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod/v4';
 import { AdminError, type AdminOp } from '../../actors/topology.js';
-import { membershipLimits } from '../../cluster/membership.js';
+import { membershipLimits } from '../../config/limits.js';
 import { errorResponse } from '../error-response.js';
 import type { Handler, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';

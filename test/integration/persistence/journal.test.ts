@@ -52,6 +52,20 @@ describe.each(drivers)('the group-commit journal on %s', (driver) => {
     expect(owner).toEqual({ node: 'node-b', epoch: 2 });
   });
 
+  it('says it is backlogged while its bound of rows waits for a commit, and not once they commit', async () => {
+    const [claim] = await claimPartitions(db.sql, 'node-a', [40]);
+    const journal = journalOn(db.sql, { pendingRowsMax: 3 });
+    journal.own(claim!);
+    const first = [journal.append(40, 'sku:a', { i: 1 }), journal.append(40, 'sku:a', { i: 2 })];
+    expect(journal.backlogged()).toBe(false);
+    first.push(journal.append(40, 'sku:a', { i: 3 }));
+    expect(journal.backlogged()).toBe(true);
+    // Appends are never refused at the bound: an event an actor applied must reach the journal.
+    first.push(journal.append(40, 'sku:a', { i: 4 }));
+    expect(await Promise.all(first)).toEqual([1, 2, 3, 4]);
+    expect(journal.backlogged()).toBe(false);
+  });
+
   it('assigns seqs in append order and resolves each append with its seq', async () => {
     const [claim] = await claimPartitions(db.sql, 'node-a', [2]);
     const journal = journalOn(db.sql);

@@ -2,7 +2,8 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
 import { BloomFilter } from '../../../src/actors/bloom-filter.js';
-import { CheckoutActor, sagaRetryLimits, type CheckoutReply } from '../../../src/actors/checkout-actor.js';
+import { CheckoutActor, type CheckoutReply } from '../../../src/actors/checkout-actor.js';
+import { actorLimits } from '../../../src/config/limits.js';
 import { renderCheckoutResult, type CheckoutResponse } from '../../../src/domain/checkout-result.js';
 import { seededIds } from '../../../src/actors/id-source.js';
 import type { CheckoutPlan, CheckoutRequest } from '../../../src/domain/checkout.js';
@@ -151,7 +152,7 @@ describe('the checkout actor', () => {
     expect(rendered(await h.actor.submit('k2', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
     // The backoff runs on the injected clock: nothing runs again until it passes.
     expect(h.tombstones).toEqual([]);
-    h.clock.advance(sagaRetryLimits.delayMsBase);
+    h.clock.advance(actorLimits.sagaRetryDelayMsBase);
     await vi.waitFor(() => expect(h.tombstones).toHaveLength(1));
     expect(h.sku.view).toMatchObject({ held: 0, sold: 1 });
     expect(h.actor.running()).toBe(0);
@@ -166,7 +167,7 @@ describe('the checkout actor', () => {
     await vi.waitFor(() => expect(h.commitFailures).toBe(0));
     // Other checkouts answered during the backoff push k4's answer out of memory (one entry kept here).
     expect(rendered(await h.actor.submit('other', 'fp', request))).toMatchObject({ statusCode: 201 });
-    h.clock.advance(sagaRetryLimits.delayMsMax);
+    h.clock.advance(actorLimits.sagaRetryDelayMsMax);
     await vi.waitFor(() => expect(h.tombstones).toContain('co:k4'));
     await vi.waitFor(() => expect(h.actor.running()).toBe(0));
     // Not "in use" for good: the key is answered from its stored record.

@@ -24,6 +24,8 @@ import { intBelow, intBetween, pick, seededRng, seedsToRun, type Rng } from '../
 
 /** An EventJournal that holds appends until the test commits them, in append order (like group commit). */
 class ManualJournal implements EventJournal {
+  /** What the journal says of its queue; the test sets it to play a database that stopped keeping up. */
+  full = false;
   readonly appended: { partition: number; entity: string; events: InventoryEvent[]; seq: number }[] = [];
   private readonly waiting: { seq: number; resolve: (seq: number) => void; reject: (err: Error) => void }[] = [];
   committed = 0;
@@ -32,6 +34,10 @@ class ManualJournal implements EventJournal {
     const seq = this.appended.length + 1;
     this.appended.push({ partition, entity, events: event as InventoryEvent[], seq });
     return new Promise((resolve, reject) => this.waiting.push({ seq, resolve, reject }));
+  }
+
+  backlogged(): boolean {
+    return this.full;
   }
 
   get uncommitted(): number {
@@ -267,6 +273,24 @@ describe('the inventory actor', () => {
     await turns(5);
     expect(answered).toBe(false);
     expect(run.actor.view).toMatchObject({ available: 3, held: 2, pendingWrites: 1 });
+    run.journal.commit(1);
+    expect(await reserved).toMatchObject({ ok: true, available: 3, held: 2 });
+  });
+
+  it('refuses new commands with OVERLOADED, applying nothing, while the journal is backlogged', async () => {
+    const run = (current = startRun(11));
+    const stocked = run.actor.ask({ t: 'setOnHand', onHand: 5 });
+    await turns(3);
+    run.journal.commit(1);
+    await stocked;
+    run.journal.full = true;
+    const refused = await run.actor.ask({ t: 'reserve', holdId: asHoldId('h1'), qty: 2, ttlMs, checkoutId: 'co_1' });
+    expect(refused).toMatchObject({ ok: false, code: 'OVERLOADED' });
+    expect(run.actor.view).toMatchObject({ available: 5, held: 0, pendingWrites: 0 });
+    expect(run.journal.appended).toHaveLength(1);
+    run.journal.full = false;
+    const reserved = run.actor.ask({ t: 'reserve', holdId: asHoldId('h1'), qty: 2, ttlMs, checkoutId: 'co_1' });
+    await turns(3);
     run.journal.commit(1);
     expect(await reserved).toMatchObject({ ok: true, available: 3, held: 2 });
   });
