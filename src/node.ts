@@ -110,12 +110,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
 
 /** Products, known keys, then this node's partitions (snapshots, journal tails, unfinished checkouts). */
 async function recover(core: NodeCore, topology: Topology, log: Logger): Promise<void> {
-  const startedMs = Date.now();
+  const startedMs = performance.now();
   const products = await core.catalog.load();
   await core.host.scanKnownKeys();
   await topology.start();
   const skus = core.inventory.size();
-  log.info({ ms: Date.now() - startedMs, partitions: core.host.servedPartitions().length, activeSkus: skus.active, dormantSkus: skus.dormant, products, mode: topology.mode }, 'recovered; ready');
+  log.info({ ms: Math.round(performance.now() - startedMs), partitions: core.host.servedPartitions().length, activeSkus: skus.active, dormantSkus: skus.dormant, products, mode: topology.mode }, 'recovered; ready');
 }
 
 function exitOnFatal(log: Logger): (err: unknown) => void {

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import type { Logger } from 'pino';
 import { checkoutPartition, skuPartition } from '../domain/entities.js';
@@ -33,6 +34,8 @@ export interface PartitionHostDeps {
   forceReservePromo: (code: string, customerKey: string) => void;
   /** Writes the snapshots waiting in memory (before a partition leaves). */
   flushSnapshots: () => Promise<void>;
+  /** Drives a release's wait for its checkouts. */
+  clock: Clock;
   /** A partition arrived (carts cached under an earlier owner may be stale). */
   onAcquired?: (partitions: number[]) => void;
   log: Logger;
@@ -115,7 +118,7 @@ export class PartitionHost {
   async acquire(partitions: number[]): Promise<PartitionClaim[]> {
     const wanted = [...new Set(partitions)].filter((p) => !this.moving.has(p)).sort((a, b) => a - b);
     if (wanted.length === 0) return [];
-    const started = Date.now();
+    const startedMs = performance.now();
     this.enterMotion(wanted);
     try {
       // Local state from an earlier ownership goes first (a re-acquire stops writing at the old epoch; its pending
@@ -136,7 +139,7 @@ export class PartitionHost {
       }
       await this.resumeSagas(state.unfinished);
       this.deps.onAcquired?.(wanted);
-      this.deps.log.info({ partitions: rangeText(wanted), ms: Date.now() - started, skus: state.skus.size, events: rows.events.length, resumed: state.unfinished.length }, 'partitions acquired');
+      this.deps.log.info({ partitions: rangeText(wanted), ms: Math.round(performance.now() - startedMs), skus: state.skus.size, events: rows.events.length, resumed: state.unfinished.length }, 'partitions acquired');
       return claims;
     } catch (err) {
       for (const p of wanted) this.forget(p);
@@ -157,10 +160,11 @@ export class PartitionHost {
     if (wanted.length === 0) return [];
     enterGate(this.draining, wanted);
     try {
-      const deadline = Date.now() + idleTimeoutMs;
+      const { clock } = this.deps;
+      const deadlineMs = clock.now() + idleTimeoutMs;
       while (wanted.some((p) => (this.checkouts[p]?.running() ?? 0) > 0)) {
-        if (Date.now() >= deadline) throw new MoveError(`checkouts still running after ${idleTimeoutMs} ms`, wanted);
-        await new Promise((r) => setTimeout(r, actorLimits.releaseIdlePollMs));
+        if (clock.now() >= deadlineMs) throw new MoveError(`checkouts still running after ${idleTimeoutMs} ms`, wanted);
+        await new Promise<void>((r) => clock.setTimer(clock.now() + actorLimits.releaseIdlePollMs, r));
       }
     } catch (err) {
       leaveGate(this.draining, wanted);

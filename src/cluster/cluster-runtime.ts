@@ -75,6 +75,7 @@ export class ClusterRuntime implements ClusterLink {
       rpc: (node, msg, timeoutMs) => (node === this.nodeId ? this.dispatch(msg as PeerMessage, node) : this.pool.request(node, msg, timeoutMs)),
       publish: (routes) => this.publish(routes),
       log: deps.log,
+      clock: deps.clock,
     });
     this.onPeerMessage<AcquireMessage>('acquire', (msg) => this.onAcquire(msg.partitions));
     this.onPeerMessage<ReleaseMessage>('release', (msg) => this.onRelease(msg.partitions));

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AdminError, type AdminOp } from '../actors/topology.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { coordinatorLimits } from '../config/limits.js';
 import type { SqlClient } from '../persistence/sql.js';
 import { assignPartitions } from './assignment.js';
@@ -48,6 +49,8 @@ export interface CoordinatorDeps {
   rpc: (node: string, msg: unknown, timeoutMs: number) => Promise<unknown>;
   publish: (routes: Route[]) => Promise<void>;
   log: Logger;
+  /** Move pauses and backoffs are measured on it; default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ReconcileResult {
@@ -62,7 +65,7 @@ export class Coordinator {
   private readonly lease: CoordinatorLease;
   private queue: Promise<unknown> = Promise.resolve();
   private kicked = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private membershipErrorAt = 0;
   private stopped = false;
   private quietReconciles = 0;
@@ -84,8 +87,13 @@ export class Coordinator {
     });
     this.lease.on('lost', (reason) => this.deps.log.warn({ reason: reason.message }, 'coordinator lease lost'));
     this.lease.start();
-    this.timer = setInterval(() => this.kick(), coordinatorLimits.reconcileIntervalMs);
-    this.timer.unref();
+    const clock = this.deps.clock ?? systemClock;
+    const tick = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = clock.setTimer(clock.now() + coordinatorLimits.reconcileIntervalMs, tick);
+    };
+    this.timer = clock.setTimer(clock.now() + coordinatorLimits.reconcileIntervalMs, tick);
   }
 
   isLeader(): boolean {
@@ -94,7 +102,7 @@ export class Coordinator {
 
   /** Redis failed a membership read: the member list may be partial, so nothing fails over for one TTL. */
   noteMembershipError(): void {
-    this.membershipErrorAt = Date.now();
+    this.membershipErrorAt = this.now();
   }
 
   /** Schedules a reconcile (at most one waiting). */
@@ -113,7 +121,7 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await this.queue;
     await this.lease.release().catch(() => undefined);
@@ -193,80 +201,20 @@ export class Coordinator {
   }
 
   /**
-   * Compares the assignment with PostgreSQL's ownership rows and drives the difference. Null when the member list
-   * cannot be trusted right now (this node is missing from it, or Redis failed within the last TTL).
+   * Compares the assignment with PostgreSQL's ownership rows and drives the difference: failovers first (all at
+   * once: those partitions have no live server), then moves, step by step. Null when the member list cannot be
+   * trusted right now (this node is missing from it, or Redis failed within the last TTL).
    */
   private async reconcile(): Promise<ReconcileResult | null> {
-    const { sql, log, nodeId, partitions } = this.deps;
+    const { sql, nodeId } = this.deps;
     const live = this.deps.members().map((m) => m.nodeId);
-    if (!live.includes(nodeId) || Date.now() - this.membershipErrorAt < this.deps.memberTtlMs) return null;
-    const overrides = await loadOverrides(sql);
-    const undrained = live.filter((n) => !overrides.drained.has(n));
-    const desired = assignPartitions(partitions, undrained.length > 0 ? undrained : live, { pins: overrides.pins, isolations: overrides.isolations });
+    if (!live.includes(nodeId) || this.now() - this.membershipErrorAt < this.deps.memberTtlMs) return null;
     const owners = new Map((await readOwnerRoutes(sql)).map((r) => [r.partition, r]));
-    const liveSet = new Set(live);
-    const failovers = new Map<string, number[]>();
-    const moves = new Map<string, { from: string; to: string; partitions: number[] }>();
-    for (let p = 0; p < partitions; p++) {
-      const want = desired[p]!;
-      const cur = owners.get(p)?.nodeId ?? null;
-      if (cur === want) continue;
-      if (cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
-      else {
-        if ((this.moveBackoff.get(p)?.until ?? 0) > Date.now()) continue;
-        const key = `${cur}\u0000${want}`;
-        const m = moves.get(key) ?? { from: cur, to: want, partitions: [] };
-        m.partitions.push(p);
-        moves.set(key, m);
-      }
-    }
+    const { failovers, moves } = this.differences(live, await loadOverrides(sql), owners);
     const result: ReconcileResult = { moved: 0, pauseMsMax: 0, pauses: new Map(), failed: [] };
-    const note = (ps: number[], started: number) => {
-      const pause = Date.now() - started;
-      for (const p of ps) result.pauses.set(p, pause);
-      result.moved += ps.length;
-      result.pauseMsMax = Math.max(result.pauseMsMax, pause);
-    };
-    await Promise.all(
-      [...failovers].map(async ([to, ps]) => {
-        const started = Date.now();
-        try {
-          await this.deps.rpc(to, { t: 'acquire', partitions: ps }, coordinatorLimits.acquireRpcTimeoutMs);
-          note(ps, started);
-          log.info({ to, partitions: ps.length }, 'failover: partitions taken over');
-        } catch (err) {
-          result.failed.push({ partitions: ps, reason: `acquire on ${to}: ${(err as Error).message}` });
-        }
-      }),
-    );
+    await Promise.all([...failovers].map(([to, ps]) => this.failOver(to, ps, result)));
     for (const m of moves.values()) {
-      for (let i = 0; i < m.partitions.length; i += coordinatorLimits.movesPerStep) {
-        const step = m.partitions.slice(i, i + coordinatorLimits.movesPerStep);
-        const started = Date.now();
-        let released = false;
-        try {
-          const reply = (await this.deps.rpc(m.from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
-          if (reply.error) throw new Error(reply.error.details?.reason ?? 'release refused');
-          released = true;
-          await this.deps.rpc(m.to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
-          note(step, started);
-          for (const p of step) this.moveBackoff.delete(p);
-          log.info({ from: m.from, to: m.to, partitions: step.length, pauseMs: Date.now() - started }, 'partitions moved');
-        } catch (err) {
-          result.failed.push({ partitions: step, reason: `${m.from} → ${m.to}: ${(err as Error).message}` });
-          for (const p of step) {
-            const delayMs = Math.min(coordinatorLimits.moveBackoffMsMax, (this.moveBackoff.get(p)?.delayMs ?? coordinatorLimits.moveBackoffMsBase / 2) * 2);
-            this.moveBackoff.set(p, { until: Date.now() + delayMs, delayMs });
-          }
-          log.warn({ from: m.from, to: m.to, partitions: step.length, err: (err as Error).message }, 'move failed; it is tried again after a backoff');
-          // Released but not taken: the old owner takes the partitions back, so they are not left without a server.
-          if (released) {
-            await this.deps.rpc(m.from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).catch((e: unknown) =>
-              log.error({ from: m.from, partitions: step.length, err: (e as Error).message }, 'taking back released partitions failed; the next reconcile fails them over'),
-            );
-          }
-        }
-      }
+      for (let i = 0; i < m.partitions.length; i += coordinatorLimits.movesPerStep) await this.moveStep(m.from, m.to, m.partitions.slice(i, i + coordinatorLimits.movesPerStep), result);
     }
     // Redis is a cache of PostgreSQL's rows: publishing them again heals routes lost while Redis was down. Every
     // acquire publishes its own routes, so a quiet cluster only needs this now and then.
@@ -275,5 +223,80 @@ export class Coordinator {
       await this.deps.publish(result.moved > 0 ? await readOwnerRoutes(sql) : [...owners.values()]);
     }
     return result;
+  }
+
+  /** Partitions whose owner is gone (failovers, by new owner) and partitions to move (by old and new owner). */
+  private differences(live: string[], overrides: Overrides, owners: Map<number, Route>) {
+    const undrained = live.filter((n) => !overrides.drained.has(n));
+    const desired = assignPartitions(this.deps.partitions, undrained.length > 0 ? undrained : live, { pins: overrides.pins, isolations: overrides.isolations });
+    const liveSet = new Set(live);
+    const failovers = new Map<string, number[]>();
+    const moves = new Map<string, { from: string; to: string; partitions: number[] }>();
+    for (let p = 0; p < this.deps.partitions; p++) {
+      const want = desired[p]!;
+      const cur = owners.get(p)?.nodeId ?? null;
+      if (cur === want) continue;
+      if (cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
+      else {
+        if ((this.moveBackoff.get(p)?.until ?? 0) > this.now()) continue;
+        const key = `${cur}\u0000${want}`;
+        const m = moves.get(key) ?? { from: cur, to: want, partitions: [] };
+        m.partitions.push(p);
+        moves.set(key, m);
+      }
+    }
+    return { failovers, moves };
+  }
+
+  /** A failover: the new owner claims partitions whose owner of record is not live (the claim fences the old one). */
+  private async failOver(to: string, partitions: number[], result: ReconcileResult): Promise<void> {
+    const startedMs = this.now();
+    try {
+      await this.deps.rpc(to, { t: 'acquire', partitions }, coordinatorLimits.acquireRpcTimeoutMs);
+      this.noteMoved(result, partitions, startedMs);
+      this.deps.log.info({ to, partitions: partitions.length }, 'failover: partitions taken over');
+    } catch (err) {
+      result.failed.push({ partitions, reason: `acquire on ${to}: ${(err as Error).message}` });
+    }
+  }
+
+  /** One step of a move: the old owner releases, then the new one acquires; a failed step backs off. */
+  private async moveStep(from: string, to: string, step: number[], result: ReconcileResult): Promise<void> {
+    const { log } = this.deps;
+    const startedMs = this.now();
+    let released = false;
+    try {
+      const reply = (await this.deps.rpc(from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
+      if (reply.error) throw new Error(reply.error.details?.reason ?? 'release refused');
+      released = true;
+      await this.deps.rpc(to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
+      this.noteMoved(result, step, startedMs);
+      for (const p of step) this.moveBackoff.delete(p);
+      log.info({ from, to, partitions: step.length, pauseMs: this.now() - startedMs }, 'partitions moved');
+    } catch (err) {
+      result.failed.push({ partitions: step, reason: `${from} → ${to}: ${(err as Error).message}` });
+      for (const p of step) {
+        const delayMs = Math.min(coordinatorLimits.moveBackoffMsMax, (this.moveBackoff.get(p)?.delayMs ?? coordinatorLimits.moveBackoffMsBase / 2) * 2);
+        this.moveBackoff.set(p, { until: this.now() + delayMs, delayMs });
+      }
+      log.warn({ from, to, partitions: step.length, err: (err as Error).message }, 'move failed; it is tried again after a backoff');
+      // Released but not taken: the old owner takes the partitions back, so they are not left without a server.
+      if (released) {
+        await this.deps.rpc(from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).catch((e: unknown) =>
+          log.error({ from, partitions: step.length, err: (e as Error).message }, 'taking back released partitions failed; the next reconcile fails them over'),
+        );
+      }
+    }
+  }
+
+  private noteMoved(result: ReconcileResult, partitions: number[], startedMs: number): void {
+    const pause = this.now() - startedMs;
+    for (const p of partitions) result.pauses.set(p, pause);
+    result.moved += partitions.length;
+    result.pauseMsMax = Math.max(result.pauseMsMax, pause);
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? systemClock).now();
   }
 }

@@ -86,7 +86,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const knownKeys = new BloomFilter();
   const lookupKey = (key: string) => idempotency.get(key);
   const host = new PartitionHost({
-    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, log,
+    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, log, clock,
     forceReservePromo: o.forceReservePromo,
     newCheckoutActor: o.newCheckoutActor,
     flushSnapshots: () => snapshots.flush(),
