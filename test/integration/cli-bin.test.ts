@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, chmodSync, constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, repoRoot } from '../support/ensure-built.js';
+import { runProcess, type ProcessRun } from '../support/run-process.js';
 
 /**
  * bin/boxoffice.js, the package's bin: what `npx boxoffice`, `npm run boxoffice` and `./bin/boxoffice.js` run
@@ -20,22 +21,12 @@ const cliJs = join(repoRoot, 'dist', 'src', 'cli', 'boxoffice.js');
 const runMsMax = 20_000;
 const adminToken = 'cli-bin-test-token-0123456789';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
 /** Runs `command args` with only PATH (this test's node first, for the shebang's `env node`) and `env` set. */
-async function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const path = [dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter);
-  const child = spawn(command, args, { env: { PATH: path, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: runMsMax });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runProcess(command, args, { PATH: path, ...env }, runMsMax);
 }
 
 /** A folder laid out like a checkout holding only bin/boxoffice.js (and `dist` files when given), real path. */

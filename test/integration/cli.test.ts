@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, repoRoot } from '../support/ensure-built.js';
+import { runProcess, type ProcessRun } from '../support/run-process.js';
 
 /**
  * The compiled CLI (dist/src/cli/boxoffice.js) run as a child process, as an operator runs it, against a real HTTP
@@ -70,20 +70,10 @@ function fakeAdminApi(seen: Seen[], state: { stall: boolean }): Server {
   });
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type CliRun = ProcessRun;
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [cliJs, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: cliRunMsMax });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runProcess(process.execPath, [cliJs, ...args], { PATH: process.env['PATH'] ?? '', ...env }, cliRunMsMax);
 }
 
 describe('the boxoffice CLI against an admin API on a real socket', () => {
