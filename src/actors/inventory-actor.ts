@@ -4,6 +4,7 @@ import {
   applyInventoryEvent,
   countsOf,
   decideInventory,
+  opensWork,
   inventoryToSnapshot,
   type InventoryCommand,
   type InventoryEvent,
@@ -20,7 +21,7 @@ import { MinHeap } from './min-heap.js';
 /** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */
 export interface EventJournal {
   append(partition: number, entity: string, event: unknown): Promise<number>;
-  /** True while the journal's queue is at its bound: new commands are refused before they are applied. */
+  /** True while the journal's queue is at its bound: new work (a new hold, a stock change) is refused before it is applied. */
   backlogged?(): boolean;
 }
 
@@ -101,8 +102,7 @@ export class InventoryActor {
         clearTimeout(timeout);
         resolve(r);
       };
-      // Refused before anything is applied: a full mailbox, or a journal whose queue is at its bound.
-      if (this.deps.journal.backlogged?.() || !this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
+      if (!this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
     });
   }
 
@@ -137,6 +137,12 @@ export class InventoryActor {
     } else {
       cmd = msg.cmd;
       reply = msg.reply;
+    }
+    // New work waits (429, nothing applied) while the journal's queue is at its bound; what ends work already
+    // admitted goes on, so no hold a saga owns is stranded and no cancelled order keeps its units.
+    if ((cmd.t === 'reserve' || cmd.t === 'setOnHand') && this.deps.journal.backlogged?.() && opensWork(state, cmd)) {
+      reply(fail('OVERLOADED', { retryAfterS: 1 }));
+      return state;
     }
     const d = decideInventory(state, cmd, nowMs);
     for (const e of d.events) {

@@ -114,9 +114,10 @@ export const persistenceLimits = {
   /** Backoff before journal retry n: base · 2^(n-1) (raises no error). */
   journalFlushRetryDelayMsBase: 25,
   /**
-   * Journal rows waiting for or in a commit. Past it, inventory commands answer 429 OVERLOADED before anything is
-   * applied, so a slow or stalled database cannot grow the queue without bound. Checkout plans (one row per checkout)
-   * are bounded by limits.checkoutsInFlightMax instead.
+   * Journal rows waiting for or in a commit. Past it, new stock work (a new hold, an onHand change) answers 429
+   * OVERLOADED before anything is applied, so a slow or stalled database cannot grow the queue without bound; what
+   * ends admitted work (pin, commit, release, return, expiry) goes on. Checkout plans (one row per checkout) are
+   * bounded by limits.checkoutsInFlightMax instead.
    */
   journalPendingRowsMax: 200_000,
   /** Attempts at a partition claim that meets a concurrent claim; past them the acquire fails (503 MOVE_FAILED). */

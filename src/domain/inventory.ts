@@ -111,6 +111,17 @@ function projectCounts(s: InventoryState, events: InventoryEvent[]): InventoryCo
   return { sku: s.sku, onHand, available: onHand - held - sold, held, sold };
 }
 
+/**
+ * Whether a command opens new work — a hold that does not exist yet, a change of the stock — rather than ending work
+ * already admitted (pin, commit, release, return, expiry, or a repeated reserve of a hold that exists). While the
+ * journal is backlogged only new work waits: refusing the rest would strand holds their sagas already own.
+ */
+export function opensWork(s: InventoryState, c: InventoryCommand): boolean {
+  if (c.t === 'setOnHand') return true;
+  if (c.t === 'reserve') return !s.holds.has(c.holdId) && !(s.recentlyCommitted?.has(c.holdId) ?? false);
+  return false;
+}
+
 export function decideInventory(s: InventoryState, c: InventoryCommand, nowMs: number): InventoryDecision {
   switch (c.t) {
     case 'setOnHand': {

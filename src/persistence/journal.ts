@@ -125,8 +125,9 @@ export class GroupCommitJournal {
   /**
    * True while `pendingRowsMax` rows wait for or are in a commit (the database is slow or stalled). Appends are never
    * refused here — an event an actor already applied must reach the journal — so the bound is kept upstream: the
-   * inventory actors refuse new commands (429 OVERLOADED) before applying anything while this is true, and checkout
-   * plans are bounded by limits.checkoutsInFlightMax.
+   * inventory actors refuse new work (a new hold, a stock change: 429 OVERLOADED) before applying anything while this
+   * is true, while everything that ends admitted work goes on; checkout plans are bounded by
+   * limits.checkoutsInFlightMax.
    */
   backlogged(): boolean {
     return this.pending.length + this.inFlightBatch.length >= (this.opts.pendingRowsMax ?? persistenceLimits.journalPendingRowsMax);
