@@ -79,10 +79,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   log.info({ port: http.port, node: config.nodeId }, 'listening; recovering');
 
   let stopChores = () => {};
+  let closing = false;
   const recovered = (async () => {
     await recover(core, topology, log);
     ready = true;
-    stopChores = startChores({ config, core, topology, sweeper, clock, log });
+    // A close that began during recovery waits for it; the chores must not start behind it.
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');
@@ -95,6 +97,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     sql,
     recovered,
     async close() {
+      closing = true;
       stopChores();
       http.close();
       await recovered.catch(() => undefined);

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
 import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyRecord, type KeyEntry } from '../domain/checkout-key.js';
-import { refused, rejected, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
+import { refused, rejected, renderCheckoutResult, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
 import { checkoutEntity } from '../domain/entities.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { BloomFilter } from './bloom-filter.js';
@@ -100,7 +100,7 @@ export class CheckoutActor {
       alive: () => !this.stopped,
       recordCompensation: async (plan, rejection, authId) => {
         this.compensations.set(plan.key, { rejection, authId });
-        const ev: CheckoutEvent = { t: 'compensating', rejection, authId };
+        const ev: CheckoutEvent = { t: 'compensating', rejection, outcome: { response: renderCheckoutResult(rejection), retention: rejection.retention }, authId };
         this.lastSeqs.set(plan.key, await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev));
       },
     };

@@ -4,11 +4,19 @@ import type { CheckoutRejection, CheckoutResponse, Retention } from '../domain/c
 /** Journal events of a checkout entity (`co:<key>`), in the key's partition. */
 export type CheckoutEvent =
   | { t: 'started'; plan: CheckoutPlan }
-  /** Recorded before compensation starts, so a re-run repeats the compensation instead of the checkout. */
-  | { t: 'compensating'; rejection: CheckoutRejection; authId: string | null }
-  /** The same, as versions before the CheckoutResult union journaled it: the rejection rendered as its answer. */
-  | { t: 'compensating'; outcome: { response: CheckoutResponse; retention: Retention }; authId: string | null }
+  /**
+   * Recorded before compensation starts, so a re-run repeats the compensation instead of the checkout. Versions
+   * before the CheckoutResult union wrote only `outcome` (the rejection rendered as its answer) and read only it:
+   * it is written too, so a partition moved to a node of the earlier version, or a rollback, still recovers.
+   */
+  | { t: 'compensating'; rejection?: CheckoutRejection; outcome: LegacyOutcome; authId: string | null }
   | { t: 'finished'; statusCode: number };
+
+/** How versions before the CheckoutResult union journaled a rejection: its rendered answer and its retention. */
+export interface LegacyOutcome {
+  response: CheckoutResponse;
+  retention: Retention;
+}
 
 /** A journaled compensation: the rejection the saga compensates for, and the authorization it may have to void. */
 export interface Compensation {

@@ -50,6 +50,6 @@ export function replayJournal(snapshots: SnapshotRecord[], events: JournalEntry[
 
 /** A journaled compensation, in the current form or as versions before the CheckoutResult union wrote it. */
 function compensationOf(ev: Extract<CheckoutEvent, { t: 'compensating' }>): Compensation {
-  const rejection = 'rejection' in ev ? ev.rejection : rejectionFromResponse(ev.outcome.response, ev.outcome.retention);
+  const rejection = ev.rejection ?? rejectionFromResponse(ev.outcome.response, ev.outcome.retention);
   return { rejection, authId: ev.authId };
 }

@@ -23,3 +23,8 @@ export function settledWithin(promise: Promise<unknown>, ms: number, clock?: Clo
   );
   return Promise.race([settled, expired]).finally(() => cancel());
 }
+
+/** Resolves at `atMs` on `clock`, always on a timer (a macrotask), so a retry loop around it never spins. */
+export function sleepUntil(clock: Clock, atMs: number): Promise<void> {
+  return new Promise<void>((resolve) => clock.setTimer(Math.max(atMs, clock.now()), resolve));
+}

@@ -9,7 +9,7 @@ import { cartPartition, promoPartition, skuPartition } from '../domain/entities.
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { PromoUsage, Promotion } from '../domain/promotions.js';
 import type { ClusterLink, PeerMessage } from './cluster-link.js';
-import { settledWithin } from './deadline.js';
+import { settledWithin, sleepUntil } from './deadline.js';
 import { TransportError } from './transport-error.js';
 
 type InventoryMessage = PeerMessage & { t: 'inv'; sku: string; cmd: InventoryCommand };
@@ -148,8 +148,10 @@ export class OwnerProxies {
             if (!idempotent && err.outcome !== 'not-delivered') throw err;
           }
         }
-        // A stale or missing route: wait for a newer one, or a short while when the owner did not answer.
-        await this.link.routeChange(p, route?.epoch ?? 0, Math.min(deadlineMs, clock.now() + clusterLimits.staleRouteRetryMs));
+        // A stale or missing route: wait for a newer one, or a short while when the owner did not answer. A wait
+        // refused at once (the link closing, too many waiters) still waits out its while, on a timer: never a spin.
+        const untilMs = Math.min(deadlineMs, clock.now() + clusterLimits.staleRouteRetryMs);
+        if (!(await this.link.routeChange(p, route?.epoch ?? 0, untilMs))) await sleepUntil(clock, untilMs);
       }
       if (clock.now() >= deadlineMs) throw new Error(`partition ${p}: no reachable owner within ${timeoutMs} ms`);
     }

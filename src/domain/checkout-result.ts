@@ -5,7 +5,9 @@ import type { PricedCart } from './pricing.js';
 /**
  * What a checkout ends with, as a value: the saga and the key table decide in these terms, and the HTTP answer (a
  * status and a body) is rendered from them in one function, `renderCheckoutResult`. The rendered answer is also
- * what the idempotency record stores, so a replay sends the bytes the first answer sent.
+ * what the idempotency record stores, so a replay sends the same status and the same JSON value as the first answer
+ * (read back from the database, whose jsonb column keeps values but not key order, its keys may come in another
+ * order).
  */
 
 /**

@@ -25,7 +25,9 @@ import type { NewOrder } from '../../../src/persistence/order-writer.js';
  */
 class MemoryJournal implements EventJournal {
   seq = 0;
-  async append(): Promise<number> {
+  readonly events: unknown[] = [];
+  async append(_partition: number, _entity: string, event: unknown): Promise<number> {
+    this.events.push(event);
     return ++this.seq;
   }
 }
@@ -50,6 +52,7 @@ function harness(partition = 1, doneEntriesMax = 100) {
   let gate = new Promise<void>((resolve) => (opened = resolve));
   const h = {
     clock,
+    journal,
     sku,
     responses: new Map<string, CheckoutResponse>(),
     orders: [] as NewOrder[],
@@ -172,6 +175,17 @@ describe('the checkout actor', () => {
     await vi.waitFor(() => expect(h.actor.running()).toBe(0));
     // Not "in use" for good: the key is answered from its stored record.
     expect(rendered(await h.actor.submit('k4', 'fp', request))).toMatchObject({ statusCode: 201, replayed: true });
+  });
+
+  it('journals a compensation so that both this version and the one before it can recover it', async () => {
+    const h = harness(4);
+    const reply = await h.actor.submit('k5', 'fp', { ...request, paymentMethod: 'pm_card_chargeDeclined' });
+    expect(rendered(reply).statusCode).toBe(402);
+    const ev = h.journal.events.find((e) => (e as { t?: string }).t === 'compensating') as Record<string, unknown>;
+    expect(ev['rejection']).toMatchObject({ t: 'rejected', code: 'PAYMENT_DECLINED', retention: 'durable' });
+    // What the version before the CheckoutResult union wrote and reads: the rejection rendered as its answer.
+    expect(ev['outcome']).toEqual({ response: renderCheckoutResult(reply.result), retention: 'durable' });
+    h.openGate();
   });
 
   it('answers a retried key with the stored 201 while a recovered saga is still committing its holds', async () => {

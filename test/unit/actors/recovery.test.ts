@@ -13,7 +13,8 @@ const row = (seq: number, entity: string, event: unknown): JournalEntry => ({ pa
 describe('recovery of checkout sagas from the journal', () => {
   it('resumes a journaled compensation as the rejection it compensates for', () => {
     const rejection = rejected('HOLD_EXPIRED', 'durable', { skus: ['A'] });
-    const state = replayJournal([], [row(1, 'co:k1', { t: 'started', plan }), row(2, 'co:k1', { t: 'compensating', rejection, authId: 'pi_1' })], log);
+    const outcome = { response: renderCheckoutResult(rejection), retention: 'durable' };
+    const state = replayJournal([], [row(1, 'co:k1', { t: 'started', plan }), row(2, 'co:k1', { t: 'compensating', rejection, outcome, authId: 'pi_1' })], log);
     expect(state.unfinished).toEqual([{ plan, compensating: { rejection, authId: 'pi_1' }, lastSeq: 2 }]);
   });
 
