@@ -13,9 +13,17 @@ import { errorResponse } from './error-response.js';
  * sold-out answers/s on the steady-state command). Everything that hands schemas to parseBody uses it; the config
  * and CLI schemas, which never meet these, stay on the v3 API.
  */
-const text = z.string().trim().min(1).max(limits.textLengthMax);
+/**
+ * Control characters (C0, DEL, C1) and unpaired UTF-16 surrogates: refused in every free-text field. PostgreSQL's
+ * text and jsonb refuse U+0000 and cannot store a lone surrogate, so such a value would pass here and fail only at the
+ * order write, after stock was pinned and a payment authorized; and no storefront means them.
+ */
+const unsafeText = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unsafeTextReason = 'must not contain control characters or unpaired surrogates';
+const safeString = () => z.string().refine((v) => !unsafeText.test(v), unsafeTextReason);
+const text = safeString().trim().min(1).max(limits.textLengthMax);
 export const skuSchema = z.string().regex(skuPattern, 'expected 1-64 of A-Z a-z 0-9 . _ : - starting alphanumeric');
-const id = z.string().min(1).max(limits.idLengthMax);
+const id = safeString().min(1).max(limits.idLengthMax);
 /** Quantities are positive whole numbers; the upper limit is checked separately (422 QUANTITY_LIMIT_EXCEEDED). */
 const qty = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -66,7 +74,7 @@ export const addressSchema = z
     line1: text,
     line2: text.optional(),
     city: text,
-    postalCode: z.string().trim().min(1).max(16),
+    postalCode: safeString().trim().min(1).max(16),
     country: z.string().regex(countryPattern, 'expected an ISO 3166-1 alpha-2 code such as US'),
     region: z.string().regex(/^[A-Z0-9]{1,3}$/).nullish(),
   })
