@@ -14,8 +14,8 @@ import {
 } from '../domain/checkout-result.js';
 import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
 import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
-import { PaymentTimeoutError, withTimeout, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
-import type { NewOrder } from '../persistence/order-writer.js';
+import { PaymentTimeoutError, withTimeout, type AuthorizeRequest, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
+import { OrderRejectedError, type NewOrder } from '../persistence/order-writer.js';
 import type { SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import { orderRow } from './order-row.js';
@@ -75,6 +75,12 @@ export interface SagaRun {
   deps: SagaDeps;
   holds: { sku: string; holdId: HoldId; qty: number }[];
   authId: string | null;
+  /**
+   * An authorization may exist that this run does not hold: an earlier run of the plan may have made it (this run is
+   * a re-run), or one of this run's attempts had an unknown outcome. Before the checkout gives up, it is looked up by
+   * its key and voided (DESIGN.md, "Money, exactly once").
+   */
+  authMaybe: boolean;
 }
 
 type StepResult = { t: 'next' } | { t: 'compensate'; rejection: CheckoutRejection } | { t: 'stop'; outcome: CheckoutOutcome };
@@ -120,6 +126,7 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, opts: 
     deps,
     holds: plan.lines.map((l) => ({ sku: l.sku, qty: l.qty, holdId: holdIdFor(asCheckoutId(plan.checkoutId), asSku(l.sku)) })),
     authId: null,
+    authMaybe: opts.resume !== undefined,
   };
   if (opts.resume) {
     const stored = await deps.storedResponse(plan.key);
@@ -164,10 +171,14 @@ async function abandonUnrecorded(run: SagaRun, done: SagaStep[]): Promise<Checko
   return rejected('NOT_READY', 'forget');
 }
 
-/** Undoes the done steps in reverse, gives the promo use back and stores the response when it is durable. */
+/**
+ * Undoes the done steps in reverse, voids any authorization this checkout may hold, gives the promo use back and
+ * stores the response when it is durable. An undo that fails throws: the saga runs again later and repeats the
+ * journaled compensation (every undo is idempotent), so no hold stays pinned and no authorization outlives it.
+ */
 async function compensate(run: SagaRun, done: SagaStep[], rejection: CheckoutRejection): Promise<CheckoutOutcome> {
   assertAlive(run);
-  if (run.authId) {
+  if (run.authId || run.authMaybe) {
     // Another run of this checkout (an earlier owner of its partition) may have completed it: never void an
     // authorization whose order is stored.
     const stored = await run.deps.storedResponse(run.plan.key);
@@ -175,6 +186,7 @@ async function compensate(run: SagaRun, done: SagaStep[], rejection: CheckoutRej
   }
   const reason: ReleaseReason = rejection.code === 'PAYMENT_DECLINED' ? 'payment_failed' : 'compensated';
   for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reason);
+  if (run.authMaybe && !done.some((s) => s.undo === voidPayment)) await voidPayment(run);
   releasePromoUse(run);
   if (rejection.retention === 'durable') await saveResponse(run, renderCheckoutResult(rejection));
   return rejection;
@@ -199,14 +211,20 @@ async function reserveHolds(r: SagaRun): Promise<StepResult> {
   return { t: 'next' };
 }
 
+/** Releases every hold (a missing one is a no-op); a refused release throws, since a pinned hold never expires. */
 async function releaseHolds(r: SagaRun, reason: ReleaseReason): Promise<void> {
-  await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'release', holdId: h.holdId, reason })));
+  const replies = await Promise.all(r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'release', holdId: h.holdId, reason })));
+  const refused = replies.find((rep) => !rep.ok);
+  if (refused && !refused.ok) throw new Error(`release failed with ${refused.code}`);
 }
 
 async function authorizePayment(r: SagaRun): Promise<StepResult> {
   const { checkoutId, orderId, paymentMethod, priced } = r.plan;
   const outcome = await authorizeWithRetries(r.deps.payments, { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency }, r.deps.clock);
-  if (outcome === 'unknown') return { t: 'stop', outcome: await writePendingOrder(r) };
+  if (outcome === 'unknown') {
+    r.authMaybe = true;
+    return writePendingOrder(r);
+  }
   if (outcome.kind === 'authorized') {
     r.authId = outcome.authId;
     return { t: 'next' };
@@ -226,32 +244,70 @@ export interface AuthorizeTarget {
   paymentMethod: string;
 }
 
+/**
+ * Sends the authorization, with the same key each time, until the provider gives an answer that stands: authorized
+ * or declined; an error that means nothing happened is retried, then returned. Once an attempt's outcome was unknown
+ * (a timeout, a lost connection, a provider that threw), a later error does not settle it: the first attempt may
+ * have authorized, so the result stays 'unknown' (the order is pending and the sweeper asks again), never an error
+ * that would free the key for a second authorization.
+ */
 export async function authorizeWithRetries(payments: PaymentProvider, t: AuthorizeTarget, clock: Clock = systemClock): Promise<PaymentOutcome | 'unknown'> {
+  let unknown = false;
+  let lastError: PaymentOutcome | null = null;
   for (let attempt = 0; attempt <= limits.paymentRetriesMax; attempt++) {
     try {
-      return await withTimeout(
-        payments.authorize({
-          idempotencyKey: `${t.checkoutId}:authorize`,
-          amountMinor: t.amountMinor,
-          currency: t.currency,
-          paymentMethod: t.paymentMethod,
-          metadata: { checkoutId: t.checkoutId, orderId: t.orderId, idempotencyKey: `${t.checkoutId}:authorize` },
-        }),
-        limits.paymentCallTimeoutMs,
-        clock,
-      );
+      const outcome = await withTimeout(payments.authorize(authorizeRequest(t)), limits.paymentCallTimeoutMs, clock);
+      if (outcome.kind !== 'error') return outcome;
+      lastError = outcome;
+      if (!outcome.retryable) break;
     } catch (err) {
-      if (!(err instanceof PaymentTimeoutError)) return { kind: 'error', retryable: true, message: String(err) };
+      // A timeout, or a provider that threw for a reason it did not say: it may have acted.
+      unknown = true;
+      if (!(err instanceof PaymentTimeoutError)) lastError = { kind: 'error', retryable: true, message: String(err) };
     }
   }
-  return 'unknown';
+  return unknown || lastError === null ? 'unknown' : lastError;
 }
 
+function authorizeRequest(t: AuthorizeTarget): AuthorizeRequest {
+  const idempotencyKey = `${t.checkoutId}:authorize`;
+  return {
+    idempotencyKey,
+    amountMinor: t.amountMinor,
+    currency: t.currency,
+    paymentMethod: t.paymentMethod,
+    metadata: { checkoutId: t.checkoutId, orderId: t.orderId, idempotencyKey },
+  };
+}
+
+/**
+ * Voids the authorization this checkout holds, or the one an earlier attempt may have made (found by its key). Throws
+ * when it cannot void or cannot tell (the provider is down): the saga runs again later and tries again, so the
+ * checkout never gives up while an authorization may be alive.
+ */
 async function voidPayment(r: SagaRun): Promise<void> {
-  if (!r.authId) return;
-  const res = await r.deps.payments.void({ idempotencyKey: `${r.plan.checkoutId}:void`, authId: r.authId }).catch((e: unknown) => ({ ok: false as const, message: String(e) }));
-  // A failed void leaves an authorization that lapses on its own at the provider; it is logged for the operator.
-  if (!res.ok) r.deps.log.error({ checkoutId: r.plan.checkoutId, authId: r.authId, err: res.message }, 'void failed');
+  const authId = r.authId ?? (r.authMaybe ? await findAuthorization(r) : null);
+  if (authId === null) return;
+  const res = await withTimeout(r.deps.payments.void({ idempotencyKey: `${r.plan.checkoutId}:void`, authId }), limits.paymentCallTimeoutMs, r.deps.clock);
+  if (!res.ok) {
+    r.deps.log.error({ checkoutId: r.plan.checkoutId, authId, err: res.message }, 'void failed; the checkout runs again');
+    throw new Error(`void of ${authId} failed: ${res.message}`);
+  }
+}
+
+/**
+ * The authorization made with this checkout's key, if any: the provider's record of the key, or, for a provider that
+ * keeps none, the authorization sent again with the same key (the provider answers with the first result; had the
+ * first never arrived, this one authorizes now and is voided right after). Throws when the answer is unknown.
+ */
+async function findAuthorization(r: SagaRun): Promise<string | null> {
+  const { checkoutId, orderId, paymentMethod, priced } = r.plan;
+  const target = { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency };
+  const found = r.deps.payments.lookup
+    ? await withTimeout(r.deps.payments.lookup(authorizeRequest(target).idempotencyKey), limits.paymentCallTimeoutMs, r.deps.clock)
+    : await authorizeWithRetries(r.deps.payments, target, r.deps.clock);
+  if (found === 'unknown') throw new Error(`checkout ${checkoutId}: whether an authorization exists is unknown; the checkout runs again`);
+  return found?.kind === 'authorized' ? found.authId : null;
 }
 
 async function pinHolds(r: SagaRun): Promise<StepResult> {
@@ -266,10 +322,27 @@ async function pinHolds(r: SagaRun): Promise<StepResult> {
 }
 
 async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
-  await r.deps.orders.write(orderRow(r, 'confirmed', renderCheckoutResult(confirmed(r.plan))));
+  const refused = await writeOrder(r, orderRow(r, 'confirmed', renderCheckoutResult(confirmed(r.plan))));
+  if (refused) return refused;
   // Before the client is answered (acknowledge follows this step): a cart read after the 201 says checked out.
   await markCartCheckedOut(r);
   return { t: 'next' };
+}
+
+/**
+ * Writes the order; a transient failure throws (the saga runs again), a permanent refusal by the database is a
+ * verdict: the checkout compensates (void, release) and answers 500 INTERNAL durably, instead of retrying for ever
+ * with its stock pinned and its key in flight.
+ */
+async function writeOrder(r: SagaRun, order: NewOrder): Promise<StepResult | null> {
+  try {
+    await r.deps.orders.write(order);
+    return null;
+  } catch (err) {
+    if (!(err instanceof OrderRejectedError)) throw err;
+    r.deps.log.error({ err, checkoutId: r.plan.checkoutId, orderId: r.plan.orderId }, 'the database refused the order; the checkout is compensated');
+    return { t: 'compensate', rejection: rejected('INTERNAL', 'durable', { reason: 'the order could not be stored; nothing was charged' }) };
+  }
 }
 
 async function markCartCheckedOut(r: SagaRun): Promise<void> {
@@ -277,11 +350,12 @@ async function markCartCheckedOut(r: SagaRun): Promise<void> {
 }
 
 /** The payment outcome is unknown: the order is pending, holds stay active until their TTL, the sweeper decides. */
-async function writePendingOrder(r: SagaRun): Promise<CheckoutOutcome> {
+async function writePendingOrder(r: SagaRun): Promise<StepResult> {
   const outcome = pending(r.plan);
-  await r.deps.orders.write(orderRow(r, 'pending', renderCheckoutResult(outcome)));
+  const refused = await writeOrder(r, orderRow(r, 'pending', renderCheckoutResult(outcome)));
+  if (refused) return refused;
   await markCartCheckedOut(r);
-  return outcome;
+  return { t: 'stop', outcome };
 }
 
 async function commitHolds(r: SagaRun): Promise<StepResult> {

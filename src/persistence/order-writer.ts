@@ -31,12 +31,33 @@ export interface NewOrder {
 }
 
 /**
+ * PostgreSQL refused this order for what it holds (SQLSTATE class 22, a data exception such as a character it cannot
+ * store, or 23, an integrity constraint): writing it again can never succeed, so the saga takes it as a verdict
+ * (void, release, answer) instead of retrying for ever with its stock pinned. Anything else (a lost connection, a
+ * deadlock, a shutdown) is transient and the write is retried.
+ */
+export class OrderRejectedError extends Error {
+  /** `code` is the SQLSTATE, as on the driver's own error. */
+  constructor(readonly orderId: string, readonly code: string, cause: Error) {
+    super(`order ${orderId} was refused by the database (${code}): ${cause.message}`);
+    this.name = 'OrderRejectedError';
+  }
+}
+
+const permanentSqlStateClasses = new Set(['22', '23']);
+
+function asRejection(order: NewOrder, err: Error): Error {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && permanentSqlStateClasses.has(code.slice(0, 2)) ? new OrderRejectedError(order.orderId, code, err) : err;
+}
+
+/**
  * Writes orders in batches: many orders per transaction, one multi-row INSERT per table (jsonb_to_recordset).
  *
  * Idempotent: an order whose order_id is already stored is skipped whole (no second outbox row, no second usage)
  * and its write resolves, so a recovering saga can simply write again. If a batch transaction fails, its orders are
  * written again one per transaction, so one bad order (say, a checkout id already used by another order) rejects
- * alone and the others commit.
+ * alone, as an OrderRejectedError when the database refused its data, and the others commit.
  */
 export class OrderWriter {
   private readonly batcher: Batcher<NewOrder, void>;
@@ -80,7 +101,7 @@ export class OrderWriter {
           await insertOrders(this.sql, [order]);
           outcomes.push({ ok: true, value: undefined });
         } catch (err) {
-          outcomes.push({ ok: false, error: err as Error });
+          outcomes.push({ ok: false, error: asRejection(order, err as Error) });
         }
       }
     }

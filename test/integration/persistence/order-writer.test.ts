@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderWriter } from '../../../src/persistence/order-writer.js';
+import { OrderRejectedError, OrderWriter } from '../../../src/persistence/order-writer.js';
 import { OrderStore } from '../../../src/persistence/order-store.js';
 import { makeOrder } from '../../support/orders.js';
 import { drivers, createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
@@ -101,6 +101,19 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     expect(await store.get(good1.orderId)).not.toBeNull();
     expect(await store.get(good2.orderId)).not.toBeNull();
     expect(await store.get(bad.orderId)).toBeNull();
+    await writer.close();
+  });
+
+  it('names an order the database refuses for its data (U+0000 in jsonb) as rejected for good, and writes the others', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const good = makeOrder();
+    const bad = makeOrder({ address: { name: 'Ada\u0000', line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' } });
+    const outcomes = await Promise.allSettled([writer.write(good), writer.write(bad)]);
+    expect(outcomes[0]!.status).toBe('fulfilled');
+    const reason = (outcomes[1] as PromiseRejectedResult).reason as OrderRejectedError;
+    expect(reason).toBeInstanceOf(OrderRejectedError);
+    expect(reason.code.slice(0, 2)).toBe('22');
+    expect(await new OrderStore(db.sql).get(bad.orderId)).toBeNull();
     await writer.close();
   });
 

@@ -13,7 +13,7 @@ import { priceCart } from '../../../src/domain/pricing.js';
 import { defaultShippingTable } from '../../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../../src/domain/tax.js';
 import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/payments/simulated-provider.js';
-import type { NewOrder } from '../../../src/persistence/order-writer.js';
+import { OrderRejectedError, type NewOrder } from '../../../src/persistence/order-writer.js';
 
 /**
  * The saga's step table against real inventory actors and the simulated provider. The journal, order writer and
@@ -257,5 +257,94 @@ describe('a saga whose partition left this node (cluster moves and failovers)', 
     h.deps = { ...h.deps, inventory: (sku) => ({ ask: (cmd) => (cmd.t === 'pin' ? Promise.resolve({ ok: false as const, code: 'NOT_READY' as const, details: {} }) : real(sku).ask(cmd)) }) };
     await expect(runCheckoutSaga(plan([{ sku: 'A', qty: 1 }]), h.deps)).rejects.toThrow(/pin failed with NOT_READY/);
     expect(h.responses.has('key-1')).toBe(false);
+  });
+});
+
+describe('money, exactly once (issue 10)', () => {
+  it('keeps an authorization whose first attempt timed out unknown when a retry then errors: pending, never a freed key', async () => {
+    const faults: (SimulatedFault | undefined)[] = ['timeout', 'error', 'error'];
+    const h = harness({ A: 5 }, () => faults.shift());
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    // The first attempt authorized (its answer was lost): the order waits for the sweeper, holding its stock.
+    expect(out).toMatchObject({ t: 'pending' });
+    expect(h.orders[0]?.status).toBe('pending');
+    expect(h.provider.authorizations()).toBe(1);
+    expect(counts(h, 'A')).toMatchObject({ held: 2 });
+  });
+
+  it('voids, before it frees the key, an authorization an earlier run of the plan made', async () => {
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    const h = harness({ A: 5 });
+    const real = h.deps.inventory;
+    const refuse = new Set(['pin', 'reserve#2']);
+    let reserves = 0;
+    h.deps = {
+      ...h.deps,
+      inventory: (sku) => ({
+        ask: (cmd) => {
+          const tag = cmd.t === 'reserve' ? `reserve#${++reserves}` : cmd.t;
+          if (refuse.delete(tag)) return Promise.resolve({ ok: false as const, code: 'OVERLOADED' as const, details: { retryAfterS: 1 } });
+          return real(sku).ask(cmd);
+        },
+      }),
+    };
+    await expect(runCheckoutSaga(p, h.deps)).rejects.toThrow(/pin failed with OVERLOADED/);
+    expect(h.provider.authorizations()).toBe(1);
+    // The re-run's reserve is refused: it gives up (the key is freed for a retry), but only after the first run's
+    // authorization, found by its key, is voided.
+    const again = await runCheckoutSaga(p, h.deps, { resume: { compensating: null } });
+    expect(again).toMatchObject({ t: 'rejected', code: 'OVERLOADED', retention: 'forget' });
+    expect(h.provider.voids()).toBe(1);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+
+  it('runs again instead of giving up when the void fails', async () => {
+    let h: Harness;
+    h = harness({ A: 5 }, () => void h.clock.advance(ttlMs + 1));
+    const real = h.provider;
+    h.deps = { ...h.deps, payments: Object.assign(Object.create(real) as SimulatedPaymentProvider, { void: async () => ({ ok: false as const, message: 'provider down' }) }) };
+    await expect(runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps)).rejects.toThrow(/void .* failed/);
+    expect(h.responses.has('key-1')).toBe(false);
+    // The journaled compensation runs again once the provider answers: the void lands, the answer is stored.
+    h.deps = { ...h.deps, payments: real };
+    const again = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps, { resume: { compensating: { rejection: h.compensations[0]!, authId: null } } });
+    expect(again).toMatchObject({ t: 'rejected', code: 'HOLD_EXPIRED' });
+    expect(real.voids()).toBe(1);
+    expect(h.responses.get('key-1')?.statusCode).toBe(409);
+  });
+
+  it('takes a permanent refusal of the order write as a verdict: void, release, answer 500 for good', async () => {
+    const h = harness({ A: 5 });
+    h.deps = { ...h.deps, orders: { write: async (o) => Promise.reject(new OrderRejectedError(o.orderId, '22P05', new Error('unsupported Unicode escape sequence'))) } };
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    expect(out).toMatchObject({ t: 'rejected', code: 'INTERNAL', retention: 'durable' });
+    expect(h.provider.authorizations()).toBe(1);
+    expect(h.provider.voids()).toBe(1);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+    expect(h.responses.get('key-1')?.statusCode).toBe(500);
+  });
+
+  it('voids what may exist when the pending order of an unknown authorization cannot be stored', async () => {
+    const faults: (SimulatedFault | undefined)[] = ['timeout', 'timeout', 'timeout'];
+    const h = harness({ A: 5 }, () => faults.shift());
+    h.deps = { ...h.deps, orders: { write: async (o) => Promise.reject(new OrderRejectedError(o.orderId, '23514', new Error('check constraint'))) } };
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps);
+    expect(out).toMatchObject({ t: 'rejected', code: 'INTERNAL' });
+    // The first attempt authorized (its answer was lost); the lookup by key finds it and it is voided.
+    expect({ authorizations: h.provider.authorizations(), voids: h.provider.voids() }).toEqual({ authorizations: 1, voids: 1 });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+
+  it('never gives up with a hold it could not release: a refused release runs the compensation again', async () => {
+    let h: Harness;
+    h = harness({ A: 5 }, () => void h.clock.advance(ttlMs + 1));
+    const real = h.deps.inventory;
+    let refuseRelease = true;
+    h.deps = { ...h.deps, inventory: (sku) => ({ ask: (cmd) => (cmd.t === 'release' && refuseRelease ? Promise.resolve({ ok: false as const, code: 'OVERLOADED' as const, details: {} }) : real(sku).ask(cmd)) }) };
+    const p = plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }].slice(0, 1));
+    await expect(runCheckoutSaga(p, h.deps)).rejects.toThrow(/release failed with OVERLOADED/);
+    refuseRelease = false;
+    await runCheckoutSaga(p, h.deps, { resume: { compensating: { rejection: h.compensations[0]!, authId: null } } });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
 });
