@@ -6,7 +6,7 @@ import type { Topology } from './actors/topology.js';
 import { systemClock, type Clock } from './clock.js';
 import { ClusterTopology } from './cluster/cluster-topology.js';
 import type { Config } from './config/config.js';
-import { limits } from './config/limits.js';
+import { limits, nodeLimits } from './config/limits.js';
 import { HttpForwarding } from './edge/http-forwarding.js';
 import { buildRouter, readinessGate } from './http/routes/index.js';
 import { startHttpServer } from './http/server.js';
@@ -20,6 +20,7 @@ import { openStorage } from './node/storage.js';
 import { timedPayments } from './node/timed.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
+import { JobLease } from './persistence/job-lease.js';
 import type { SqlClient } from './persistence/sql.js';
 
 export interface NodeOptions {
@@ -66,7 +67,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
   const inventoryOf = (sku: string) => topology.inventory(sku);
   const orders = new OrderService(core.pendingStore, payments, inventoryOf, topology.promos, log);
-  const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log);
+  const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
+  const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log, sweepLease, clock);
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
 

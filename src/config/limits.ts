@@ -138,6 +138,12 @@ export const nodeLimits = {
   compactIntervalMs: 60_000,
   /** Expired carts are deleted this often (raises no error; an expired cart answers 410 CART_EXPIRED until then). */
   cartCleanupIntervalMs: 60_000,
+  /**
+   * A node-wide job's lease (the pending-order sweep), renewed before each order it resolves: longer than one order's
+   * worst case (three authorization attempts and a void at paymentCallTimeoutMs each). A holder that stops renewing
+   * loses it after this (raises no error: the next node's sweep takes over).
+   */
+  jobLeaseTtlMs: 120_000,
 } as const;
 
 /** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */

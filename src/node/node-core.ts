@@ -100,7 +100,7 @@ export function createCore(o: CoreOptions): NodeCore {
   return {
     system, journal, timedJournal, snapshots, epochs, inventory, catalog, cartStore, carts, idempotency, ledger, knownKeys, lookupKey, host, onJournalFailure,
     orderWriter: new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 }),
-    pendingStore: new PendingOrderStore(sql, new OrderStore(sql)),
+    pendingStore: new PendingOrderStore(new OrderStore(sql)),
   };
 }
 

@@ -177,9 +177,22 @@ const clusterSchema: string[] = [
   )`,
 ];
 
+/**
+ * Issue 10: leases of the node-wide jobs (the pending-order sweep, reconciliation), so one runs at a time across the
+ * cluster even while the coordinator changes hands.
+ */
+const jobLeaseSchema: string[] = [
+  `CREATE TABLE job_leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    expires_at timestamptz NOT NULL
+  )`,
+];
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', statements: initialSchema },
   { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
+  { version: 3, name: 'job leases', statements: jobLeaseSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

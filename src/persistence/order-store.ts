@@ -92,9 +92,9 @@ export class OrderStore {
   }
 
   /**
-   * Moves an order from one of `from` to `to`, in one transaction with its payment's new status, an outbox event
-   * and, when asked, giving its promotion usage back. 'conflict' when the order is missing or in another state
-   * (nothing is changed then).
+   * Moves an order from one of `from` to `to`, in one transaction with its payment's new status (and authorization
+   * id, when one is learnt: a pending order confirmed by the sweeper), an outbox event and, when asked, giving its
+   * promotion usage back. 'conflict' when the order is missing or in another state (nothing is changed then).
    */
   transition(
     orderId: string,
@@ -102,7 +102,7 @@ export class OrderStore {
     to: string,
     paymentStatus: string,
     outboxEvent: OutboxEvent,
-    opts: { releasePromoUsage?: boolean } = {},
+    opts: { releasePromoUsage?: boolean; authId?: string | null } = {},
   ): Promise<'ok' | 'conflict'> {
     return this.sql.transaction(async (tx) => {
       const moved = await tx.query(
@@ -110,7 +110,7 @@ export class OrderStore {
         [orderId, to, from],
       );
       if (moved.length === 0) return 'conflict';
-      await tx.query('UPDATE payments SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, paymentStatus]);
+      await tx.query('UPDATE payments SET status = $2, auth_id = coalesce($3, auth_id), updated_at = now() WHERE order_id = $1', [orderId, paymentStatus, opts.authId ?? null]);
       await tx.query(
         `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)`,
         [orderId, outboxEvent.eventType, JSON.stringify(outboxEvent.payload ?? null)],

@@ -1,0 +1,139 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
+import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
+import { OrderService, type StoredOrder } from '../../../src/actors/order-service.js';
+import { PendingSweeper, type PendingOrder, type PendingSource, type SweepLease } from '../../../src/actors/pending-sweeper.js';
+import { PromoLedger } from '../../../src/actors/promo-ledger.js';
+import { SimulatedClock } from '../../../src/clock.js';
+import { asCheckoutId, asSku, holdIdFor } from '../../../src/domain/ids.js';
+import { emptyInventory } from '../../../src/domain/inventory.js';
+import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/payments/simulated-provider.js';
+
+/**
+ * The pending-order sweeper against real SKU actors and the simulated provider, with an in-memory order store whose
+ * status changes are conditional like the real one's (src/persistence/order-store.ts). What is under test: sweeps
+ * that overlap, copies of an order that went stale, and which provider answers settle an order.
+ */
+class MemoryJournal implements EventJournal {
+  seq = 0;
+  async append(): Promise<number> {
+    return ++this.seq;
+  }
+}
+
+class MemoryOrders implements PendingSource {
+  readonly orders = new Map<string, StoredOrder & { paymentMethod: string }>();
+  /** What listPending answers: by default the orders as they are; a test can hand out a stale copy. */
+  listed: PendingOrder[] | null = null;
+  async get(orderId: string) {
+    const o = this.orders.get(orderId);
+    return o ? { ...o, payment: { ...o.payment } } : null;
+  }
+  async listPending(): Promise<PendingOrder[]> {
+    return this.listed ?? [...this.orders.values()].filter((o) => o.status === 'pending').map((o) => ({ ...o, payment: { ...o.payment } }));
+  }
+  async transition(orderId: string, from: string[], to: string, paymentStatus: string, _ev: unknown, opts: { authId?: string | null } = {}) {
+    const o = this.orders.get(orderId);
+    if (!o || !from.includes(o.status)) return 'conflict' as const;
+    o.status = to;
+    o.payment = { ...o.payment, status: paymentStatus, authId: opts.authId ?? o.payment.authId };
+    return 'ok' as const;
+  }
+}
+
+/** One lease for every sweeper of the "cluster": held by one holder at a time. */
+class SharedLease {
+  holder: string | null = null;
+  for(name: string): SweepLease {
+    return {
+      take: async () => (this.holder === null || this.holder === name ? ((this.holder = name), true) : false),
+      release: async () => void (this.holder === name && (this.holder = null)),
+    };
+  }
+}
+
+let system: ActorSystem;
+let systems = 0;
+beforeEach(() => {
+  system = startActorSystem(`sweeper-test-${++systems}`);
+});
+afterEach(() => system.stop());
+
+function world(fault?: () => SimulatedFault | void) {
+  const clock = new SimulatedClock();
+  const state = emptyInventory(asSku('A'));
+  state.onHand = 10;
+  const bug = (err: unknown) => {
+    throw err;
+  };
+  const sku = new InventoryActor({ system, journal: new MemoryJournal(), clock, partition: 0, entity: 'sku:A', snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: bug, onBug: bug }, state);
+  const provider = new SimulatedPaymentProvider(fault ? { beforeAuthorize: fault } : {});
+  const store = new MemoryOrders();
+  const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
+  const log = pino({ level: 'silent' });
+  const sweeper = (lease: SweepLease | null) => new PendingSweeper(store, new OrderService(store, provider, () => sku, promos, log), provider, () => sku, promos, log, lease, clock);
+  return { clock, sku, provider, store, sweeper };
+}
+
+/** A pending order of 2 units whose hold is active (the state a 202 leaves). */
+async function pendingOrder(w: ReturnType<typeof world>, n: number): Promise<string> {
+  const checkoutId = `co_${n}`;
+  const orderId = `ord_${n}`;
+  await w.sku.ask({ t: 'reserve', holdId: holdIdFor(asCheckoutId(checkoutId), asSku('A')), qty: 2, ttlMs: 60_000, checkoutId });
+  w.store.orders.set(orderId, {
+    orderId, checkoutId, idempotencyKey: `k${n}`, userId: null, customerKey: 'cus:1', status: 'pending', currency: 'USD', subtotal: 2_000, discount: 0, shipping: 0, tax: 0, total: 2_000,
+    promoCode: null, address: {}, priced: {}, snapshotHash: 'h', createdAt: new Date(0), updatedAt: new Date(0), items: [{ sku: 'A', qty: 2, price: 1_000, discount: 0, tax: 0, lineTotal: 2_000 }],
+    payment: { paymentId: `pay_${checkoutId}`, status: 'pending', authId: null, amount: 2_000, currency: 'USD', provider: 'simulated' },
+    paymentMethod: 'pm_card_visa',
+  });
+  return orderId;
+}
+
+describe('the pending-order sweeper', () => {
+  it('never voids a confirmed order when a later sweep works from a copy read before the confirmation', async () => {
+    const w = world();
+    const orderId = await pendingOrder(w, 1);
+    const stale = await w.store.listPending();
+    expect(await w.sweeper(null).sweep()).toBe(1);
+    expect(w.store.orders.get(orderId)).toMatchObject({ status: 'confirmed', payment: { status: 'authorized', authId: 'pi_sim_1' } });
+    // A second sweep (another node, or one that started before the first ended) still holds the pending copy.
+    w.store.listed = stale;
+    await w.sweeper(null).sweep();
+    expect(w.provider.voids()).toBe(0);
+    expect(w.store.orders.get(orderId)?.status).toBe('confirmed');
+    expect(w.sku.view).toMatchObject({ held: 0, sold: 2 });
+  });
+
+  it('runs one sweep at a time: a sweep called while one runs joins it, and a second holder waits for the lease', async () => {
+    const w = world();
+    await pendingOrder(w, 1);
+    await pendingOrder(w, 2);
+    const lease = new SharedLease();
+    const a = w.sweeper(lease.for('node-1'));
+    const b = w.sweeper(lease.for('node-2'));
+    const [first, joined, other] = await Promise.all([a.sweep(), a.sweep(), b.sweep()]);
+    expect([first, joined, other]).toEqual([2, 2, 0]);
+    expect(w.provider.authorizations()).toBe(2);
+    expect(w.provider.voids()).toBe(0);
+    expect(lease.holder).toBeNull();
+  });
+
+  it('keeps an order pending when the provider answers with an error that says nothing happened', async () => {
+    const w = world(() => 'error');
+    const orderId = await pendingOrder(w, 3);
+    expect(await w.sweeper(null).sweep()).toBe(0);
+    expect(w.store.orders.get(orderId)?.status).toBe('pending');
+    expect(w.sku.view).toMatchObject({ held: 2 });
+  });
+
+  it('voids and fails the order when its hold expired, and only then', async () => {
+    const w = world();
+    const orderId = await pendingOrder(w, 4);
+    w.clock.advance(60_001);
+    await w.sku.ask({ t: 'expire', holdIds: [] });
+    expect(await w.sweeper(null).sweep()).toBe(1);
+    expect(w.provider.voids()).toBe(1);
+    expect(w.store.orders.get(orderId)).toMatchObject({ status: 'failed', payment: { status: 'voided' } });
+  });
+});
