@@ -26,6 +26,7 @@ export const errorCatalogue = {
   PROMOTION_EXISTS: { status: 409, message: 'A promotion with this code already exists.' },
   ON_HAND_BELOW_COMMITTED: { status: 409, message: 'On-hand stock cannot go below what is held and sold.' },
   ORDER_STATE_CONFLICT: { status: 409, message: 'The order is not in a state that allows this.' },
+  REFUND_EXCEEDS_CAPTURED: { status: 409, message: 'The refund is larger than what is left of the captured amount.' },
   HOLD_EXPIRED: { status: 409, message: 'The stock hold expired before payment completed; nothing was charged.' },
   CLUSTER_DISABLED: { status: 409, message: 'This node runs alone (no REDIS_URL); cluster operations need a cluster.' },
   CART_CHECKED_OUT: { status: 409, message: 'This cart was already checked out.' },

@@ -66,7 +66,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log });
   const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
   const inventoryOf = (sku: string) => topology.inventory(sku);
-  const orders = new OrderService(core.pendingStore, payments, inventoryOf, topology.promos, log);
+  const orders = new OrderService(core.orderStore, payments, inventoryOf, topology.promos, log);
   const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
   const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log, sweepLease, clock);
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
@@ -86,7 +86,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) stopChores = startChores({ config, core, topology, sweeper, clock, log });
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');

@@ -288,7 +288,7 @@ function authorizeRequest(t: AuthorizeTarget): AuthorizeRequest {
 async function voidPayment(r: SagaRun): Promise<void> {
   const authId = r.authId ?? (r.authMaybe ? await findAuthorization(r) : null);
   if (authId === null) return;
-  const res = await withTimeout(r.deps.payments.void({ idempotencyKey: `${r.plan.checkoutId}:void`, authId }), limits.paymentCallTimeoutMs, r.deps.clock);
+  const res = await withTimeout(r.deps.payments.void({ idempotencyKey: `${r.plan.orderId}:void`, authId }), limits.paymentCallTimeoutMs, r.deps.clock);
   if (!res.ok) {
     r.deps.log.error({ checkoutId: r.plan.checkoutId, authId, err: res.message }, 'void failed; the checkout runs again');
     throw new Error(`void of ${authId} failed: ${res.message}`);

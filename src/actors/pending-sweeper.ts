@@ -95,7 +95,7 @@ export class PendingSweeper {
       }
       // A pin refused for a reason other than a hold that is gone is not a verdict: ask again next sweep.
       if (pins.some((p) => !p.ok && p.code !== 'HOLD_EXPIRED')) return false;
-      const voided = await withTimeout(this.payments.void({ idempotencyKey: `${o.checkoutId}:void`, authId: outcome.authId }), limits.paymentCallTimeoutMs, this.clock).catch(
+      const voided = await withTimeout(this.payments.void({ idempotencyKey: `${o.orderId}:void`, authId: outcome.authId }), limits.paymentCallTimeoutMs, this.clock).catch(
         (err: unknown) => ({ ok: false as const, message: String(err) }),
       );
       // The order is failed only once its authorization is voided: otherwise the next sweep tries again.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { OrderService } from '../actors/order-service.js';
 import type { PendingSweeper } from '../actors/pending-sweeper.js';
 import type { Topology } from '../actors/topology.js';
 import type { Clock } from '../clock.js';
@@ -11,8 +12,8 @@ import type { NodeCore } from './node-core.js';
  * passivation of idle SKUs, and the node-wide chores on shared rows (pending-order sweeps, expired carts), which the
  * topology runs on one node only.
  */
-export function startChores(o: { config: Config; core: NodeCore; topology: Topology; sweeper: PendingSweeper; clock: Clock; log: Logger }): () => void {
-  const { config, core, topology, sweeper, clock, log } = o;
+export function startChores(o: { config: Config; core: NodeCore; topology: Topology; sweeper: PendingSweeper; orders: OrderService; clock: Clock; log: Logger }): () => void {
+  const { config, core, topology, sweeper, orders, clock, log } = o;
   const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
     if (!topology.runsChores()) return;
     void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
@@ -22,6 +23,8 @@ export function startChores(o: { config: Config; core: NodeCore; topology: Topol
     setInterval(() => core.inventory.passivateIdle(clock.now() - config.passivateIdleMs), Math.max(1_000, config.passivateIdleMs / 2)),
     setInterval(() => void core.snapshots.compact([...core.epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), nodeLimits.compactIntervalMs),
     setInterval(nodeWide(() => sweeper.sweep(), 'sweep'), config.sweepIntervalMs),
+    // Cancels interrupted between their status change and their restock are finished (idempotent per order).
+    setInterval(nodeWide(() => orders.completeRestocks(), 'restock recovery'), config.sweepIntervalMs),
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
     setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
   ];

@@ -53,6 +53,7 @@ export interface NodeCore {
   carts: CartService;
   idempotency: IdempotencyStore;
   orderWriter: OrderWriter;
+  orderStore: OrderStore;
   pendingStore: PendingOrderStore;
   /** Promotion usage of the promotions whose partition this node owns. */
   ledger: PromoLedger;
@@ -82,6 +83,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const cartStore = new CartStore(sql);
   const carts = new CartService(cartStore, clock, config.cartIdleTtlMs);
   const idempotency = new IdempotencyStore(sql);
+  const orderStore = new OrderStore(sql);
   const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
   const knownKeys = new BloomFilter();
   const lookupKey = (key: string) => idempotency.get(key);
@@ -100,7 +102,8 @@ export function createCore(o: CoreOptions): NodeCore {
   return {
     system, journal, timedJournal, snapshots, epochs, inventory, catalog, cartStore, carts, idempotency, ledger, knownKeys, lookupKey, host, onJournalFailure,
     orderWriter: new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 }),
-    pendingStore: new PendingOrderStore(new OrderStore(sql)),
+    orderStore,
+    pendingStore: new PendingOrderStore(orderStore),
   };
 }
 

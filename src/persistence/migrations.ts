@@ -189,10 +189,32 @@ const jobLeaseSchema: string[] = [
   )`,
 ];
 
+/**
+ * Issue 10: what a cancel owes the stock (`restock_state`: pending until the stock is back, so recovery finishes a
+ * cancel interrupted between its status change and its restock), what a payment captured and refunded, and every
+ * refund, numbered per order (its provider key is `<orderId>:refund:<n>`) and recorded before the provider is asked.
+ */
+const refundSchema: string[] = [
+  `ALTER TABLE orders ADD COLUMN restock_state text NULL CHECK (restock_state IN ('pending', 'done'))`,
+  `CREATE INDEX orders_restock_pending ON orders (updated_at) WHERE restock_state = 'pending'`,
+  `ALTER TABLE payments ADD COLUMN captured_minor bigint NOT NULL DEFAULT 0 CHECK (captured_minor >= 0)`,
+  `ALTER TABLE payments ADD COLUMN refunded_minor bigint NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0 AND refunded_minor <= captured_minor)`,
+  `CREATE TABLE refunds (
+    order_id text NOT NULL,
+    n int NOT NULL CHECK (n >= 1),
+    amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+    status text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (order_id, n)
+  )`,
+];
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', statements: initialSchema },
   { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
   { version: 3, name: 'job leases', statements: jobLeaseSchema },
+  { version: 4, name: 'restocks and refunds', statements: refundSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

@@ -17,6 +17,16 @@ export interface StoredPayment {
   amount: number;
   currency: string;
   provider: string;
+  /** What a capture took, and what refunds gave back of it (never more). */
+  capturedMinor: number;
+  refundedMinor: number;
+}
+
+/** A refund of an order, numbered from 1; recorded `pending` before the provider is asked. */
+export interface StoredRefund {
+  n: number;
+  amountMinor: number;
+  status: 'pending' | 'succeeded' | 'failed';
 }
 
 export interface StoredOrder {
@@ -42,6 +52,21 @@ export interface StoredOrder {
   items: StoredOrderItem[];
   /** The order's payment (the latest, should there ever be several). */
   payment: StoredPayment;
+  /** A cancel that owes the stock its units: 'pending' until they are back. */
+  restockState: 'pending' | 'done' | null;
+}
+
+/** What else a status change writes in its transaction. */
+export interface TransitionOptions {
+  releasePromoUsage?: boolean;
+  /** The authorization id, learnt late (a pending order confirmed by the sweeper). */
+  authId?: string | null;
+  /** The amount a capture took. */
+  capturedMinor?: number;
+  /** Everything captured was refunded. */
+  refundedAll?: boolean;
+  /** The order's units are owed back to the stock (restock_state = 'pending'). */
+  restock?: boolean;
 }
 
 export interface OutboxEvent {
@@ -68,6 +93,7 @@ interface OrderRow {
   snapshot_hash: string;
   created_at: Date;
   updated_at: Date;
+  restock_state: 'pending' | 'done' | null;
 }
 
 /** Reads orders and moves them between states (cancel, refund, the sweeper's pending → …). */
@@ -102,21 +128,68 @@ export class OrderStore {
     to: string,
     paymentStatus: string,
     outboxEvent: OutboxEvent,
-    opts: { releasePromoUsage?: boolean; authId?: string | null } = {},
+    opts: TransitionOptions = {},
   ): Promise<'ok' | 'conflict'> {
     return this.sql.transaction(async (tx) => {
       const moved = await tx.query(
-        `UPDATE orders SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3::text[]) RETURNING order_id`,
-        [orderId, to, from],
+        `UPDATE orders SET status = $2, updated_at = now(), restock_state = CASE WHEN $4 THEN 'pending' ELSE restock_state END
+         WHERE order_id = $1 AND status = ANY($3::text[]) RETURNING order_id`,
+        [orderId, to, from, opts.restock === true],
       );
       if (moved.length === 0) return 'conflict';
-      await tx.query('UPDATE payments SET status = $2, auth_id = coalesce($3, auth_id), updated_at = now() WHERE order_id = $1', [orderId, paymentStatus, opts.authId ?? null]);
+      await tx.query(
+        `UPDATE payments SET status = $2, auth_id = coalesce($3, auth_id), captured_minor = coalesce($4, captured_minor),
+           refunded_minor = CASE WHEN $5 THEN captured_minor ELSE refunded_minor END, updated_at = now()
+         WHERE order_id = $1`,
+        [orderId, paymentStatus, opts.authId ?? null, opts.capturedMinor ?? null, opts.refundedAll === true],
+      );
       await tx.query(
         `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)`,
         [orderId, outboxEvent.eventType, JSON.stringify(outboxEvent.payload ?? null)],
       );
       if (opts.releasePromoUsage === true) await tx.query('DELETE FROM promotion_usages WHERE order_id = $1', [orderId]);
       return 'ok';
+    });
+  }
+
+  /** Cancelled orders whose units are still owed to the stock, oldest first (recovery finishes them). */
+  listRestockPending(limit: number): Promise<StoredOrder[]> {
+    return this.load(`restock_state = 'pending' ORDER BY updated_at, order_id LIMIT $1`, [limit]);
+  }
+
+  /** The order's units are back in stock. */
+  async markRestocked(orderId: string): Promise<void> {
+    await this.sql.query(`UPDATE orders SET restock_state = 'done' WHERE order_id = $1 AND restock_state = 'pending'`, [orderId]);
+  }
+
+  /** The order's refunds, by number. */
+  async refunds(orderId: string): Promise<StoredRefund[]> {
+    const rows = await this.sql.query<{ n: number; amount_minor: number; status: StoredRefund['status'] }>('SELECT n, amount_minor, status FROM refunds WHERE order_id = $1 ORDER BY n', [orderId]);
+    return rows.map((r) => ({ n: r.n, amountMinor: r.amount_minor, status: r.status }));
+  }
+
+  /** Records refund `n` as pending, before the provider is asked (a retry finds it and asks again with its key). */
+  async beginRefund(orderId: string, n: number, amountMinor: number): Promise<void> {
+    await this.sql.query(`INSERT INTO refunds (order_id, n, amount_minor, status) VALUES ($1, $2, $3, 'pending') ON CONFLICT (order_id, n) DO NOTHING`, [orderId, n, amountMinor]);
+  }
+
+  /**
+   * Settles pending refund `n`: succeeded adds its amount to the payment's refunded total in the same transaction (the
+   * payment is 'refunded' once everything captured came back); failed (the provider refused it) changes nothing else.
+   */
+  finishRefund(orderId: string, n: number, succeeded: boolean): Promise<void> {
+    return this.sql.transaction(async (tx) => {
+      const [refund] = await tx.query<{ amount_minor: number }>(
+        `UPDATE refunds SET status = $3, updated_at = now() WHERE order_id = $1 AND n = $2 AND status = 'pending' RETURNING amount_minor`,
+        [orderId, n, succeeded ? 'succeeded' : 'failed'],
+      );
+      if (refund === undefined || !succeeded) return;
+      await tx.query(
+        `UPDATE payments SET refunded_minor = refunded_minor + $2,
+           status = CASE WHEN refunded_minor + $2 = captured_minor THEN 'refunded' ELSE status END, updated_at = now()
+         WHERE order_id = $1`,
+        [orderId, refund.amount_minor],
+      );
     });
   }
 
@@ -130,7 +203,7 @@ export class OrderStore {
         'SELECT * FROM order_items WHERE order_id = ANY($1::text[]) ORDER BY order_id, line_no',
         [ids],
       ),
-      this.sql.query<{ order_id: string; payment_id: string; status: string; auth_id: string | null; amount: number; currency: string; provider: string }>(
+      this.sql.query<{ order_id: string; payment_id: string; status: string; auth_id: string | null; amount: number; currency: string; provider: string; captured_minor: number; refunded_minor: number }>(
         'SELECT * FROM payments WHERE order_id = ANY($1::text[]) ORDER BY order_id, created_at, payment_id',
         [ids],
       ),
@@ -150,6 +223,8 @@ export class OrderStore {
         amount: p.amount,
         currency: p.currency,
         provider: p.provider,
+        capturedMinor: p.captured_minor,
+        refundedMinor: p.refunded_minor,
       });
     }
     return orders.map((o) => {
@@ -177,6 +252,7 @@ export class OrderStore {
         updatedAt: o.updated_at,
         items: itemsByOrder.get(o.order_id) ?? [],
         payment,
+        restockState: o.restock_state,
       };
     });
   }

@@ -10,6 +10,7 @@ import { SimulatedPaymentProvider, type SettleOperation, type SimulatedFault } f
  *   learns that the call arrived from `reached` and lets it answer with `release()`. No timer is involved: the
  *   provider's injected `sleep` waits on the test's promise.
  * - `failNextSettle(op, fault)` injects one fault into the next capture, void or refund.
+ * - `settled` lists every capture, void and refund call as `<op> <idempotency key> <amount>`, in arrival order.
  */
 export const timeoutCard = 'pm_card_amex';
 
@@ -24,14 +25,17 @@ export interface ScriptedPayments {
   provider: SimulatedPaymentProvider;
   holdNextAuthorize(): HeldAuthorize;
   failNextSettle(op: SettleOperation, fault: SimulatedFault): void;
+  settled: string[];
 }
 
 export function scriptedPayments(): ScriptedPayments {
   let next: { arrived: () => void; released: Promise<void> } | null = null;
   const settleFaults = new Map<SettleOperation, SimulatedFault>();
+  const settled: string[] = [];
   const provider = new SimulatedPaymentProvider({
     beforeAuthorize: (req) => (req.paymentMethod === timeoutCard ? 'timeout' : undefined),
-    beforeSettle: (op) => {
+    beforeSettle: (op, req) => {
+      settled.push(`${op} ${req.idempotencyKey}${'amountMinor' in req ? ` ${req.amountMinor}` : ''}`);
       const fault = settleFaults.get(op);
       settleFaults.delete(op);
       return fault;
@@ -48,6 +52,7 @@ export function scriptedPayments(): ScriptedPayments {
   });
   return {
     provider,
+    settled,
     holdNextAuthorize() {
       let arrived = (): void => undefined;
       let release = (): void => undefined;

@@ -8,7 +8,7 @@ import { getInventory, getProduct, postPromotion, putInventory, putProduct } fro
 import { deleteHold, postCatalog, postHold } from './admin-routes.js';
 import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-routes.js';
 import { postCheckout } from './checkout-routes.js';
-import { cancelOrder, getOrder, shipOrder } from './order-routes.js';
+import { cancelOrder, getOrder, refundOrder, shipOrder } from './order-routes.js';
 import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
 
@@ -59,6 +59,7 @@ export function buildRouter(s: NodeServices): Router {
     .add('GET', '/api/orders/:id', getOrder(s))
     .add('POST', '/api/orders/:id/ship', admin(at(byOrder, shipOrder(s))))
     .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, cancelOrder(s))))
+    .add('POST', '/api/orders/:id/refund', admin(at(byOrder, refundOrder(s))))
     .add('GET', '/api/admin/cluster', admin(getCluster(s)))
     .add('GET', '/api/admin/partitions', admin(getPartitions(s)))
     .add('POST', '/api/admin/partitions/:partition/move', admin(postMove(s)))

@@ -1,7 +1,8 @@
 import type { Handler, HttpResponse } from '../request.js';
 import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
-import { validId } from '../validation.js';
+import { z } from 'zod/v4';
+import { parseBody, validId } from '../validation.js';
 import type { Failure } from '../../errors.js';
 import type { OrderView } from '../../actors/order-service.js';
 
@@ -21,9 +22,27 @@ export const shipOrder = (s: NodeServices): Handler => async (req) => {
   return answer(await s.orders.ship(id));
 };
 
-/** POST /api/orders/:id/cancel (admin): voids or refunds, restocks and gives back promo usage. */
+const cancelBody = z.object({ restock: z.boolean().optional() }).strict();
+const refundBody = z.object({ amountMinor: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional() }).strict();
+
+/**
+ * POST /api/orders/:id/cancel (admin), body optional `{ restock? }`: voids a confirmed order (its stock comes back)
+ * or refunds a shipped one (its stock comes back only with `restock: true`, when the goods came back); gives back
+ * promo usage.
+ */
 export const cancelOrder = (s: NodeServices): Handler => async (req) => {
   const id = req.params['id'];
   if (!validId(id)) return errorResponse('ORDER_NOT_FOUND', { orderId: req.params['id']?.slice(0, 80) });
-  return answer(await s.orders.cancel(id));
+  const body = req.body === undefined ? { ok: true as const, value: {} } : parseBody(cancelBody, req.body);
+  if (!body.ok) return body.response;
+  return answer(await s.orders.cancel(id, { restock: body.value.restock === true }));
+};
+
+/** POST /api/orders/:id/refund (admin), body optional `{ amountMinor? }` (absent: all that is left of the capture). */
+export const refundOrder = (s: NodeServices): Handler => async (req) => {
+  const id = req.params['id'];
+  if (!validId(id)) return errorResponse('ORDER_NOT_FOUND', { orderId: req.params['id']?.slice(0, 80) });
+  const body = req.body === undefined ? { ok: true as const, value: {} } : parseBody(refundBody, req.body);
+  if (!body.ok) return body.response;
+  return answer(await s.orders.refund(id, body.value.amountMinor ?? null));
 };

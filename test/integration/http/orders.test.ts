@@ -38,7 +38,7 @@ describe('order routes', () => {
         status: 'confirmed',
         lines: [{ sku: 'ORD-GET', qty: 2, unitPriceMinor: 2_500, discountMinor: 0, taxMinor: 200, totalMinor: 5_200 }],
         totals: { currency: 'USD', subtotalMinor: 5_000, discountMinor: 0, shippingMinor: 0, taxMinor: 200, totalMinor: 5_200 },
-        payment: { status: 'authorized' },
+        payment: { status: 'authorized', capturedMinor: 0, refundedMinor: 0 },
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       });
     });
@@ -110,15 +110,89 @@ describe('order routes', () => {
       expect(await inventory('ORD-VOID')).toMatchObject({ available: 5, sold: 0 });
     });
 
-    it('refunds a shipped order and puts its stock back', async () => {
+    it('refunds a shipped order in full and keeps its stock sold: the goods did not come back', async () => {
       const orderId = await confirmedOrder('ORD-REFUND', 4, 1);
-      expect((await t.admin('POST', `/api/orders/${orderId}/ship`)).status).toBe(200);
+      const shipped = await t.admin('POST', `/api/orders/${orderId}/ship`);
+      expect(shipped.body.payment).toEqual({ status: 'captured', capturedMinor: 3_099, refundedMinor: 0 });
       const refunds = payments.provider.refunds();
       const r = await t.admin('POST', `/api/orders/${orderId}/cancel`);
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
+      expect(r.body).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', capturedMinor: 3_099, refundedMinor: 3_099 } });
       expect(payments.provider.refunds()).toBe(refunds + 1);
-      expect(await inventory('ORD-REFUND')).toEqual({ sku: 'ORD-REFUND', onHand: 4, available: 4, held: 0, sold: 0 });
+      expect(payments.settled.filter((c) => c.includes(orderId))).toEqual([`capture ${orderId}:capture 3099`, `refund ${orderId}:refund:1 3099`]);
+      expect(await inventory('ORD-REFUND')).toEqual({ sku: 'ORD-REFUND', onHand: 4, available: 3, held: 0, sold: 1 });
+    });
+
+    it('puts the stock of a shipped order back when the cancel says the goods came back', async () => {
+      const orderId = await confirmedOrder('ORD-RETURNED', 4, 1);
+      await t.admin('POST', `/api/orders/${orderId}/ship`);
+      const r = await t.admin('POST', `/api/orders/${orderId}/cancel`, { restock: true });
+      expect(r.body).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
+      expect(await inventory('ORD-RETURNED')).toEqual({ sku: 'ORD-RETURNED', onHand: 4, available: 4, held: 0, sold: 0 });
+    });
+
+    it('voids a confirmed order with a key of its own', async () => {
+      const orderId = await confirmedOrder('ORD-VOIDKEY', 2, 1);
+      await t.admin('POST', `/api/orders/${orderId}/cancel`);
+      expect(payments.settled.filter((c) => c.includes(orderId))).toEqual([`void ${orderId}:void`]);
+    });
+
+    it('refuses a cancel body it does not know with 400 VALIDATION_FAILED and changes nothing', async () => {
+      const orderId = await confirmedOrder('ORD-BADCANCEL', 2, 1);
+      const r = await t.admin('POST', `/api/orders/${orderId}/cancel`, { restock: 'yes' });
+      expect(r.status).toBe(400);
+      expect((await t.call('GET', `/api/orders/${orderId}`)).body.status).toBe('confirmed');
+    });
+  });
+
+  describe('refunding', () => {
+    async function shippedOrder(sku: string): Promise<string> {
+      const orderId = await confirmedOrder(sku, 5, 2);
+      expect((await t.admin('POST', `/api/orders/${orderId}/ship`)).status).toBe(200);
+      return orderId;
+    }
+
+    it('refunds part of a capture, then the rest, each with its own numbered key, and never more than was captured', async () => {
+      const orderId = await shippedOrder('ORD-PART');
+      const first = await t.admin('POST', `/api/orders/${orderId}/refund`, { amountMinor: 1_000 });
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ status: 'shipped', payment: { status: 'captured', capturedMinor: 5_200, refundedMinor: 1_000 } });
+      const tooMuch = await t.admin('POST', `/api/orders/${orderId}/refund`, { amountMinor: 4_201 });
+      expect(tooMuch.status).toBe(409);
+      expect(tooMuch.body.error).toMatchObject({ code: 'REFUND_EXCEEDS_CAPTURED', capturedMinor: 5_200, refundedMinor: 1_000, requestedMinor: 4_201 });
+      const rest = await t.admin('POST', `/api/orders/${orderId}/refund`);
+      expect(rest.body).toMatchObject({ status: 'shipped', payment: { status: 'refunded', refundedMinor: 5_200 } });
+      expect((await t.admin('POST', `/api/orders/${orderId}/refund`)).body.error.code).toBe('REFUND_EXCEEDS_CAPTURED');
+      expect(payments.settled.filter((c) => c.startsWith('refund') && c.includes(orderId))).toEqual([`refund ${orderId}:refund:1 1000`, `refund ${orderId}:refund:2 4200`]);
+      expect(await inventory('ORD-PART')).toMatchObject({ sold: 2 });
+    });
+
+    it('asks again with the same key, never as a new refund, when the answer to a refund was lost', async () => {
+      const orderId = await shippedOrder('ORD-LOST');
+      const refunds = payments.provider.refunds();
+      payments.failNextSettle('refund', 'timeout');
+      const lost = await t.admin('POST', `/api/orders/${orderId}/refund`, { amountMinor: 700 });
+      expect(lost.status).toBe(502);
+      // The provider refunded (only its answer was lost); the retry settles refund 1 with its key.
+      const retry = await t.admin('POST', `/api/orders/${orderId}/refund`, { amountMinor: 700 });
+      expect(retry.status).toBe(200);
+      expect(payments.provider.refunds()).toBe(refunds + 2);
+      expect(payments.settled.filter((c) => c.startsWith('refund') && c.includes(orderId))).toEqual([`refund ${orderId}:refund:1 700`, `refund ${orderId}:refund:1 700`, `refund ${orderId}:refund:2 700`]);
+      expect(retry.body.payment).toMatchObject({ refundedMinor: 1_400 });
+    });
+
+    it.each([
+      ['a confirmed order', 409, 'ORDER_STATE_CONFLICT', { amountMinor: 100 }],
+      ['a zero amount', 400, 'VALIDATION_FAILED', { amountMinor: 0 }],
+      ['a fractional amount', 400, 'VALIDATION_FAILED', { amountMinor: 1.5 }],
+      ['an unknown field', 400, 'VALIDATION_FAILED', { amount: 100 }],
+    ])('refuses %s with %i %s and changes nothing', async (label, status, code, body) => {
+      const orderId = label === 'a confirmed order' ? await confirmedOrder(`ORD-RBAD-${status}-${code}`, 3, 1) : await shippedOrder(`ORD-RBAD-${JSON.stringify(body).length}-${code}`);
+      const before = (await t.call('GET', `/api/orders/${orderId}`)).body;
+      const r = await t.admin('POST', `/api/orders/${orderId}/refund`, body);
+      expect(r.status).toBe(status);
+      expect(r.body.error.code).toBe(code);
+      expect((await t.call('GET', `/api/orders/${orderId}`)).body).toEqual(before);
     });
 
     it('gives the promo use back, so the same customer can use a once-per-customer code again', async () => {

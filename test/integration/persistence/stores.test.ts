@@ -194,6 +194,35 @@ describe.each(drivers)('the stores on %s', (driver) => {
       await writer.close();
     });
 
+    it('records a capture, then refunds that add up to it and never past it, and what a cancel owes the stock', async () => {
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const order = makeOrder();
+      await writer.write(order);
+      const store = new OrderStore(db.sql);
+      expect(await store.transition(order.orderId, ['confirmed'], 'shipped', 'captured', { eventType: 'order.shipped', payload: {} }, { capturedMinor: 3_740 })).toBe('ok');
+      await store.beginRefund(order.orderId, 1, 1_000);
+      await store.beginRefund(order.orderId, 1, 1_000); // a retry records nothing new
+      expect(await store.refunds(order.orderId)).toEqual([{ n: 1, amountMinor: 1_000, status: 'pending' }]);
+      await store.finishRefund(order.orderId, 1, true);
+      await store.finishRefund(order.orderId, 1, true); // settled once
+      expect((await store.get(order.orderId))!.payment).toMatchObject({ status: 'captured', capturedMinor: 3_740, refundedMinor: 1_000 });
+      await store.beginRefund(order.orderId, 2, 3_000);
+      await store.finishRefund(order.orderId, 2, false);
+      expect((await store.get(order.orderId))!.payment).toMatchObject({ refundedMinor: 1_000 });
+      await store.beginRefund(order.orderId, 3, 2_741);
+      // More than was captured is refused by the database itself, whatever a caller believes.
+      await expect(store.finishRefund(order.orderId, 3, true)).rejects.toMatchObject({ code: '23514' });
+      await store.beginRefund(order.orderId, 4, 2_740);
+      await store.finishRefund(order.orderId, 4, true);
+      expect((await store.get(order.orderId))!.payment).toMatchObject({ status: 'refunded', refundedMinor: 3_740 });
+      expect(await store.transition(order.orderId, ['shipped'], 'cancelled', 'refunded', { eventType: 'order.cancelled', payload: {} }, { refundedAll: true, restock: true })).toBe('ok');
+      expect((await store.listRestockPending(10)).map((o) => o.orderId)).toContain(order.orderId);
+      await store.markRestocked(order.orderId);
+      expect((await store.get(order.orderId))!.restockState).toBe('done');
+      expect((await store.listRestockPending(10)).map((o) => o.orderId)).not.toContain(order.orderId);
+      await writer.close();
+    });
+
     it('lets only one of two concurrent transitions of an order win', async () => {
       const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
       const order = makeOrder();

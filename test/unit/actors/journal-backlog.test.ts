@@ -6,7 +6,7 @@ import { CheckoutActor } from '../../../src/actors/checkout-actor.js';
 import { runCheckoutSaga, type SagaDeps } from '../../../src/actors/checkout-saga.js';
 import { seededIds } from '../../../src/actors/id-source.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
-import { OrderService } from '../../../src/actors/order-service.js';
+import { OrderService, type OrderBook } from '../../../src/actors/order-service.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedClock } from '../../../src/clock.js';
 import type { CheckoutPlan } from '../../../src/domain/checkout.js';
@@ -181,7 +181,7 @@ describe('restocking a cancelled order while the journal is backlogged', () => {
     await actor.ask({ t: 'pin', holdId });
     await actor.ask({ t: 'commit', holdId });
     const unused = () => Promise.reject(new Error('not used by restock'));
-    const orders = new OrderService({ get: unused, transition: unused }, h.provider, () => actor, new PromoLedger(async () => ({ total: 0, byCustomer: 0 })), pino({ level: 'silent' }));
+    const orders = new OrderService({ get: unused, transition: unused } as unknown as OrderBook, h.provider, () => actor, new PromoLedger(async () => ({ total: 0, byCustomer: 0 })), pino({ level: 'silent' }));
     h.journal.full = true;
     // cancel() has moved the order to 'cancelled' before it calls restock; a refused commit/return is only logged.
     await orders.restock({ orderId: 'ord_2', checkoutId: 'co_2', items: [{ sku: 'B', qty: 1 }] as never });

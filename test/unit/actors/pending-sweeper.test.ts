@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
-import { OrderService, type StoredOrder } from '../../../src/actors/order-service.js';
+import { OrderService, type OrderBook, type StoredOrder } from '../../../src/actors/order-service.js';
 import { PendingSweeper, type PendingOrder, type PendingSource, type SweepLease } from '../../../src/actors/pending-sweeper.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedClock } from '../../../src/clock.js';
@@ -22,7 +22,7 @@ class MemoryJournal implements EventJournal {
   }
 }
 
-class MemoryOrders implements PendingSource {
+class MemoryOrders implements PendingSource, OrderBook {
   readonly orders = new Map<string, StoredOrder & { paymentMethod: string }>();
   /** What listPending answers: by default the orders as they are; a test can hand out a stale copy. */
   listed: PendingOrder[] | null = null;
@@ -33,6 +33,12 @@ class MemoryOrders implements PendingSource {
   async listPending(): Promise<PendingOrder[]> {
     return this.listed ?? [...this.orders.values()].filter((o) => o.status === 'pending').map((o) => ({ ...o, payment: { ...o.payment } }));
   }
+  // Refunds and restocks are not the sweeper's: never called here.
+  refunds = async () => [];
+  beginRefund = async () => {};
+  finishRefund = async () => {};
+  listRestockPending = async () => [];
+  markRestocked = async () => {};
   async transition(orderId: string, from: string[], to: string, paymentStatus: string, _ev: unknown, opts: { authId?: string | null } = {}) {
     const o = this.orders.get(orderId);
     if (!o || !from.includes(o.status)) return 'conflict' as const;
@@ -84,7 +90,8 @@ async function pendingOrder(w: ReturnType<typeof world>, n: number): Promise<str
   w.store.orders.set(orderId, {
     orderId, checkoutId, idempotencyKey: `k${n}`, userId: null, customerKey: 'cus:1', status: 'pending', currency: 'USD', subtotal: 2_000, discount: 0, shipping: 0, tax: 0, total: 2_000,
     promoCode: null, address: {}, priced: {}, snapshotHash: 'h', createdAt: new Date(0), updatedAt: new Date(0), items: [{ sku: 'A', qty: 2, price: 1_000, discount: 0, tax: 0, lineTotal: 2_000 }],
-    payment: { paymentId: `pay_${checkoutId}`, status: 'pending', authId: null, amount: 2_000, currency: 'USD', provider: 'simulated' },
+    payment: { paymentId: `pay_${checkoutId}`, status: 'pending', authId: null, amount: 2_000, currency: 'USD', provider: 'simulated', capturedMinor: 0, refundedMinor: 0 },
+    restockState: null,
     paymentMethod: 'pm_card_visa',
   });
   return orderId;
