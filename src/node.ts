@@ -1,12 +1,10 @@
 import pino, { type Logger } from 'pino';
 import { LocalTopology } from './actors/local-topology.js';
-import { OrderService } from './actors/order-service.js';
-import { PendingSweeper } from './actors/pending-sweeper.js';
 import type { Topology } from './actors/topology.js';
 import { systemClock, type Clock } from './clock.js';
 import { ClusterTopology } from './cluster/cluster-topology.js';
 import type { Config } from './config/config.js';
-import { limits, nodeLimits } from './config/limits.js';
+import { limits } from './config/limits.js';
 import { HttpForwarding } from './edge/http-forwarding.js';
 import { buildRouter, readinessGate } from './http/routes/index.js';
 import { startHttpServer } from './http/server.js';
@@ -16,11 +14,11 @@ import { checkoutActorFactory } from './node/checkout-actors.js';
 import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
+import { createOrderJobs } from './node/order-jobs.js';
 import { openStorage } from './node/storage.js';
 import { timedPayments } from './node/timed.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
-import { JobLease } from './persistence/job-lease.js';
 import type { SqlClient } from './persistence/sql.js';
 
 export interface NodeOptions {
@@ -65,10 +63,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       ? new LocalTopology({ sql, nodeId: config.nodeId, nodeHost: config.nodeHost, partitions, startedAtMs, host: core.host, inventory: core.inventory, carts: core.carts, promos: core.ledger, log })
       : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log });
   const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
-  const inventoryOf = (sku: string) => topology.inventory(sku);
-  const orders = new OrderService(core.orderStore, payments, inventoryOf, topology.promos, log);
-  const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
-  const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log, sweepLease, clock);
+  const { orders, sweeper, resolver } = createOrderJobs({ config, sql, core, topology, payments, clock, log });
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
 
@@ -86,7 +81,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, clock, log });
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');

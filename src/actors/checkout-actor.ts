@@ -93,6 +93,8 @@ export class CheckoutActor {
   private stopped = false;
   /** Sagas answered (their order is durable) and still committing their holds. */
   private committing = 0;
+  /** Keys whose saga is running or waiting to run again: a pinned hold of theirs is theirs to resolve. */
+  private readonly sagaKeys = new Set<string>();
 
   constructor(private readonly deps: CheckoutActorDeps) {
     this.sagaDeps = {
@@ -161,6 +163,12 @@ export class CheckoutActor {
     if (compensating) this.compensations.set(plan.key, compensating);
     this.lastSeqs.set(plan.key, lastSeq);
     this.ref.tell({ t: 'resume', plan, attempt: 0, acknowledged: false }, true);
+  }
+
+  /** Whether a checkout of `key` is being prepared or its saga runs (or waits to run again) on this actor. */
+  isRunning(key: string): boolean {
+    const e = this.entries.get(key);
+    return this.sagaKeys.has(key) || e?.t === 'running' || e?.t === 'loading';
   }
 
   /** Checkouts not finished (queued, waiting for their key's lookup, running, or answered and still committing their holds): a move waits until none is left. */
@@ -250,6 +258,7 @@ export class CheckoutActor {
    */
   private async runSaga(plan: CheckoutPlan, opts: RunOptions): Promise<void> {
     const { client = null, fresh = false, attempt = 0 } = opts;
+    this.sagaKeys.add(plan.key);
     const recorded = fresh ? this.recordPlan(plan) : undefined;
     // Answered once the order is durable; the saga goes on committing the holds (counted in `committing` until it
     // ends, retries included, so a move waits for it) and is tombstoned only after that.
@@ -273,6 +282,7 @@ export class CheckoutActor {
     // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply does
     // not wait for it.
     this.compensations.delete(plan.key);
+    this.sagaKeys.delete(plan.key);
     this.tombstone(plan.key);
     if (acknowledged) this.committing--;
     else this.ref.tell({ t: 'finished', key: plan.key, fingerprint: plan.fingerprint, outcome, client }, true);
@@ -293,6 +303,7 @@ export class CheckoutActor {
 
   private onSagaThrew(plan: CheckoutPlan, err: unknown, run: { client: Submission | null; attempt: number; acknowledged: boolean }): void {
     if (this.stopped) {
+      this.sagaKeys.delete(plan.key);
       if (run.acknowledged) this.committing--;
       this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
       if (!run.acknowledged) run.client?.reply(partitionLeft(this.deps.partition));
@@ -303,7 +314,9 @@ export class CheckoutActor {
     if (!run.acknowledged) run.client?.reply({ result: refused('NOT_READY'), replayed: false });
     // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.
     this.deps.clock.setTimer(this.deps.clock.now() + delayMs, () => {
-      if (!this.ref.tell({ t: 'resume', plan, attempt: run.attempt + 1, acknowledged: run.acknowledged }, true) && run.acknowledged) this.committing--;
+      if (this.ref.tell({ t: 'resume', plan, attempt: run.attempt + 1, acknowledged: run.acknowledged }, true)) return;
+      this.sagaKeys.delete(plan.key);
+      if (run.acknowledged) this.committing--;
     });
   }
 

@@ -202,7 +202,7 @@ function releasePromoUse(run: SagaRun): void {
 
 async function reserveHolds(r: SagaRun): Promise<StepResult> {
   const replies = await Promise.all(
-    r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'reserve', holdId: h.holdId, qty: h.qty, ttlMs: r.deps.holdTtlMs, checkoutId: r.plan.checkoutId })),
+    r.holds.map((h) => r.deps.inventory(h.sku).ask({ t: 'reserve', holdId: h.holdId, qty: h.qty, ttlMs: r.deps.holdTtlMs, checkoutId: r.plan.checkoutId, checkoutKey: r.plan.key })),
   );
   const short = replies.flatMap((rep) => (!rep.ok && rep.code === 'OUT_OF_STOCK' ? [rep.details] : []));
   if (short.length > 0) return { t: 'compensate', rejection: rejected('OUT_OF_STOCK', 'durable', { skus: short }) };

@@ -14,6 +14,7 @@ import {
   type InventoryView,
 } from '../domain/inventory.js';
 import type { HoldId } from '../domain/ids.js';
+import type { Hold } from '../domain/inventory.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { MinHeap } from './min-heap.js';
@@ -108,6 +109,13 @@ export class InventoryActor {
 
   queued(): number {
     return this.ref.queued();
+  }
+
+  /** Holds pinned by a saga whose deadline passed before `beforeMs` (a pinned hold never expires by itself). */
+  pinnedBefore(beforeMs: number): Hold[] {
+    const out: Hold[] = [];
+    for (const h of this.state.holds.values()) if (h.status === 'pinned' && h.expiresAtMs < beforeMs) out.push(h);
+    return out;
   }
 
   /**

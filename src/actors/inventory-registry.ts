@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { partitionOf, skuEntity } from '../domain/entities.js';
 import { asSku } from '../domain/ids.js';
-import { countsOf, emptyInventory, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
+import { countsOf, emptyInventory, type Hold, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
 import type { ActorSystem } from './actor-system.js';
 import type { Clock } from '../clock.js';
 import { InventoryActor, type EventJournal } from './inventory-actor.js';
@@ -97,6 +97,13 @@ export class InventoryRegistry {
       if (out.length >= max) break;
       if (actor.view.available === 0 && actor.view.pendingWrites === 0) out.push(sku);
     }
+    return out;
+  }
+
+  /** Pinned holds past their deadline, with their SKU (idle SKUs hold nothing). */
+  pinnedBefore(beforeMs: number): (Hold & { sku: string })[] {
+    const out: (Hold & { sku: string })[] = [];
+    for (const [sku, actor] of this.actors) for (const h of actor.pinnedBefore(beforeMs)) out.push({ ...h, sku });
     return out;
   }
 

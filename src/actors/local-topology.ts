@@ -44,6 +44,10 @@ export class LocalTopology implements Topology {
     return this.deps.inventory.view(sku);
   }
 
+  async checkoutRunning(key: string): Promise<boolean | null> {
+    return this.deps.host.checkoutRunning(key) ?? null;
+  }
+
   async productsChanged(): Promise<void> {}
 
   fenced(partition: number, epoch: number): void {

@@ -96,6 +96,14 @@ export class PartitionHost {
     return this.owns(partition) ? this.checkouts[partition] : undefined;
   }
 
+  /**
+   * Whether a checkout of `key` runs here (its partition is served here): true or false; undefined when its partition
+   * is not served here now (elsewhere, or moving).
+   */
+  checkoutRunning(key: string): boolean | undefined {
+    return this.checkoutActor(checkoutPartition(key, this.deps.partitions))?.isRunning(key);
+  }
+
   /** Keys read from the database so far go into the Bloom filter (at start, before any partition is served). */
   async scanKnownKeys(): Promise<number> {
     const since = this.keysScannedAt;

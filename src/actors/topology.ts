@@ -30,6 +30,11 @@ export interface Topology {
     /** After an order: the cart is marked on its owner. */
     markCheckedOut(cartId: string): Promise<void>;
   };
+  /**
+   * Whether the checkout of `key` is being prepared or its saga runs (or waits to run again), asked of the node that
+   * serves the key's partition; null when that cannot be told now (the partition moving, its owner unreachable).
+   */
+  checkoutRunning(key: string): Promise<boolean | null>;
   /** Products changed here: the nodes that cache them read them again. */
   productsChanged(skus: string[]): Promise<void>;
   /** Writes to `partition` at `epoch` were fenced: another node or process owns it now. */

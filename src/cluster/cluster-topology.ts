@@ -48,7 +48,7 @@ export class ClusterTopology implements Topology {
   constructor(private readonly deps: ClusterTopologyDeps) {
     const { config, sql, partitions, host, inventory, carts, cartStore, promos, catalog, clock, log } = deps;
     this.link = new ClusterRuntime({ config, sql, partitions, host, clock, log });
-    this.proxies = new OwnerProxies({ link: this.link, inventory, carts, promos, catalog, log });
+    this.proxies = new OwnerProxies({ link: this.link, inventory, carts, promos, catalog, log, checkoutRunning: (key) => host.checkoutRunning(key) });
     this.gossip = new SoldOutGossip(this.link, (max) => inventory.soldOutActive(max));
     this.promos = this.proxies.promoUses;
     this.carts = {
@@ -63,6 +63,10 @@ export class ClusterTopology implements Topology {
 
   inventoryView(sku: string): InventoryView | undefined | null {
     return this.deps.host.ownsSku(sku) ? this.deps.inventory.view(sku) : this.gossip.viewOf(sku);
+  }
+
+  checkoutRunning(key: string): Promise<boolean | null> {
+    return this.proxies.checkoutRunning(key);
   }
 
   productsChanged(skus: string[]): Promise<void> {

@@ -5,7 +5,7 @@ import type { InventoryHandle } from '../actors/inventory-actor.js';
 import type { InventoryRegistry } from '../actors/inventory-registry.js';
 import type { PromoLedger, PromoUses } from '../actors/promo-ledger.js';
 import { clusterLimits } from '../config/limits.js';
-import { cartPartition, promoPartition, skuPartition } from '../domain/entities.js';
+import { cartPartition, checkoutPartition, promoPartition, skuPartition } from '../domain/entities.js';
 import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { PromoUsage, Promotion } from '../domain/promotions.js';
 import type { ClusterLink, PeerMessage } from './cluster-link.js';
@@ -21,6 +21,7 @@ type PromoMessage = PeerMessage &
     | { t: 'promo'; op: 'release' | 'force'; code: string; customerKey: string }
   );
 type CatalogMessage = PeerMessage & { t: 'catalog'; skus: string[] };
+type CheckoutRunningMessage = PeerMessage & { t: 'checkout.running'; key: string };
 
 /** An owner's answer: `moved` when the partition left it meanwhile (the sender asks the new owner). */
 type OwnerReply<T> = { moved: true } | { moved?: false; r: T };
@@ -34,6 +35,8 @@ export interface OwnerProxiesDeps {
   promos: PromoLedger;
   catalog: Catalog;
   log: Logger;
+  /** Whether a checkout of `key` runs on this node (undefined: its partition is not served here). */
+  checkoutRunning: (key: string) => boolean | undefined;
 }
 
 /**
@@ -52,6 +55,11 @@ export class OwnerProxies {
     this.link.onPeerMessage<InventoryMessage>('inv', (msg) => this.onInventory(msg));
     this.link.onPeerMessage<CartMessage>('cart.checkedOut', (msg) => this.onCartCheckedOut(msg));
     this.link.onPeerMessage<PromoMessage>('promo', (msg) => this.onPromo(msg));
+    this.link.onPeerMessage<CheckoutRunningMessage>('checkout.running', async (msg) => {
+      if (!(await this.servable(checkoutPartition(msg.key, this.link.partitions)))) return { moved: true };
+      const r = deps.checkoutRunning(msg.key);
+      return r === undefined ? { moved: true } : { r };
+    });
     this.link.onPeerMessage<CatalogMessage>('catalog', async (msg) => {
       await deps.catalog.reload(msg.skus);
       return { ok: true };
@@ -88,6 +96,12 @@ export class OwnerProxies {
   async markCartCheckedOut(cartId: string): Promise<void> {
     const p = cartPartition(cartId, this.link.partitions);
     await this.onOwner(p, { t: 'cart.checkedOut', cartId } satisfies CartMessage, () => this.deps.carts.markCheckedOut(cartId), clusterLimits.inventoryTimeoutMs);
+  }
+
+  /** Asked of the node serving the key's partition; null when no owner answered within the bound. */
+  async checkoutRunning(key: string): Promise<boolean | null> {
+    const local = async (): Promise<boolean | null> => this.deps.checkoutRunning(key) ?? null;
+    return this.onOwner(checkoutPartition(key, this.link.partitions), { t: 'checkout.running', key } satisfies CheckoutRunningMessage, local, clusterLimits.inventoryTimeoutMs).catch(() => null);
   }
 
   /** Tells every live peer that these products changed (they read them again). Waits, bounded. */

@@ -144,6 +144,8 @@ export const nodeLimits = {
    * loses it after this (raises no error: the next node's sweep takes over).
    */
   jobLeaseTtlMs: 120_000,
+  /** Pinned holds past their deadline are resolved against their saga and order this often, and at start (raises no error). */
+  pinnedHoldResolveIntervalMs: 60_000,
 } as const;
 
 /** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */

@@ -19,6 +19,12 @@ export interface Hold {
   expiresAtMs: number;
   status: HoldStatus;
   checkoutId: string;
+  /**
+   * The Idempotency-Key of the checkout holding it (absent on holds an admin placed, and on holds older versions
+   * journaled): it names the saga a pinned hold belongs to, so a hold left pinned can be resolved against its saga
+   * and its order (PinnedHoldResolver).
+   */
+  checkoutKey?: string;
 }
 
 export interface InventoryState {
@@ -41,7 +47,7 @@ export type ReleaseReason = 'expired' | 'payment_failed' | 'compensated' | 'canc
 
 export type InventoryEvent =
   | { t: 'onHandSet'; onHand: number }
-  | { t: 'reserved'; holdId: HoldId; qty: number; expiresAtMs: number; checkoutId: string }
+  | { t: 'reserved'; holdId: HoldId; qty: number; expiresAtMs: number; checkoutId: string; checkoutKey?: string }
   | { t: 'pinned'; holdId: HoldId }
   | { t: 'committed'; holdId: HoldId }
   | { t: 'released'; holdId: HoldId; reason: ReleaseReason }
@@ -49,7 +55,7 @@ export type InventoryEvent =
 
 export type InventoryCommand =
   | { t: 'setOnHand'; onHand: number }
-  | { t: 'reserve'; holdId: HoldId; qty: number; ttlMs: number; checkoutId: string }
+  | { t: 'reserve'; holdId: HoldId; qty: number; ttlMs: number; checkoutId: string; checkoutKey?: string }
   | { t: 'pin'; holdId: HoldId }
   | { t: 'commit'; holdId: HoldId }
   | { t: 'release'; holdId: HoldId; reason: ReleaseReason }
@@ -183,7 +189,9 @@ function decideReserve(s: InventoryState, c: Extract<InventoryCommand, { t: 'res
   if (c.qty > available) {
     return { events: [], reply: fail('OUT_OF_STOCK', { sku: s.sku, requested: c.qty, available }) };
   }
-  return decided(s, [{ t: 'reserved', holdId: c.holdId, qty: c.qty, expiresAtMs: nowMs + c.ttlMs, checkoutId: c.checkoutId }]);
+  const reserved: InventoryEvent = { t: 'reserved', holdId: c.holdId, qty: c.qty, expiresAtMs: nowMs + c.ttlMs, checkoutId: c.checkoutId };
+  if (c.checkoutKey !== undefined) reserved.checkoutKey = c.checkoutKey;
+  return decided(s, [reserved]);
 }
 
 /** Applies one event in place: the state belongs to one actor, and copying a hot SKU's holds per event is O(n). */
@@ -193,7 +201,7 @@ export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void 
       s.onHand = e.onHand;
       break;
     case 'reserved':
-      s.holds.set(e.holdId, { holdId: e.holdId, qty: e.qty, expiresAtMs: e.expiresAtMs, status: 'active', checkoutId: e.checkoutId });
+      s.holds.set(e.holdId, { holdId: e.holdId, qty: e.qty, expiresAtMs: e.expiresAtMs, status: 'active', checkoutId: e.checkoutId, ...(e.checkoutKey !== undefined ? { checkoutKey: e.checkoutKey } : {}) });
       s.held += e.qty;
       break;
     case 'pinned': {
@@ -233,20 +241,21 @@ export interface InventorySnapshot {
   onHand: number;
   held: number;
   sold: number;
-  holds: [string, number, number, HoldStatus, string][];
+  /** [holdId, qty, expiresAtMs, status, checkoutId, checkoutKey?] */
+  holds: ([string, number, number, HoldStatus, string] | [string, number, number, HoldStatus, string, string])[];
   returnedOrders: string[];
 }
 
 export function inventoryToSnapshot(s: InventoryState): InventorySnapshot {
   const holds: InventorySnapshot['holds'] = [];
-  for (const h of s.holds.values()) holds.push([h.holdId, h.qty, h.expiresAtMs, h.status, h.checkoutId]);
+  for (const h of s.holds.values()) holds.push(h.checkoutKey === undefined ? [h.holdId, h.qty, h.expiresAtMs, h.status, h.checkoutId] : [h.holdId, h.qty, h.expiresAtMs, h.status, h.checkoutId, h.checkoutKey]);
   return { sku: s.sku, onHand: s.onHand, held: s.held, sold: s.sold, holds, returnedOrders: [...s.returnedOrders] };
 }
 
 export function inventoryFromSnapshot(snap: InventorySnapshot): InventoryState {
   const holds = new Map<HoldId, Hold>();
-  for (const [holdId, qty, expiresAtMs, status, checkoutId] of snap.holds) {
-    holds.set(holdId as HoldId, { holdId: holdId as HoldId, qty, expiresAtMs, status, checkoutId });
+  for (const [holdId, qty, expiresAtMs, status, checkoutId, checkoutKey] of snap.holds) {
+    holds.set(holdId as HoldId, { holdId: holdId as HoldId, qty, expiresAtMs, status, checkoutId, ...(checkoutKey !== undefined ? { checkoutKey } : {}) });
   }
   return { sku: snap.sku as SkuId, onHand: snap.onHand, held: snap.held, sold: snap.sold, holds, returnedOrders: new Set(snap.returnedOrders) };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { OrderService } from '../actors/order-service.js';
 import type { PendingSweeper } from '../actors/pending-sweeper.js';
+import type { PinnedHoldResolver } from '../actors/pinned-hold-resolver.js';
 import type { Topology } from '../actors/topology.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
@@ -12,8 +13,19 @@ import type { NodeCore } from './node-core.js';
  * passivation of idle SKUs, and the node-wide chores on shared rows (pending-order sweeps, expired carts), which the
  * topology runs on one node only.
  */
-export function startChores(o: { config: Config; core: NodeCore; topology: Topology; sweeper: PendingSweeper; orders: OrderService; clock: Clock; log: Logger }): () => void {
-  const { config, core, topology, sweeper, orders, clock, log } = o;
+export interface ChoreDeps {
+  config: Config;
+  core: NodeCore;
+  topology: Topology;
+  sweeper: PendingSweeper;
+  orders: OrderService;
+  resolver: PinnedHoldResolver;
+  clock: Clock;
+  log: Logger;
+}
+
+export function startChores(o: ChoreDeps): () => void {
+  const { config, core, topology, sweeper, orders, resolver, clock, log } = o;
   const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
     if (!topology.runsChores()) return;
     void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
@@ -21,6 +33,8 @@ export function startChores(o: { config: Config; core: NodeCore; topology: Topol
   const timers = [
     setInterval(() => void core.snapshots.flush(), nodeLimits.snapshotFlushIntervalMs),
     setInterval(() => core.inventory.passivateIdle(clock.now() - config.passivateIdleMs), Math.max(1_000, config.passivateIdleMs / 2)),
+    // Pinned holds of this node's SKUs whose saga is gone (run once at start too).
+    setInterval(() => void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed')), nodeLimits.pinnedHoldResolveIntervalMs),
     setInterval(() => void core.snapshots.compact([...core.epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), nodeLimits.compactIntervalMs),
     setInterval(nodeWide(() => sweeper.sweep(), 'sweep'), config.sweepIntervalMs),
     // Cancels interrupted between their status change and their restock are finished (idempotent per order).
@@ -29,6 +43,7 @@ export function startChores(o: { config: Config; core: NodeCore; topology: Topol
     setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
   ];
   for (const t of timers) t.unref();
+  void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed'));
   return () => {
     for (const t of timers) clearInterval(t);
   };

@@ -71,6 +71,15 @@ export interface RefundRequest {
 
 export type SettleResult = { ok: true } | { ok: false; message: string };
 
+/** An authorization as the provider holds it now. */
+export interface PaymentState {
+  authId: string;
+  status: 'requires_action' | 'authorized' | 'captured' | 'voided' | 'refunded' | 'failed';
+  amountMinor: number;
+  capturedMinor: number;
+  refundedMinor: number;
+}
+
 export interface PaymentProvider {
   /** 'simulated' | 'stripe' */
   readonly name: string;
@@ -80,6 +89,8 @@ export interface PaymentProvider {
   refund(req: RefundRequest): Promise<SettleResult>;
   /** What happened to this authorize key, if the provider can tell; null when it never saw the key. */
   lookup?(idempotencyKey: string): Promise<PaymentOutcome | null>;
+  /** The authorization's state now, read back from the provider (the truth); null for an id it does not know. */
+  retrieve?(authId: string): Promise<PaymentState | null>;
 }
 
 /**

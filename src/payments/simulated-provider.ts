@@ -6,6 +6,7 @@ import {
   type CaptureRequest,
   type PaymentOutcome,
   type PaymentProvider,
+  type PaymentState,
   type RefundRequest,
   type SettleResult,
   type VoidRequest,
@@ -158,6 +159,12 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   refunds(): number {
     return this.refundCount;
+  }
+
+  async retrieve(authId: string): Promise<PaymentState | null> {
+    await this.wait('lookup');
+    const auth = this.auths.get(authId);
+    return auth === undefined ? null : { authId, status: auth.status, amountMinor: auth.amountMinor, capturedMinor: auth.capturedMinor, refundedMinor: auth.refundedMinor };
   }
 
   stateOf(authId: string): AuthorizationState | undefined {

@@ -28,7 +28,7 @@ describe('an owner proxy with no route and no room to wait', () => {
       peerIds: () => [],
       onPeerMessage: () => {},
     };
-    const proxies = new OwnerProxies({ link, inventory: {} as never, carts: {} as never, promos: {} as never, catalog: {} as never, log: pino({ level: 'silent' }) });
+    const proxies = new OwnerProxies({ link, inventory: {} as never, carts: {} as never, promos: {} as never, catalog: {} as never, log: pino({ level: 'silent' }), checkoutRunning: () => undefined });
     let macrotaskRan = false;
     setImmediate(() => (macrotaskRan = true));
     const outcome = await proxies.inventory('HOT').ask({ t: 'release', holdId: 'h1' as never, reason: 'compensated' }).then(

@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import { limits } from '../config/limits.js';
+import type { Hold } from '../domain/inventory.js';
+import { withTimeout, type PaymentProvider } from '../payments/provider.js';
+import type { StoredOrder } from '../persistence/order-store.js';
+import type { InventoryHandle } from './inventory-actor.js';
+
+export interface PinnedHoldResolverDeps {
+  /** This node's pinned holds past their deadline, with their SKU. */
+  pinnedBefore: (beforeMs: number) => (Hold & { sku: string })[];
+  inventory: (sku: string) => InventoryHandle;
+  /** Whether the checkout of a key is still running, asked of the node serving its partition (null: cannot tell). */
+  checkoutRunning: (key: string) => Promise<boolean | null>;
+  ordersOf: (checkoutIds: string[]) => Promise<StoredOrder[]>;
+  payments: PaymentProvider;
+  clock?: Clock;
+  log: Logger;
+}
+
+export interface ResolveReport {
+  committed: number;
+  released: number;
+  /** Still owned by a running saga, undecidable now (owner unreachable, provider down), or of a pending order. */
+  left: number;
+}
+
+/**
+ * DESIGN.md: "pinned holds are resolved against the orders table, never by the clock". A saga pins its holds right
+ * before it writes its order and commits or releases them right after; a pinned hold never expires, so one whose
+ * saga is gone would hold its stock for ever. This resolver, run at start and periodically on each node for its own
+ * SKUs, looks at pinned holds whose deadline passed and whose saga no longer runs:
+ * - an order was stored for the checkout → the hold is committed (the order is the sale); a `failed` order's hold is
+ *   released, a `pending` one is the sweeper's;
+ * - no order → any authorization the checkout may hold is voided (looked up by its key), then the hold is released.
+ * A hold whose saga still runs, or that cannot be decided now, is left for the next round.
+ */
+export class PinnedHoldResolver {
+  private running: Promise<ResolveReport> | null = null;
+
+  constructor(private readonly deps: PinnedHoldResolverDeps) {}
+
+  /** One round (joined if one runs). */
+  resolve(): Promise<ResolveReport> {
+    this.running ??= this.resolveOnce().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async resolveOnce(): Promise<ResolveReport> {
+    const report: ResolveReport = { committed: 0, released: 0, left: 0 };
+    const holds = this.deps.pinnedBefore((this.deps.clock ?? systemClock).now());
+    for (const h of holds) {
+      const outcome = await this.resolveHold(h).catch((err: unknown) => {
+        this.deps.log.error({ err, sku: h.sku, holdId: h.holdId }, 'resolving a pinned hold failed; tried again later');
+        return 'left' as const;
+      });
+      report[outcome]++;
+    }
+    if (holds.length > 0) this.deps.log.warn({ ...report }, 'pinned holds past their deadline resolved');
+    return report;
+  }
+
+  private async resolveHold(h: Hold & { sku: string }): Promise<keyof ResolveReport> {
+    // A hold journaled without its key (an earlier version) cannot be matched to its saga: left, and logged.
+    if (h.checkoutKey === undefined) return 'left';
+    if ((await this.deps.checkoutRunning(h.checkoutKey)) !== false) return 'left';
+    const [order] = await this.deps.ordersOf([h.checkoutId]);
+    if (order?.status === 'pending') return 'left';
+    if (order && order.status !== 'failed') return (await this.ask(h, { t: 'commit', holdId: h.holdId })) ? 'committed' : 'left';
+    if (!order && !(await this.voidAny(h.checkoutId))) return 'left';
+    return (await this.ask(h, { t: 'release', holdId: h.holdId, reason: 'compensated' })) ? 'released' : 'left';
+  }
+
+  private async ask(h: Hold & { sku: string }, cmd: Parameters<InventoryHandle['ask']>[0]): Promise<boolean> {
+    return (await this.deps.inventory(h.sku).ask(cmd)).ok;
+  }
+
+  /** Voids the authorization made with this checkout's key, if any; false when that cannot be done or told now. */
+  private async voidAny(checkoutId: string): Promise<boolean> {
+    const { payments } = this.deps;
+    const clock = this.deps.clock ?? systemClock;
+    if (!payments.lookup) {
+      this.deps.log.warn({ checkoutId }, 'the provider cannot look an authorization up; reconciliation voids it');
+      return true;
+    }
+    const found = await withTimeout(payments.lookup(`${checkoutId}:authorize`), limits.paymentCallTimeoutMs, clock);
+    if (found?.kind !== 'authorized') return true;
+    // Its saga may have voided it already (with its own key): the provider's state says.
+    const now = payments.retrieve ? await withTimeout(payments.retrieve(found.authId), limits.paymentCallTimeoutMs, clock) : null;
+    if (now !== null && now.status !== 'authorized') return true;
+    const voided = await withTimeout(payments.void({ idempotencyKey: `${checkoutId}:void`, authId: found.authId }), limits.paymentCallTimeoutMs, clock);
+    return voided.ok;
+  }
+}

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import { OrderService } from '../actors/order-service.js';
+import { PendingSweeper } from '../actors/pending-sweeper.js';
+import { PinnedHoldResolver } from '../actors/pinned-hold-resolver.js';
+import type { Topology } from '../actors/topology.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { nodeLimits } from '../config/limits.js';
+import type { PaymentProvider } from '../payments/provider.js';
+import { JobLease } from '../persistence/job-lease.js';
+import type { SqlClient } from '../persistence/sql.js';
+import type { NodeCore } from './node-core.js';
+
+/**
+ * What moves orders and money after the checkout: ship, cancel and refund (OrderService), the pending-order sweeper
+ * (one sweep at a time across the cluster, on its job lease), and the resolver of pinned holds whose saga is gone.
+ */
+export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeCore; topology: Topology; payments: PaymentProvider; clock: Clock; log: Logger }) {
+  const { config, sql, core, topology, payments, clock, log } = o;
+  const inventoryOf = (sku: string) => topology.inventory(sku);
+  const orders = new OrderService(core.orderStore, payments, inventoryOf, topology.promos, log);
+  const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
+  const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log, sweepLease, clock);
+  const resolver = new PinnedHoldResolver({
+    pinnedBefore: (ms) => core.inventory.pinnedBefore(ms),
+    inventory: inventoryOf,
+    checkoutRunning: (key) => topology.checkoutRunning(key),
+    ordersOf: (ids) => core.orderStore.getByCheckoutIds(ids),
+    payments,
+    clock,
+    log,
+  });
+  return { orders, sweeper, resolver };
+}
