@@ -11,6 +11,7 @@ import {
   type CheckoutOutcome,
   type CheckoutRejection,
   type CheckoutResponse,
+  type PendingNextAction,
 } from '../domain/checkout-result.js';
 import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
 import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
@@ -219,8 +220,7 @@ async function releaseHolds(r: SagaRun, reason: ReleaseReason): Promise<void> {
 }
 
 async function authorizePayment(r: SagaRun): Promise<StepResult> {
-  const { checkoutId, orderId, paymentMethod, priced } = r.plan;
-  const outcome = await authorizeWithRetries(r.deps.payments, { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency }, r.deps.clock);
+  const outcome = await authorizeWithRetries(r.deps.payments, targetOf(r.plan), r.deps.clock);
   if (outcome === 'unknown') {
     r.authMaybe = true;
     return writePendingOrder(r);
@@ -228,6 +228,13 @@ async function authorizePayment(r: SagaRun): Promise<StepResult> {
   if (outcome.kind === 'authorized') {
     r.authId = outcome.authId;
     return { t: 'next' };
+  }
+  if (outcome.kind === 'requires_action') {
+    // 3-D Secure: the customer completes it in the browser. The order waits as pending with its authorization id,
+    // its holds active until their TTL; a webhook or the sweeper confirms it once the provider says authorized, or
+    // fails it (and cancels the authorization) if its holds expired first.
+    r.authId = outcome.authId;
+    return writePendingOrder(r, { type: 'use_stripe_sdk', clientSecret: outcome.clientSecret });
   }
   if (outcome.kind === 'declined') {
     return { t: 'compensate', rejection: rejected('PAYMENT_DECLINED', 'durable', { declineCode: outcome.declineCode }, outcome.message) };
@@ -239,6 +246,8 @@ async function authorizePayment(r: SagaRun): Promise<StepResult> {
 export interface AuthorizeTarget {
   checkoutId: string;
   orderId: string;
+  /** The checkout's Idempotency-Key (absent for orders stored before it was sent along). */
+  checkoutKey?: string;
   amountMinor: number;
   currency: string;
   paymentMethod: string;
@@ -269,15 +278,20 @@ export async function authorizeWithRetries(payments: PaymentProvider, t: Authori
   return unknown || lastError === null ? 'unknown' : lastError;
 }
 
-function authorizeRequest(t: AuthorizeTarget): AuthorizeRequest {
-  const idempotencyKey = `${t.checkoutId}:authorize`;
-  return {
-    idempotencyKey,
-    amountMinor: t.amountMinor,
-    currency: t.currency,
-    paymentMethod: t.paymentMethod,
-    metadata: { checkoutId: t.checkoutId, orderId: t.orderId, idempotencyKey },
-  };
+/** What a checkout's plan authorizes, and the checkout it is for. */
+function targetOf(plan: CheckoutPlan): AuthorizeTarget {
+  return { checkoutId: plan.checkoutId, orderId: plan.orderId, checkoutKey: plan.key, paymentMethod: plan.paymentMethod, amountMinor: plan.priced.totalMinor, currency: plan.priced.currency };
+}
+
+/**
+ * The authorization request of a checkout, always built the same way (a provider compares a repeat with the first
+ * request of its key). Its metadata names the checkout, its order and its Idempotency-Key, so reconciliation can
+ * tell, from the provider's side, which checkout an authorization belongs to and whether its saga is over.
+ */
+export function authorizeRequest(t: AuthorizeTarget): AuthorizeRequest {
+  const metadata: Record<string, string> = { checkoutId: t.checkoutId, orderId: t.orderId };
+  if (t.checkoutKey !== undefined) metadata['checkoutKey'] = t.checkoutKey;
+  return { idempotencyKey: `${t.checkoutId}:authorize`, amountMinor: t.amountMinor, currency: t.currency, paymentMethod: t.paymentMethod, metadata };
 }
 
 /**
@@ -301,13 +315,8 @@ async function voidPayment(r: SagaRun): Promise<void> {
  * first never arrived, this one authorizes now and is voided right after). Throws when the answer is unknown.
  */
 async function findAuthorization(r: SagaRun): Promise<string | null> {
-  const { checkoutId, orderId, paymentMethod, priced } = r.plan;
-  const target = { checkoutId, orderId, paymentMethod, amountMinor: priced.totalMinor, currency: priced.currency };
-  const found = r.deps.payments.lookup
-    ? await withTimeout(r.deps.payments.lookup(authorizeRequest(target).idempotencyKey), limits.paymentCallTimeoutMs, r.deps.clock)
-    : await authorizeWithRetries(r.deps.payments, target, r.deps.clock);
-  if (found === 'unknown') throw new Error(`checkout ${checkoutId}: whether an authorization exists is unknown; the checkout runs again`);
-  return found?.kind === 'authorized' ? found.authId : null;
+  const found = await withTimeout(r.deps.payments.lookup(authorizeRequest(targetOf(r.plan))), limits.paymentCallTimeoutMs, r.deps.clock);
+  return found?.kind === 'authorized' || found?.kind === 'requires_action' ? found.authId : null;
 }
 
 async function pinHolds(r: SagaRun): Promise<StepResult> {
@@ -349,9 +358,12 @@ async function markCartCheckedOut(r: SagaRun): Promise<void> {
   if (r.plan.cartId) await r.deps.carts.markCheckedOut(r.plan.cartId);
 }
 
-/** The payment outcome is unknown: the order is pending, holds stay active until their TTL, the sweeper decides. */
-async function writePendingOrder(r: SagaRun): Promise<StepResult> {
-  const outcome = pending(r.plan);
+/**
+ * The payment outcome is unknown, or waits for the customer (`nextAction`): the order is pending, holds stay active
+ * until their TTL, and the sweeper (or a webhook) decides.
+ */
+async function writePendingOrder(r: SagaRun, nextAction?: PendingNextAction): Promise<StepResult> {
+  const outcome = pending(r.plan, nextAction);
   const refused = await writeOrder(r, orderRow(r, 'pending', renderCheckoutResult(outcome)));
   if (refused) return refused;
   await markCartCheckedOut(r);

@@ -79,16 +79,13 @@ export class PinnedHoldResolver {
   private async voidAny(checkoutId: string): Promise<boolean> {
     const { payments } = this.deps;
     const clock = this.deps.clock ?? systemClock;
-    if (!payments.lookup) {
-      this.deps.log.warn({ checkoutId }, 'the provider cannot look an authorization up; reconciliation voids it');
-      return true;
+    // The provider's own view, by the checkout its authorizations were made for (a saga may have voided one already).
+    const found = await withTimeout(payments.findByCheckout(checkoutId), limits.paymentCallTimeoutMs, clock);
+    for (const a of found) {
+      if (a.status !== 'authorized' && a.status !== 'requires_action') continue;
+      const voided = await withTimeout(payments.void({ idempotencyKey: `${checkoutId}:void`, authId: a.authId }), limits.paymentCallTimeoutMs, clock);
+      if (!voided.ok) return false;
     }
-    const found = await withTimeout(payments.lookup(`${checkoutId}:authorize`), limits.paymentCallTimeoutMs, clock);
-    if (found?.kind !== 'authorized') return true;
-    // Its saga may have voided it already (with its own key): the provider's state says.
-    const now = payments.retrieve ? await withTimeout(payments.retrieve(found.authId), limits.paymentCallTimeoutMs, clock) : null;
-    if (now !== null && now.status !== 'authorized') return true;
-    const voided = await withTimeout(payments.void({ idempotencyKey: `${checkoutId}:void`, authId: found.authId }), limits.paymentCallTimeoutMs, clock);
-    return voided.ok;
+    return true;
   }
 }

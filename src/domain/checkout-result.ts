@@ -43,11 +43,20 @@ export interface CheckoutResponse {
   body: unknown;
 }
 
+/** What the storefront does for a payment that waits for the customer (3-D Secure, with Stripe.js). */
+export interface PendingNextAction {
+  type: 'use_stripe_sdk';
+  clientSecret: string;
+}
+
 /** What a checkout saga ends with. */
 export type CheckoutOutcome =
   | { t: 'confirmed'; orderId: string; totals: CheckoutTotals }
-  /** The payment outcome is unknown: the order is stored as pending and the sweeper decides. */
-  | { t: 'pending'; orderId: string }
+  /**
+   * The order is stored as pending: the payment outcome is unknown (the sweeper asks again), or it waits for the
+   * customer (`nextAction`: 3-D Secure), and a webhook or the sweeper confirms or fails it.
+   */
+  | { t: 'pending'; orderId: string; nextAction?: PendingNextAction }
   | CheckoutRejection
   /** An answer stored earlier (by this run or an earlier one), replayed exactly as it was stored. */
   | { t: 'recorded'; response: CheckoutResponse };
@@ -70,7 +79,8 @@ export function totalsOf(p: PricedCart): CheckoutTotals {
 }
 
 export const confirmed = (plan: CheckoutPlan): CheckoutOutcome => ({ t: 'confirmed', orderId: plan.orderId, totals: totalsOf(plan.priced) });
-export const pending = (plan: CheckoutPlan): CheckoutOutcome => ({ t: 'pending', orderId: plan.orderId });
+export const pending = (plan: CheckoutPlan, nextAction?: PendingNextAction): CheckoutOutcome =>
+  nextAction === undefined ? { t: 'pending', orderId: plan.orderId } : { t: 'pending', orderId: plan.orderId, nextAction };
 
 export function rejected(code: ErrorCode, retention: Retention, details?: Record<string, unknown>, message?: string): CheckoutRejection {
   const r: CheckoutRejection = { t: 'rejected', code, retention };
@@ -111,7 +121,7 @@ export function renderCheckoutResult(r: CheckoutResult): CheckoutResponse {
     case 'confirmed':
       return { statusCode: orderStatusCodes.confirmed, body: { orderId: r.orderId, status: 'confirmed', totals: r.totals } };
     case 'pending':
-      return { statusCode: orderStatusCodes.pending, body: { orderId: r.orderId, status: 'pending' } };
+      return { statusCode: orderStatusCodes.pending, body: r.nextAction === undefined ? { orderId: r.orderId, status: 'pending' } : { orderId: r.orderId, status: 'pending', nextAction: r.nextAction } };
     case 'rejected':
       return { statusCode: errorStatus(r.code), body: errorBody(r.code, r.details, r.message) };
     case 'refused':

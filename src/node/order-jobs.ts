@@ -20,7 +20,7 @@ export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeC
   const inventoryOf = (sku: string) => topology.inventory(sku);
   const orders = new OrderService(core.orderStore, payments, inventoryOf, topology.promos, log);
   const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
-  const sweeper = new PendingSweeper(core.pendingStore, orders, payments, inventoryOf, topology.promos, log, sweepLease, clock);
+  const sweeper = new PendingSweeper({ store: core.pendingStore, orders, payments, inventory: inventoryOf, promos: topology.promos, log, lease: sweepLease, holdTtlMs: config.holdTtlMs, clock });
   const resolver = new PinnedHoldResolver({
     pinnedBefore: (ms) => core.inventory.pinnedBefore(ms),
     inventory: inventoryOf,

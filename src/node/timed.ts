@@ -20,6 +20,9 @@ export function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProv
     capture: (r) => p.capture(r),
     void: (r) => p.void(r),
     refund: (r) => p.refund(r),
-    ...(p.lookup ? { lookup: (k: string) => p.lookup!(k) } : {}),
+    lookup: (r) => p.lookup(r),
+    retrieve: (id) => p.retrieve(id),
+    findByCheckout: (id) => p.findByCheckout(id),
+    listOpen: (before, limit) => p.listOpen(before, limit),
   };
 }

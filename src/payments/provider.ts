@@ -23,6 +23,11 @@ import { systemClock, type Clock } from '../clock.js';
 
 export type PaymentOutcome =
   | { kind: 'authorized'; authId: string; amountMinor: number; currency: string }
+  /**
+   * The card needs the customer (3-D Secure): the storefront completes it in the browser with `clientSecret`; the
+   * authorization exists and is confirmed, or fails, later (a webhook or a retrieve tells).
+   */
+  | { kind: 'requires_action'; authId: string; clientSecret: string; amountMinor: number; currency: string }
   | { kind: 'declined'; declineCode: string; message: string }
   /** The provider said no for a reason that is not the card: bad request, authentication, rate limit, outage. */
   | { kind: 'error'; retryable: boolean; message: string };
@@ -78,6 +83,12 @@ export interface PaymentState {
   amountMinor: number;
   capturedMinor: number;
   refundedMinor: number;
+  /** The checkout it was made for (the authorize request's metadata), when the provider keeps it. */
+  checkoutId: string | null;
+  orderId: string | null;
+  checkoutKey: string | null;
+  /** When the provider created it (ms since the epoch). */
+  createdMs: number;
 }
 
 export interface PaymentProvider {
@@ -87,10 +98,18 @@ export interface PaymentProvider {
   capture(req: CaptureRequest): Promise<SettleResult>;
   void(req: VoidRequest): Promise<SettleResult>;
   refund(req: RefundRequest): Promise<SettleResult>;
-  /** What happened to this authorize key, if the provider can tell; null when it never saw the key. */
-  lookup?(idempotencyKey: string): Promise<PaymentOutcome | null>;
+  /**
+   * What became of this exact authorization request (same key, same parameters): its result, or null when the
+   * provider never saw it. A provider that cannot look a key up sends the request again with the same key (the
+   * first result comes back; had it never arrived, it is made now), so the answer is never a guess.
+   */
+  lookup(req: AuthorizeRequest): Promise<PaymentOutcome | null>;
   /** The authorization's state now, read back from the provider (the truth); null for an id it does not know. */
-  retrieve?(authId: string): Promise<PaymentState | null>;
+  retrieve(authId: string): Promise<PaymentState | null>;
+  /** The authorizations made for a checkout (by the metadata of their request); may trail recent ones. */
+  findByCheckout(checkoutId: string): Promise<PaymentState[]>;
+  /** Authorizations neither captured nor voided (authorized, or waiting for the customer), made before `createdBeforeMs`. */
+  listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]>;
 }
 
 /**

@@ -48,9 +48,11 @@ export interface SimulatedPaymentProviderOptions {
   beforeAuthorize?: (req: AuthorizeRequest) => SimulatedFault | void;
   /** Scripts an exact fault for one capture, void or refund call. */
   beforeSettle?: (op: SettleOperation, req: SettleRequest) => SimulatedFault | void;
+  /** The provider's clock, for the creation time of authorizations (listOpen). Default: Date.now. */
+  now?: () => number;
 }
 
-export type AuthorizationStatus = 'authorized' | 'captured' | 'voided' | 'refunded';
+export type AuthorizationStatus = 'requires_action' | 'authorized' | 'captured' | 'voided' | 'refunded' | 'failed';
 
 export interface AuthorizationState {
   authId: string;
@@ -60,10 +62,14 @@ export interface AuthorizationState {
   amountMinor: number;
   capturedMinor: number;
   refundedMinor: number;
+  metadata: Record<string, string>;
+  createdMs: number;
 }
 
 interface TestPaymentMethod {
   decline?: { code: string; message: string };
+  /** The card asks for 3-D Secure: the authorization waits for the customer (authenticate()). */
+  requiresAction?: true;
 }
 
 /** Stripe's test payment methods (https://docs.stripe.com/testing) that this simulator understands. */
@@ -77,6 +83,8 @@ export const simulatedTestPaymentMethods: ReadonlyMap<string, TestPaymentMethod>
     { decline: { code: 'insufficient_funds', message: 'Your card has insufficient funds.' } },
   ],
   ['pm_card_chargeDeclinedExpiredCard', { decline: { code: 'expired_card', message: 'Your card has expired.' } }],
+  ['pm_card_authenticationRequired', { requiresAction: true }],
+  ['pm_card_threeDSecure2Required', { requiresAction: true }],
 ]);
 
 type StoredResult =
@@ -93,6 +101,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly beforeAuthorize: SimulatedPaymentProviderOptions['beforeAuthorize'];
   private readonly beforeSettle: SimulatedPaymentProviderOptions['beforeSettle'];
+  private readonly now: () => number;
 
   /** Results by idempotency key, one key space for every operation as at Stripe. */
   private readonly results = new Map<string, StoredResult>();
@@ -111,6 +120,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     this.sleep = options.sleep ?? defaultSleep;
     this.beforeAuthorize = options.beforeAuthorize;
     this.beforeSettle = options.beforeSettle;
+    this.now = options.now ?? Date.now;
   }
 
   async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
@@ -138,10 +148,34 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     return this.settle('refund', req, () => this.applyRefund(req));
   }
 
-  async lookup(idempotencyKey: string): Promise<PaymentOutcome | null> {
+  /** The stored result of this authorization request's key, without making one (this provider keeps every key). */
+  async lookup(req: AuthorizeRequest): Promise<PaymentOutcome | null> {
     await this.wait('lookup');
-    const stored = this.results.get(idempotencyKey);
+    const stored = this.results.get(req.idempotencyKey);
     return stored?.op === 'authorize' ? { ...stored.outcome } : null;
+  }
+
+  async findByCheckout(checkoutId: string): Promise<PaymentState[]> {
+    await this.wait('lookup');
+    return [...this.auths.values()].filter((a) => a.metadata['checkoutId'] === checkoutId).map(stateOf);
+  }
+
+  async listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]> {
+    await this.wait('lookup');
+    const open = [...this.auths.values()].filter((a) => (a.status === 'authorized' || a.status === 'requires_action') && a.createdMs < createdBeforeMs);
+    return open.slice(0, limit).map(stateOf);
+  }
+
+  /**
+   * The customer completes (or fails) 3-D Secure for an authorization waiting for it, as Stripe.js would: it becomes
+   * authorized, or failed. False when it was not waiting.
+   */
+  authenticate(authId: string, outcome: 'succeed' | 'fail'): boolean {
+    const auth = this.auths.get(authId);
+    if (auth?.status !== 'requires_action') return false;
+    auth.status = outcome === 'succeed' ? 'authorized' : 'failed';
+    if (outcome === 'succeed') this.authorizationCount += 1;
+    return true;
   }
 
   /** Authorizations that took effect (declines, errors and idempotent replays do not count). */
@@ -164,7 +198,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   async retrieve(authId: string): Promise<PaymentState | null> {
     await this.wait('lookup');
     const auth = this.auths.get(authId);
-    return auth === undefined ? null : { authId, status: auth.status, amountMinor: auth.amountMinor, capturedMinor: auth.capturedMinor, refundedMinor: auth.refundedMinor };
+    return auth === undefined ? null : stateOf(auth);
   }
 
   stateOf(authId: string): AuthorizationState | undefined {
@@ -236,17 +270,24 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     } else {
       this.authSeq += 1;
       const authId = `pi_sim_${this.authSeq}`;
+      const status = method.requiresAction ? 'requires_action' : 'authorized';
       this.auths.set(authId, {
         authId,
-        status: 'authorized',
+        status,
         paymentMethod: req.paymentMethod,
         currency: req.currency,
         amountMinor: req.amountMinor,
         capturedMinor: 0,
         refundedMinor: 0,
+        metadata: { ...req.metadata },
+        createdMs: this.now(),
       });
-      this.authorizationCount += 1;
-      outcome = { kind: 'authorized', authId, amountMinor: req.amountMinor, currency: req.currency };
+      if (status === 'authorized') {
+        this.authorizationCount += 1;
+        outcome = { kind: 'authorized', authId, amountMinor: req.amountMinor, currency: req.currency };
+      } else {
+        outcome = { kind: 'requires_action', authId, clientSecret: `${authId}_secret_sim`, amountMinor: req.amountMinor, currency: req.currency };
+      }
     }
     this.results.set(req.idempotencyKey, { op: 'authorize', fingerprint, outcome });
     return outcome;
@@ -268,7 +309,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   private applyVoid(req: VoidRequest): SettleResult {
     const auth = this.auths.get(req.authId);
     if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
-    if (auth.status !== 'authorized') return { ok: false, message: `Cannot void an authorization that is ${auth.status}.` };
+    if (auth.status !== 'authorized' && auth.status !== 'requires_action') return { ok: false, message: `Cannot void an authorization that is ${auth.status}.` };
     auth.status = 'voided';
     this.voidCount += 1;
     return { ok: true };
@@ -292,6 +333,13 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 function defaultSleep(ms: number): Promise<void> {
   // Not unref'd: a latency wait is short and bounded, and an unref'd one would let a script exit mid-call.
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function stateOf(a: AuthorizationState): PaymentState {
+  return {
+    authId: a.authId, status: a.status, amountMinor: a.amountMinor, capturedMinor: a.capturedMinor, refundedMinor: a.refundedMinor,
+    checkoutId: a.metadata['checkoutId'] ?? null, orderId: a.metadata['orderId'] ?? null, checkoutKey: a.metadata['checkoutKey'] ?? null, createdMs: a.createdMs,
+  };
 }
 
 function isPositiveInteger(n: number): boolean {

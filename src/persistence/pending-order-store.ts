@@ -13,7 +13,7 @@ export class PendingOrderStore {
 
   async listPending(limit: number): Promise<(StoredOrder & { paymentMethod: string })[]> {
     const pending = await this.orders.listByStatus('pending', limit);
-    return pending.map((o) => ({ ...o, paymentMethod: (o.priced as { paymentMethod?: string } | null)?.paymentMethod ?? '' }));
+    return pending.map((o) => ({ ...o, paymentMethod: paymentMethodOf(o) }));
   }
 
   /** The authorization id a pending order learns is written in the same transaction as its confirmation. */
@@ -27,4 +27,9 @@ export class PendingOrderStore {
   ): Promise<'ok' | 'conflict'> {
     return this.orders.transition(orderId, from, to, paymentStatus, outboxEvent, opts);
   }
+}
+
+/** The payment method an order was placed with (kept in its priced snapshot). */
+export function paymentMethodOf(o: StoredOrder): string {
+  return (o.priced as { paymentMethod?: string } | null)?.paymentMethod ?? '';
 }

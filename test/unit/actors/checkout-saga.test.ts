@@ -348,3 +348,15 @@ describe('money, exactly once (issue 10)', () => {
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
 });
+
+describe('3-D Secure', () => {
+  it('answers 202 pending with the next action, keeps the holds active and records the authorization id', async () => {
+    const h = harness({ A: 5 });
+    const out = await runCheckoutSaga(plan([{ sku: 'A', qty: 2 }], 'pm_card_authenticationRequired'), h.deps);
+    expect(out).toMatchObject({ t: 'pending', nextAction: { type: 'use_stripe_sdk', clientSecret: expect.stringMatching(/_secret_/) } });
+    expect(answer(out)).toMatchObject({ statusCode: 202, body: { status: 'pending', nextAction: { type: 'use_stripe_sdk' } } });
+    expect(h.orders[0]).toMatchObject({ status: 'pending', payment: { status: 'pending', authId: expect.stringMatching(/^pi_/) } });
+    expect(counts(h, 'A')).toMatchObject({ held: 2, sold: 0 });
+    expect(h.provider.authorizations()).toBe(0);
+  });
+});

@@ -78,7 +78,8 @@ function world(fault?: () => SimulatedFault | void) {
   const store = new MemoryOrders();
   const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
   const log = pino({ level: 'silent' });
-  const sweeper = (lease: SweepLease | null) => new PendingSweeper(store, new OrderService(store, provider, () => sku, promos, log), provider, () => sku, promos, log, lease, clock);
+  const sweeper = (lease: SweepLease | null) =>
+    new PendingSweeper({ store, orders: new OrderService(store, provider, () => sku, promos, log), payments: provider, inventory: () => sku, promos, log, lease, holdTtlMs: 60_000, clock });
   return { clock, sku, provider, store, sweeper };
 }
 
@@ -89,7 +90,7 @@ async function pendingOrder(w: ReturnType<typeof world>, n: number): Promise<str
   await w.sku.ask({ t: 'reserve', holdId: holdIdFor(asCheckoutId(checkoutId), asSku('A')), qty: 2, ttlMs: 60_000, checkoutId });
   w.store.orders.set(orderId, {
     orderId, checkoutId, idempotencyKey: `k${n}`, userId: null, customerKey: 'cus:1', status: 'pending', currency: 'USD', subtotal: 2_000, discount: 0, shipping: 0, tax: 0, total: 2_000,
-    promoCode: null, address: {}, priced: {}, snapshotHash: 'h', createdAt: new Date(0), updatedAt: new Date(0), items: [{ sku: 'A', qty: 2, price: 1_000, discount: 0, tax: 0, lineTotal: 2_000 }],
+    promoCode: null, address: {}, priced: { paymentMethod: 'pm_card_visa' }, snapshotHash: 'h', createdAt: new Date(w.clock.now()), updatedAt: new Date(w.clock.now()), items: [{ sku: 'A', qty: 2, price: 1_000, discount: 0, tax: 0, lineTotal: 2_000 }],
     payment: { paymentId: `pay_${checkoutId}`, status: 'pending', authId: null, amount: 2_000, currency: 'USD', provider: 'simulated', capturedMinor: 0, refundedMinor: 0 },
     restockState: null,
     paymentMethod: 'pm_card_visa',
@@ -142,5 +143,49 @@ describe('the pending-order sweeper', () => {
     expect(await w.sweeper(null).sweep()).toBe(1);
     expect(w.provider.voids()).toBe(1);
     expect(w.store.orders.get(orderId)).toMatchObject({ status: 'failed', payment: { status: 'voided' } });
+  });
+});
+
+describe('the pending-order sweeper and 3-D Secure', () => {
+  /** A pending order whose authorization waits for the customer (the saga wrote its id). */
+  async function waiting(w: ReturnType<typeof world>, n: number) {
+    const orderId = await pendingOrder(w, n);
+    const o = w.store.orders.get(orderId)!;
+    const auth = await w.provider.authorize({ idempotencyKey: `${o.checkoutId}:authorize`, amountMinor: 2_000, currency: 'USD', paymentMethod: 'pm_card_authenticationRequired', metadata: { checkoutId: o.checkoutId } });
+    if (auth.kind !== 'requires_action') throw new Error('expected requires_action');
+    o.payment.authId = auth.authId;
+    (o.priced as { paymentMethod: string }).paymentMethod = 'pm_card_authenticationRequired';
+    return { orderId, authId: auth.authId };
+  }
+
+  it('leaves the order pending while the customer has not authenticated, and confirms it once they did', async () => {
+    const w = world();
+    const { orderId, authId } = await waiting(w, 5);
+    expect(await w.sweeper(null).sweep()).toBe(0);
+    expect(w.store.orders.get(orderId)?.status).toBe('pending');
+    w.provider.authenticate(authId, 'succeed');
+    expect(await w.sweeper(null).sweep()).toBe(1);
+    expect(w.store.orders.get(orderId)).toMatchObject({ status: 'confirmed', payment: { status: 'authorized', authId } });
+    expect(w.sku.view).toMatchObject({ held: 0, sold: 2 });
+  });
+
+  it('fails the order and releases its holds when authentication failed', async () => {
+    const w = world();
+    const { orderId, authId } = await waiting(w, 6);
+    w.provider.authenticate(authId, 'fail');
+    expect(await w.sweeper(null).sweep()).toBe(1);
+    expect(w.store.orders.get(orderId)?.status).toBe('failed');
+    expect(w.sku.view).toMatchObject({ held: 0, sold: 0, available: 10 });
+  });
+
+  it('cancels the authorization and fails the order once its holds expired unauthenticated', async () => {
+    const w = world();
+    const { orderId, authId } = await waiting(w, 7);
+    w.clock.advance(60_001);
+    expect(await w.sweeper(null).sweep()).toBe(1);
+    expect(w.store.orders.get(orderId)).toMatchObject({ status: 'failed', payment: { status: 'voided' } });
+    expect(w.provider.stateOf(authId)?.status).toBe('voided');
+    // Authenticating now is too late: the authorization is gone.
+    expect(w.provider.authenticate(authId, 'succeed')).toBe(false);
   });
 });

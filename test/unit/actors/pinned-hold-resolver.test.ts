@@ -66,7 +66,7 @@ describe('the pinned-hold resolver', () => {
     const sold = await w.pinned(1);
     w.orders.set(sold, { status: 'confirmed' });
     const orphan = await w.pinned(2);
-    const auth = await w.provider.authorize({ idempotencyKey: `${orphan}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: {} });
+    const auth = await w.provider.authorize({ idempotencyKey: `${orphan}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: { checkoutId: orphan } });
     expect(auth.kind).toBe('authorized');
     // Nothing is touched before the holds' deadline passed: a saga normally ends long before.
     expect(await w.resolver.resolve()).toEqual({ committed: 0, released: 0, left: 0 });
@@ -94,7 +94,7 @@ describe('the pinned-hold resolver', () => {
     const w = world();
     w.orders.set(await w.pinned(1), { status: 'failed' });
     const orphan = await w.pinned(2);
-    const auth = await w.provider.authorize({ idempotencyKey: `${orphan}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: {} });
+    const auth = await w.provider.authorize({ idempotencyKey: `${orphan}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: { checkoutId: orphan } });
     if (auth.kind !== 'authorized') throw new Error('not authorized');
     await w.provider.void({ idempotencyKey: 'ord_2:void', authId: auth.authId });
     w.clock.advance(ttlMs + 1);

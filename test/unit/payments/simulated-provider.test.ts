@@ -126,8 +126,8 @@ describe('SimulatedPaymentProvider: idempotency', () => {
   it('looks up what happened to a key, and answers null for a key it never saw', async () => {
     const provider = new SimulatedPaymentProvider();
     const outcome = await provider.authorize(authorizeRequest());
-    expect(await provider.lookup('chk_1:authorize')).toEqual(outcome);
-    expect(await provider.lookup('chk_unknown:authorize')).toBeNull();
+    expect(await provider.lookup(authorizeRequest())).toEqual(outcome);
+    expect(await provider.lookup(authorizeRequest({ idempotencyKey: 'chk_unknown:authorize' }))).toBeNull();
   });
 });
 
@@ -136,7 +136,7 @@ describe('SimulatedPaymentProvider: timeouts and errors', () => {
     const faults: (SimulatedFault | undefined)[] = ['timeout'];
     const provider = new SimulatedPaymentProvider({ beforeAuthorize: () => faults.shift() });
     await expect(provider.authorize(authorizeRequest())).rejects.toBeInstanceOf(PaymentTimeoutError);
-    const lookedUp = await provider.lookup('chk_1:authorize');
+    const lookedUp = await provider.lookup(authorizeRequest());
     const retried = await provider.authorize(authorizeRequest());
     expect(retried.kind).toBe('authorized');
     expect(retried).toEqual(lookedUp);
@@ -148,7 +148,7 @@ describe('SimulatedPaymentProvider: timeouts and errors', () => {
     const provider = new SimulatedPaymentProvider({ beforeAuthorize: () => faults.shift() });
     await expect(provider.authorize(authorizeRequest())).rejects.toBeInstanceOf(PaymentTimeoutError);
     expect(provider.authorizations()).toBe(0);
-    expect(await provider.lookup('chk_1:authorize')).toBeNull();
+    expect(await provider.lookup(authorizeRequest())).toBeNull();
     expect((await provider.authorize(authorizeRequest())).kind).toBe('authorized');
     expect(provider.authorizations()).toBe(1);
   });
@@ -157,7 +157,7 @@ describe('SimulatedPaymentProvider: timeouts and errors', () => {
     const faults: (SimulatedFault | undefined)[] = ['error'];
     const provider = new SimulatedPaymentProvider({ beforeAuthorize: () => faults.shift() });
     expect(await provider.authorize(authorizeRequest())).toMatchObject({ kind: 'error', retryable: true });
-    expect(await provider.lookup('chk_1:authorize')).toBeNull();
+    expect(await provider.lookup(authorizeRequest())).toBeNull();
     expect((await provider.authorize(authorizeRequest())).kind).toBe('authorized');
   });
 
