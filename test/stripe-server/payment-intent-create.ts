@@ -16,12 +16,14 @@ import { testCards } from './test-cards.js';
  * - automatic_payment_methods and a list of payment method types exclude each other (parameters_exclusive); with
  *   neither, automatic payment methods are on, as in every API version since 2023-08-16. Confirming with
  *   automatic payment methods that allow redirects needs a return_url: set allow_redirects=never, or list 'card';
- * - the list is `payment_method_types` up to API version 2026-09-30.endive, which removed it from PaymentIntent
- *   create and confirm in favour of `allowed_payment_method_types` (stripe-node 23.0.0 CHANGELOG: "Remove support
- *   for payment_method_types on … PaymentIntentCreateParams", the release that pinned 2026-09-30.endive). So a
- *   request carrying Stripe-Version 2026-09-30 or later that sends payment_method_types is refused as an unknown
- *   parameter, as Stripe refuses a parameter its version does not have; allowed_payment_method_types is accepted
- *   in every version (leniently: older versions did not have it);
+ * - the list depends on the Stripe-Version the request carries (Stripe's changelog):
+ *   `allowed_payment_method_types` from 2026-07-29.dahlia ("Adds the allowed payment method types parameter":
+ *   incompatible types are filtered out silently, the result shows in payment_method_types), and
+ *   `payment_method_types` until 2026-09-30.endive, which removed it from create and confirm ("Passing
+ *   payment_method_types on this API version returns a 400 error with the code
+ *   payment_method_types_no_longer_supported"); stripe-node 23 pins 2026-11-18.endive, so through the SDK only
+ *   allowed_payment_method_types or automatic_payment_methods work. A request without Stripe-Version (curl) may
+ *   use either;
  * - capture_method: automatic, automatic_async or manual (default automatic_async); metadata within Stripe's limits.
  */
 const allowed = [
@@ -41,7 +43,9 @@ const allowed = [
 ] as const;
 
 const captureMethods = ['automatic', 'automatic_async', 'manual'] as const;
-/** The first API version without payment_method_types on PaymentIntent create (see above); dates compare as text. */
+/** The API version that added allowed_payment_method_types (see above); Stripe's versions compare as text by date. */
+export const allowedPaymentMethodTypesAddedIn = '2026-07-29';
+/** The API version that removed payment_method_types from PaymentIntent create and confirm. */
 export const paymentMethodTypesRemovedIn = '2026-09-30';
 
 interface CreateInput {
@@ -63,8 +67,11 @@ export const createPaymentIntent = defineRoute<CreateInput>({
   pattern: /^\/v1\/payment_intents$/,
   authenticated: true,
   validate: (params, { limits, apiVersion }) => {
-    const removed = apiVersion !== null && apiVersion.slice(0, 10) >= paymentMethodTypesRemovedIn;
-    return readParams(params, removed ? allowed.filter((p) => p !== 'payment_method_types') : allowed, (r) => readCreate(r, limits), limits);
+    const before = (version: string) => apiVersion !== null && apiVersion.slice(0, 10) < version;
+    // Before it existed, allowed_payment_method_types is an unknown parameter like any other.
+    const names = before(allowedPaymentMethodTypesAddedIn) ? allowed.filter((p) => p !== 'allowed_payment_method_types') : allowed;
+    const legacyTypes = apiVersion === null || before(paymentMethodTypesRemovedIn);
+    return readParams(params, names, (r) => readCreate(r, limits, legacyTypes), limits);
   },
   execute(ctx, input) {
     if (ctx.store.paymentIntentCount() >= ctx.limits.paymentIntentsMax) {
@@ -94,7 +101,7 @@ export const createPaymentIntent = defineRoute<CreateInput>({
   },
 });
 
-function readCreate(r: ParamReader, limits: StripeServerLimits): CreateInput {
+function readCreate(r: ParamReader, limits: StripeServerLimits, legacyTypes: boolean): CreateInput {
   const amount = r.requiredInteger('amount', 1);
   if (amount > limits.amountMinorMax) {
     r.refuse(invalidRequest(`Amount must be no more than ${limits.amountMinorMax} in minor units.`, { param: 'amount', code: 'amount_too_large' }));
@@ -107,7 +114,7 @@ function readCreate(r: ParamReader, limits: StripeServerLimits): CreateInput {
   if (confirm && paymentMethod === null) {
     r.refuse(invalidRequest('You cannot confirm this PaymentIntent because it is missing a payment method.', { param: 'payment_method', code: 'parameter_missing' }));
   }
-  const { automaticPaymentMethods, allowedPaymentMethodTypes } = readPaymentMethodChoice(r);
+  const { automaticPaymentMethods, allowedPaymentMethodTypes } = readPaymentMethodChoice(r, legacyTypes);
   if (confirm && automaticPaymentMethods?.enabled === true && automaticPaymentMethods.allow_redirects !== 'never' && !r.has('return_url')) {
     r.refuse(returnUrlRequired());
   }
@@ -132,19 +139,29 @@ interface PaymentMethodChoice {
 }
 
 /** automatic_payment_methods, a list of types, or neither (then automatic payment methods are on by default). */
-function readPaymentMethodChoice(r: ParamReader): PaymentMethodChoice {
-  const listName = r.has('allowed_payment_method_types') ? 'allowed_payment_method_types' : 'payment_method_types';
-  const types = r.stringArray(listName);
-  const apm = r.object('automatic_payment_methods', ['enabled', 'allow_redirects']);
-  if (types !== undefined && (apm !== undefined || (listName === 'allowed_payment_method_types' && r.has('payment_method_types')))) {
-    const message = `You may only specify one of these parameters: automatic_payment_methods, ${listName}.`;
-    r.refuse(invalidRequest(message, { param: listName, code: 'parameters_exclusive' }));
+function readPaymentMethodChoice(r: ParamReader, legacyTypes: boolean): PaymentMethodChoice {
+  if (r.has('payment_method_types') && !legacyTypes) {
+    const message = 'payment_method_types is no longer supported on this API version. Use allowed_payment_method_types or automatic_payment_methods.';
+    r.refuse(invalidRequest(message, { param: 'payment_method_types', code: 'payment_method_types_no_longer_supported' }));
   }
-  if (types !== undefined) {
-    const other = types.find((t) => t !== 'card');
-    if (other !== undefined) r.refuse(invalidRequest(`The payment method type "${other}" is not supported by the Stripe test server.`, { param: listName }));
-    if (types.length === 0) r.refuse(invalidRequest(`Invalid array`, { param: listName }));
-    return { automaticPaymentMethods: null, allowedPaymentMethodTypes: listName === 'allowed_payment_method_types' ? types : null };
+  const allowedTypes = r.stringArray('allowed_payment_method_types');
+  const legacy = r.stringArray('payment_method_types');
+  const apm = r.object('automatic_payment_methods', ['enabled', 'allow_redirects']);
+  const given = [allowedTypes && 'allowed_payment_method_types', legacy && 'payment_method_types', apm && 'automatic_payment_methods'].filter(Boolean);
+  if (given.length > 1) {
+    r.refuse(invalidRequest(`You may only specify one of these parameters: ${given.join(', ')}.`, { param: given[1] as string, code: 'parameters_exclusive' }));
+  }
+  if (allowedTypes !== undefined) {
+    // Incompatible types are filtered out silently; with no card among them nothing is left to pay with.
+    if (!allowedTypes.includes('card')) r.refuse(invalidRequest('None of the allowed_payment_method_types can be used: the Stripe test server takes card only.', { param: 'allowed_payment_method_types' }));
+    return { automaticPaymentMethods: null, allowedPaymentMethodTypes: allowedTypes };
+  }
+  if (legacy !== undefined) {
+    const other = legacy.find((t) => t !== 'card');
+    if (other !== undefined || legacy.length === 0) {
+      r.refuse(invalidRequest(`The payment method type "${other ?? ''}" is invalid or not supported by the Stripe test server (card only).`, { param: 'payment_method_types' }));
+    }
+    return { automaticPaymentMethods: null, allowedPaymentMethodTypes: null };
   }
   if (apm === undefined) return { automaticPaymentMethods: { enabled: true }, allowedPaymentMethodTypes: null };
   const enabled = apm.boolean('enabled');

@@ -197,7 +197,7 @@ describe('Stripe test server: payments through the real SDK', () => {
   it("refuses payment_method_types on the SDK's API version, which replaced it with allowed_payment_method_types", async () => {
     const err = await rejectionOf(stripe.paymentIntents.create({ ...authorizeParams('pm_card_visa'), automatic_payment_methods: undefined, payment_method_types: ['card'] } as never));
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-    expect(err).toMatchObject({ code: 'parameter_unknown', param: 'payment_method_types' });
+    expect(err).toMatchObject({ statusCode: 400, code: 'payment_method_types_no_longer_supported', param: 'payment_method_types' });
     const pi = await stripe.paymentIntents.create({ ...authorizeParams('pm_card_visa'), automatic_payment_methods: undefined, allowed_payment_method_types: ['card'] });
     expect(pi).toMatchObject({ status: 'requires_capture', allowed_payment_method_types: ['card'], payment_method_types: ['card'] });
   });

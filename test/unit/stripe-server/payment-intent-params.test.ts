@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FormObject } from '../../stripe-server/form.js';
 import { stripeServerLimits } from '../../stripe-server/limits.js';
-import { createPaymentIntent, paymentMethodTypesRemovedIn } from '../../stripe-server/payment-intent-create.js';
+import { allowedPaymentMethodTypesAddedIn, createPaymentIntent, paymentMethodTypesRemovedIn } from '../../stripe-server/payment-intent-create.js';
 
 /**
  * POST /v1/payment_intents validation as a plain function of the parameters (no socket): each refusal is a 400
@@ -27,7 +27,7 @@ describe('POST /v1/payment_intents parameters', () => {
     ['an unknown parameter', { ...visa, ...apm, amount_cents: '5' }, { param: 'amount_cents', code: 'parameter_unknown' }],
     ['an unknown automatic_payment_methods field', { ...visa, automatic_payment_methods: { enabled: 'true', x: '1' } }, { param: 'automatic_payment_methods[x]' }],
     ['both automatic and listed payment methods', { ...visa, ...apm, allowed_payment_method_types: ['card'] }, { code: 'parameters_exclusive' }],
-    ['a payment method type other than card', { ...visa, allowed_payment_method_types: ['ideal'] }, { param: 'allowed_payment_method_types' }],
+    ['allowed payment method types without card', { ...visa, allowed_payment_method_types: ['ideal'] }, { param: 'allowed_payment_method_types' }],
     ['metadata with 41-character key', { ...visa, ...apm, metadata: { ['k'.repeat(41)]: 'v' } }, { param: `metadata[${'k'.repeat(41)}]` }],
     ['metadata with a 501-character value', { ...visa, ...apm, metadata: { k: 'v'.repeat(501) } }, { param: 'metadata[k]' }],
     ['metadata with 51 keys', { ...visa, ...apm, metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }, { param: 'metadata' }],
@@ -53,17 +53,35 @@ describe('POST /v1/payment_intents parameters', () => {
   it.each([
     ['automatic payment methods without redirects', { ...visa, ...apm }],
     ['allowed_payment_method_types=[card]', { ...visa, allowed_payment_method_types: ['card'] }],
+    ['allowed_payment_method_types with types it cannot use besides card (filtered silently)', { ...visa, allowed_payment_method_types: ['card', 'ideal'] }],
     ['an unconfirmed intent without a payment method', { amount: '1000', currency: 'USD' }],
   ])('accepts %s', (_name, params) => {
     expect(validate(params).ok).toBe(true);
   });
 
-  it(`takes payment_method_types before API version ${paymentMethodTypesRemovedIn}, and refuses it as unknown from then on`, () => {
+  it(`takes payment_method_types before API version ${paymentMethodTypesRemovedIn} and refuses it from then on with payment_method_types_no_longer_supported`, () => {
     const params = { ...visa, payment_method_types: ['card'] };
     expect(validate(params, '2025-03-31.basil').ok).toBe(true);
     expect(validate(params, null).ok).toBe(true);
-    const v = validate(params, '2026-09-30.endive');
+    for (const version of ['2026-09-30.endive', '2026-11-18.endive']) {
+      const v = validate(params, version);
+      expect(v.ok).toBe(false);
+      if (!v.ok) expect((v.response.body as { error: unknown }).error).toMatchObject({ param: 'payment_method_types', code: 'payment_method_types_no_longer_supported' });
+    }
+  });
+
+  it(`knows allowed_payment_method_types from API version ${allowedPaymentMethodTypesAddedIn} on, and as an unknown parameter before`, () => {
+    const params = { ...visa, allowed_payment_method_types: ['card'] };
+    expect(validate(params, '2026-07-29.dahlia').ok).toBe(true);
+    expect(validate(params, null).ok).toBe(true);
+    const v = validate(params, '2025-03-31.basil');
     expect(v.ok).toBe(false);
-    if (!v.ok) expect((v.response.body as { error: unknown }).error).toMatchObject({ param: 'payment_method_types', code: 'parameter_unknown' });
+    if (!v.ok) expect((v.response.body as { error: unknown }).error).toMatchObject({ param: 'allowed_payment_method_types', code: 'parameter_unknown' });
+  });
+
+  it('refuses payment_method_types together with allowed_payment_method_types', () => {
+    const v = validate({ ...visa, payment_method_types: ['card'], allowed_payment_method_types: ['card'] }, null);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect((v.response.body as { error: unknown }).error).toMatchObject({ code: 'parameters_exclusive' });
   });
 });
