@@ -8,6 +8,7 @@ import { limits } from './config/limits.js';
 export const errorCatalogue = {
   VALIDATION_FAILED: { status: 400, message: 'The request is invalid.' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 400, message: 'The webhook signature is missing or does not match; nothing was changed.' },
   IDEMPOTENCY_KEY_MISSING: { status: 400, message: 'The Idempotency-Key header is required.' },
   IDEMPOTENCY_KEY_INVALID: { status: 400, message: `The Idempotency-Key header must be 1 to ${limits.idempotencyKeyLengthMax} printable characters.` },
   UNAUTHORIZED: { status: 401, message: 'This route needs Authorization: Bearer <ADMIN_TOKEN>.' },
@@ -47,6 +48,7 @@ export const errorCatalogue = {
   INTERNAL: { status: 500, message: 'Internal error.' },
   PAYMENT_PROVIDER_ERROR: { status: 502, message: 'The payment provider did not complete the request; the order is unchanged, retry later.' },
   NOT_READY: { status: 503, message: 'The node is recovering; retry shortly.' },
+  PAYMENT_PROVIDER_UNAVAILABLE: { status: 503, message: 'The payment provider is failing or saturated; nothing was reserved or charged. Retry after the given delay.' },
   PARTITION_UNAVAILABLE: { status: 503, message: 'The owner of this partition is unknown, moving or unreachable; retry shortly.' },
   COORDINATOR_UNAVAILABLE: { status: 503, message: 'No node holds the coordinator lease right now; retry shortly.' },
   MOVE_FAILED: { status: 503, message: 'The partition move did not complete; the partition stays with a single owner. Retry.' },

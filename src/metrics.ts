@@ -33,8 +33,22 @@ export function createMetrics() {
   });
   const stage = (name: string, help: string) =>
     new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
+  const webhookEvents = new client.Counter({
+    name: 'boxoffice_webhook_events_total',
+    help: 'Provider webhook events received, by what they led to (handled, ignored, unknown, duplicate, discrepancy, invalid).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const reconcileFindings = new client.Counter({
+    name: 'boxoffice_reconcile_findings_total',
+    help: 'What reconciliation with the payment provider found and did, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    webhookEvents,
+    reconcileFindings,
     /** Counts a checkout response in boxoffice_checkout_responses_total. */
     countCheckoutResponse,
     checkoutSeconds,

@@ -15,10 +15,12 @@ import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
 import { createOrderJobs } from './node/order-jobs.js';
+import { createWebhooks } from './node/webhooks.js';
 import { openStorage } from './node/storage.js';
 import { timedPayments } from './node/timed.js';
 import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
+import { StripePaymentProvider } from './payments/stripe-provider.js';
 import type { SqlClient } from './persistence/sql.js';
 
 export interface NodeOptions {
@@ -62,14 +64,15 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     config.redisUrl === null
       ? new LocalTopology({ sql, nodeId: config.nodeId, nodeHost: config.nodeHost, partitions, startedAtMs, host: core.host, inventory: core.inventory, carts: core.carts, promos: core.ledger, log })
       : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log });
-  const payments = timedPayments(opts.payments ?? new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs }), metrics);
-  const { orders, sweeper, resolver } = createOrderJobs({ config, sql, core, topology, payments, clock, log });
+  const payments = timedPayments(opts.payments ?? paymentProviderOf(config, clock), metrics);
+  const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log });
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
 
   const forwarding = new HttpForwarding(topology.link, log);
   let ready = false;
-  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready });
+  const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
+  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks });
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services) });
@@ -81,7 +84,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, clock, log });
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');
@@ -116,6 +119,12 @@ async function recover(core: NodeCore, topology: Topology, log: Logger): Promise
   await topology.start();
   const skus = core.inventory.size();
   log.info({ ms: Math.round(performance.now() - startedMs), partitions: core.host.servedPartitions().length, activeSkus: skus.active, dormantSkus: skus.dormant, products, mode: topology.mode }, 'recovered; ready');
+}
+
+/** PAYMENT_PROVIDER: the simulated provider (the default, tests and bench), or Stripe. */
+function paymentProviderOf(config: Config, clock: Clock): PaymentProvider {
+  if (config.stripe === null) return new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs });
+  return new StripePaymentProvider({ apiKey: config.stripe.apiKey, apiBase: config.stripe.apiBase, clock });
 }
 
 function exitOnFatal(log: Logger): (err: unknown) => void {

@@ -22,6 +22,8 @@ export interface PrepareDeps {
   nowMs: () => number;
   /** Checkout and order ids. */
   ids: IdSource;
+  /** Whether the payment provider may be asked now; when not, the seconds to wait (its circuit is open). */
+  paymentsAvailable?: () => { ok: true } | { ok: false; retryAfterS: number };
 }
 
 /** A rejection before any side effect: nothing to undo, replayed from memory only. */
@@ -35,6 +37,9 @@ function rejectedBeforeEffects(f: Failure): CheckoutRejection {
  */
 export async function prepareCheckout(req: CheckoutRequest, key: string, fingerprint: string, deps: PrepareDeps): Promise<{ ok: true; plan: CheckoutPlan } | CheckoutRejection> {
   const nowMs = deps.nowMs();
+  // Before anything is read or reserved: a provider that cannot be asked now means no checkout can complete.
+  const payments = deps.paymentsAvailable?.() ?? { ok: true };
+  if (!payments.ok) return rejected('PAYMENT_PROVIDER_UNAVAILABLE', 'forget', { retryAfterS: payments.retryAfterS });
   const source = await linesOf(req, deps, nowMs);
   if (!source.ok) return rejectedBeforeEffects(source);
   const products: { product: Product; qty: number }[] = [];

@@ -66,8 +66,23 @@ export class PendingSweeper {
     return this.running;
   }
 
-  /** Resolves one pending order now (a webhook said its payment moved); 'left' when it stays pending. */
-  resolveOrder(orderId: string): Promise<Resolution> {
+  /**
+   * Resolves one pending order now (a webhook said its payment moved); 'left' when it stays pending. It runs under the
+   * sweep's lease like a sweep, so two nodes never resolve one order at once: when another node holds the lease, its
+   * sweep resolves the order instead, within SWEEP_INTERVAL_MS.
+   */
+  async resolveOrder(orderId: string): Promise<Resolution> {
+    const { lease, log } = this.deps;
+    const sweeping = this.running !== null;
+    if (lease && !sweeping && !(await lease.take())) return 'left';
+    try {
+      return await this.resolveQueued(orderId);
+    } finally {
+      if (lease && !sweeping && this.running === null) await lease.release().catch((err: unknown) => log.warn({ err }, 'releasing the sweep lease failed'));
+    }
+  }
+
+  private resolveQueued(orderId: string): Promise<Resolution> {
     return this.deps.orders.serialized(orderId, () => this.resolveFresh(orderId));
   }
 
@@ -79,7 +94,7 @@ export class PendingSweeper {
       for (const listed of await store.listPending(actorLimits.pendingPerSweepMax)) {
         // The lease is renewed before each order; a sweep that lost it (paused past its TTL) stops at once.
         if (lease && !(await lease.take())) break;
-        const done = await this.resolveOrder(listed.orderId).catch((err: unknown) => {
+        const done = await this.resolveQueued(listed.orderId).catch((err: unknown) => {
           log.error({ err, orderId: listed.orderId }, 'resolving a pending order failed');
           return 'left' as const;
         });

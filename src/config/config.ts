@@ -20,8 +20,17 @@ export interface Config {
   /** ADMIN_TOKEN, default generated at start and printed once: required by admin routes. */
   adminToken: string;
   adminTokenGenerated: boolean;
-  /** PAYMENT_PROVIDER, default simulated: `simulated` or `stripe` (stripe arrives with its own issue). */
+  /** PAYMENT_PROVIDER, default simulated: `simulated` (Stripe's test vocabulary, in memory) or `stripe`. */
   paymentProvider: 'simulated' | 'stripe';
+  /**
+   * With PAYMENT_PROVIDER=stripe: STRIPE_API_KEY (required), STRIPE_WEBHOOK_SECRET (required: the signing secret of
+   * the webhook endpoint) and STRIPE_API_BASE (optional: a Stripe-compatible server's base URL). Null otherwise.
+   */
+  stripe: { apiKey: string; webhookSecret: string; apiBase: URL | null } | null;
+  /** RECONCILE_INTERVAL_MS, default 60000: how often payments are reconciled with the provider (orphans, expiries). */
+  reconcileIntervalMs: number;
+  /** ORPHAN_AUTH_MAX_AGE_MS, default 120000: an authorization without an order is voided once this old. */
+  orphanAuthMaxAgeMs: number;
   /** HOLD_TTL_MS, default 600000 (10 min): how long a hold lives before it expires. */
   holdTtlMs: number;
   /** CART_TTL_MS, default 86400000 (24 h): idle time after which a cart expires. */
@@ -70,6 +79,14 @@ const schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://…').optional(),
   ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').max(256).optional(),
   PAYMENT_PROVIDER: z.enum(['simulated', 'stripe']).default('simulated'),
+  STRIPE_API_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,247}$/, 'expected a Stripe secret or restricted key (sk_test_…, sk_live_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_+/=]{8,256}$/, "expected the endpoint's signing secret (whsec_…)").optional(),
+  STRIPE_API_BASE: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected http(s)://host[:port] of a Stripe-compatible server')
+    .optional(),
+  RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default('60000'),
+  ORPHAN_AUTH_MAX_AGE_MS: int(60_000, 7 * 86_400_000).default('120000'),
   HOLD_TTL_MS: int(limits.holdTtlMsMin, limits.holdTtlMsMax).default('600000'),
   CART_TTL_MS: int(60_000, 30 * 24 * 3600 * 1000).default('86400000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -103,7 +120,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('REDIS_URL is set (cluster mode) but DATABASE_URL is not: the nodes of a cluster share one PostgreSQL server');
   }
   if (e.PAYMENT_PROVIDER === 'stripe') {
-    throw new ConfigError('PAYMENT_PROVIDER=stripe: the Stripe adapter is not built yet; use simulated');
+    const missing = (['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET'] as const).filter((name) => e[name] === undefined);
+    if (missing.length > 0) throw new ConfigError(`PAYMENT_PROVIDER=stripe needs ${missing.join(' and ')}`);
   }
   return {
     port: e.PORT,
@@ -114,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     paymentProvider: e.PAYMENT_PROVIDER,
+    stripe: e.PAYMENT_PROVIDER === 'stripe' ? { apiKey: e.STRIPE_API_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiBase: e.STRIPE_API_BASE ? new URL(e.STRIPE_API_BASE) : null } : null,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    orphanAuthMaxAgeMs: e.ORPHAN_AUTH_MAX_AGE_MS,
     holdTtlMs: e.HOLD_TTL_MS,
     cartIdleTtlMs: e.CART_TTL_MS,
     logLevel: e.LOG_LEVEL,

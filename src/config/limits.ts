@@ -81,6 +81,26 @@ export const providerLimits = {
   idempotencyKeyLengthMax: 255,
 } as const;
 
+/** The Stripe adapter (src/payments/stripe-provider.ts). */
+export const stripeLimits = {
+  /** The SDK's own deadline per request, below paymentCallTimeoutMs; past it the outcome is unknown (PaymentTimeoutError; the checkout ends 202 pending when retries run out). */
+  requestTimeoutMs: 8_000,
+  /** Retries of a 429 or 5xx answer with the same key; past them a 429 is a retryable error and a 5xx an unknown outcome (raises no error of its own). */
+  retriesMax: 2,
+  /** Backoff before retry n: up to base · 2^n, capped, half of it random (raises no error). */
+  retryDelayMsBase: 100,
+  /** The backoff's cap (raises no error). */
+  retryDelayMsMax: 2_000,
+  /** Failures in a row (connection errors, timeouts, 429, 5xx) that open the circuit: checkouts then answer 503 PAYMENT_PROVIDER_UNAVAILABLE. */
+  breakerFailuresMax: 5,
+  /** How long the circuit stays open before it lets calls through again (503 PAYMENT_PROVIDER_UNAVAILABLE with Retry-After meanwhile). */
+  breakerOpenMs: 10_000,
+  /** Calls to Stripe in flight at once; past it, checkouts answer 503 PAYMENT_PROVIDER_UNAVAILABLE before reserving anything. */
+  callsInFlightMax: 256,
+  /** PaymentIntents read per search page (reconciliation reads further pages next round; raises no error). */
+  searchPageMax: 100,
+} as const;
+
 /** The actors' own bounds (src/actors). */
 export const actorLimits = {
   /** Messages one actor handles per event-loop turn before yielding to the others (raises no error: fairness). */

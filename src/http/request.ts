@@ -16,6 +16,8 @@ export interface HttpRequest {
   /** Parsed JSON, or undefined when the request had no body. */
   body: unknown;
   rawBodyBytes: number;
+  /** The body's bytes as received, for routes that ask for them (a webhook's signature covers the exact bytes). */
+  rawBody?: Buffer;
   remoteAddress: string;
 }
 

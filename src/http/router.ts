@@ -15,6 +15,8 @@ export interface RouteOptions {
   bodyRequired: boolean;
   /** This route's body limit, when it differs from the server's (e.g. bulk imports). Default: the server's. */
   bodyBytesMax?: number;
+  /** Keep the body's bytes as received in `req.rawBody` (signed webhooks). */
+  keepRawBody?: boolean;
 }
 
 export interface RouteMatch {
@@ -74,6 +76,7 @@ export class Router {
     if (node.routes.has(upperMethod)) throw new Error(`Duplicate route ${upperMethod} ${pattern}`);
     const routeOpts: RouteOptions = { bodyRequired: opts?.bodyRequired ?? false };
     if (opts?.bodyBytesMax !== undefined) routeOpts.bodyBytesMax = opts.bodyBytesMax;
+    if (opts?.keepRawBody === true) routeOpts.keepRawBody = true;
     node.routes.set(upperMethod, {
       handler,
       opts: routeOpts,

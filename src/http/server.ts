@@ -205,6 +205,8 @@ class ServerCore {
   private onBody(exchange: Exchange, body: Buffer): void {
     const request = exchange.request;
     request.rawBodyBytes = body.length;
+    // A copy: the body may sit in uWS's chunk, which is neutered once the data callback returns.
+    if (exchange.routeOpts.keepRawBody) request.rawBody = Buffer.from(body);
     if (body.length === 0) {
       if (exchange.routeOpts.bodyRequired) return this.finish(exchange, bodyRequiredResponse(), false);
     } else {

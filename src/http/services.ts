@@ -3,6 +3,7 @@ import type { Catalog } from '../actors/catalog.js';
 import type { CheckoutReply } from '../actors/checkout-actor.js';
 import type { CheckoutRequest } from '../domain/checkout.js';
 import type { OrderService } from '../actors/order-service.js';
+import type { PaymentWebhooks } from '../actors/payment-webhooks.js';
 import type { PromoUses } from '../actors/promo-ledger.js';
 import type { InventoryCommand, InventoryReply, InventoryView } from '../domain/inventory.js';
 import type { ShippingTable } from '../domain/shipping.js';
@@ -35,6 +36,8 @@ export interface NodeServices {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Provider webhooks (PAYMENT_PROVIDER=stripe); null otherwise. */
+  webhooks: PaymentWebhooks | null;
   /**
    * Where a request for `entity` runs: null serves it here (synchronously decided when this node serves the
    * entity's partition); otherwise the owner's response (forwarded), or null once a move brought it here.

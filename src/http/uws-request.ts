@@ -14,6 +14,7 @@ export class UwsHttpRequest implements HttpRequest {
   params: Record<string, string> = emptyParams;
   body: unknown = undefined;
   rawBodyBytes = 0;
+  rawBody: Buffer | undefined = undefined;
   private parsedQuery: URLSearchParams | undefined = undefined;
 
   constructor(

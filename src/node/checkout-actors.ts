@@ -57,6 +57,7 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
     shippingTable: defaultShippingTable,
     nowMs: () => clock.now(),
     ids: randomIds,
+    paymentsAvailable: () => (o.payments.available?.() ?? true ? { ok: true } : { ok: false, retryAfterS: o.payments.retryAfterS?.() ?? 1 }),
   };
   // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
   const doneEntriesMax = Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / o.partitions));

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OrderService } from '../actors/order-service.js';
+import type { PaymentReconciler } from '../actors/payment-reconciler.js';
 import type { PendingSweeper } from '../actors/pending-sweeper.js';
 import type { PinnedHoldResolver } from '../actors/pinned-hold-resolver.js';
 import type { Topology } from '../actors/topology.js';
@@ -10,8 +11,8 @@ import type { NodeCore } from './node-core.js';
 
 /**
  * A node's periodic housekeeping, started once it has recovered: snapshots and compaction of its own partitions,
- * passivation of idle SKUs, and the node-wide chores on shared rows (pending-order sweeps, expired carts), which the
- * topology runs on one node only.
+ * passivation of idle SKUs, and the node-wide chores on shared rows (pending-order sweeps, reconciliation with the
+ * payment provider, expired carts), which the topology runs on one node only.
  */
 export interface ChoreDeps {
   config: Config;
@@ -20,12 +21,13 @@ export interface ChoreDeps {
   sweeper: PendingSweeper;
   orders: OrderService;
   resolver: PinnedHoldResolver;
+  reconciler: PaymentReconciler;
   clock: Clock;
   log: Logger;
 }
 
 export function startChores(o: ChoreDeps): () => void {
-  const { config, core, topology, sweeper, orders, resolver, clock, log } = o;
+  const { config, core, topology, sweeper, orders, resolver, reconciler, clock, log } = o;
   const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
     if (!topology.runsChores()) return;
     void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
@@ -37,6 +39,8 @@ export function startChores(o: ChoreDeps): () => void {
     setInterval(() => void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed')), nodeLimits.pinnedHoldResolveIntervalMs),
     setInterval(() => void core.snapshots.compact([...core.epochs.keys()]).catch((err: unknown) => log.error({ err }, 'compaction failed')), nodeLimits.compactIntervalMs),
     setInterval(nodeWide(() => sweeper.sweep(), 'sweep'), config.sweepIntervalMs),
+    // Reconciliation with the payment provider (run once at start too): orphan authorizations voided.
+    setInterval(nodeWide(() => reconciler.reconcile(), 'reconciliation'), config.reconcileIntervalMs),
     // Cancels interrupted between their status change and their restock are finished (idempotent per order).
     setInterval(nodeWide(() => orders.completeRestocks(), 'restock recovery'), config.sweepIntervalMs),
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
@@ -44,6 +48,7 @@ export function startChores(o: ChoreDeps): () => void {
   ];
   for (const t of timers) t.unref();
   void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed'));
+  nodeWide(() => reconciler.reconcile(), 'reconciliation')();
   return () => {
     for (const t of timers) clearInterval(t);
   };

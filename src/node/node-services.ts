@@ -1,5 +1,6 @@
 import type { CheckoutReply } from '../actors/checkout-actor.js';
 import type { OrderService } from '../actors/order-service.js';
+import type { PaymentWebhooks } from '../actors/payment-webhooks.js';
 import type { PartitionHost } from '../actors/partition-host.js';
 import type { Topology } from '../actors/topology.js';
 import type { Clock } from '../clock.js';
@@ -24,6 +25,7 @@ export interface NodeServicesOptions {
   partitions: number;
   placement: HttpPlacement;
   ready: () => boolean;
+  webhooks: PaymentWebhooks | null;
 }
 
 /** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
@@ -53,6 +55,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
       admin: (op) => topology.admin(op),
     },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    webhooks: o.webhooks,
   };
 }
 

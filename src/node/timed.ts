@@ -24,5 +24,7 @@ export function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProv
     retrieve: (id) => p.retrieve(id),
     findByCheckout: (id) => p.findByCheckout(id),
     listOpen: (before, limit) => p.listOpen(before, limit),
+    ...(p.available ? { available: () => p.available!() } : {}),
+    ...(p.retryAfterS ? { retryAfterS: () => p.retryAfterS!() } : {}),
   };
 }

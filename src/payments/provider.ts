@@ -110,6 +110,12 @@ export interface PaymentProvider {
   findByCheckout(checkoutId: string): Promise<PaymentState[]>;
   /** Authorizations neither captured nor voided (authorized, or waiting for the customer), made before `createdBeforeMs`. */
   listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]>;
+  /**
+   * False while the provider should not be asked (its circuit is open, every call slot taken): checkouts answer 503
+   * PAYMENT_PROVIDER_UNAVAILABLE with Retry-After `retryAfterS()` before reserving anything. Absent: always available.
+   */
+  available?(): boolean;
+  retryAfterS?(): number;
 }
 
 /**

@@ -210,11 +210,22 @@ const refundSchema: string[] = [
   )`,
 ];
 
+/** Issue 10: provider webhook events already handled, by their id (a provider delivers at least once). */
+const webhookSchema: string[] = [
+  `CREATE TABLE webhook_events (
+    event_id text PRIMARY KEY,
+    type text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX webhook_events_received_at ON webhook_events (received_at)`,
+];
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', statements: initialSchema },
   { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
   { version: 3, name: 'job leases', statements: jobLeaseSchema },
   { version: 4, name: 'restocks and refunds', statements: refundSchema },
+  { version: 5, name: 'webhook events', statements: webhookSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

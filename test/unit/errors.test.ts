@@ -38,7 +38,7 @@ describe('the error catalogue', () => {
 
   it('keeps 5xx for failures of the node, never for bad input', () => {
     const serverSide = codes.filter((c) => errorCatalogue[c].status >= 500).sort();
-    expect(serverSide).toEqual(['COORDINATOR_UNAVAILABLE', 'INTERNAL', 'MOVE_FAILED', 'NOT_READY', 'PARTITION_UNAVAILABLE', 'PAYMENT_PROVIDER_ERROR']);
+    expect(serverSide).toEqual(['COORDINATOR_UNAVAILABLE', 'INTERNAL', 'MOVE_FAILED', 'NOT_READY', 'PARTITION_UNAVAILABLE', 'PAYMENT_PROVIDER_ERROR', 'PAYMENT_PROVIDER_UNAVAILABLE']);
   });
 
   it('documents every code in docs/API.md with its status, and nothing else', () => {

@@ -23,5 +23,6 @@ function checkoutResponse(key: string, reply: CheckoutReply): HttpResponse {
   const headers: Record<string, string> = { 'idempotency-key': key };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
   if (statusCode === 429) headers['retry-after'] = '1';
+  else if (reply.result.t === 'rejected' && reply.result.code === 'PAYMENT_PROVIDER_UNAVAILABLE') headers['retry-after'] = String(reply.result.details?.['retryAfterS'] ?? 1);
   return { status: statusCode, body, headers };
 }

@@ -9,6 +9,7 @@ import { deleteHold, postCatalog, postHold } from './admin-routes.js';
 import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-routes.js';
 import { postCheckout } from './checkout-routes.js';
 import { cancelOrder, getOrder, refundOrder, shipOrder } from './order-routes.js';
+import { postStripeWebhook } from './webhook-routes.js';
 import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
 
@@ -60,6 +61,7 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/orders/:id/ship', admin(at(byOrder, shipOrder(s))))
     .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, cancelOrder(s))))
     .add('POST', '/api/orders/:id/refund', admin(at(byOrder, refundOrder(s))))
+    .add('POST', '/api/webhooks/stripe', postStripeWebhook(s), { keepRawBody: true, bodyRequired: true })
     .add('GET', '/api/admin/cluster', admin(getCluster(s)))
     .add('GET', '/api/admin/partitions', admin(getPartitions(s)))
     .add('POST', '/api/admin/partitions/:partition/move', admin(postMove(s)))

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import { limits } from '../config/limits.js';
+import { withTimeout, type PaymentProvider, type PaymentState } from '../payments/provider.js';
+import type { StoredOrder } from '../persistence/order-store.js';
+
+/** What reconciliation found, by kind (a metric label; never an id). */
+export type ReconcileKind =
+  | 'orphan_voided'
+  | 'orphan_saga_running'
+  | 'orphan_unattributed'
+  | 'settled_order_voided'
+  | 'expiring'
+  | 'void_failed';
+
+export interface PaymentReconcilerDeps {
+  payments: PaymentProvider;
+  /** One reconciliation at a time across the cluster. */
+  lease: { take(): Promise<boolean>; release(): Promise<void> };
+  ordersOf: (checkoutIds: string[]) => Promise<StoredOrder[]>;
+  /** Whether the saga of a checkout key is over (the journal's tombstone), so it cannot authorize or order again. */
+  sagaFinished: (checkoutKey: string) => Promise<boolean>;
+  /** The pending-order sweep (pending orders are resolved from their PaymentIntent there). */
+  sweepPending: () => Promise<unknown>;
+  /** ORPHAN_AUTH_MAX_AGE_MS: an authorization without an order is voided once this old. */
+  orphanMaxAgeMs: number;
+  count: (kind: ReconcileKind) => void;
+  clock?: Clock;
+  log: Logger;
+}
+
+/** Authorizations expire at the provider after 7 days; one older than this is logged for capture. */
+const expiringAgeMs = 6 * 24 * 60 * 60 * 1000;
+/** Open authorizations read per round; the rest are read at the next one. */
+const openPerRoundMax = 500;
+
+/**
+ * Reconciliation with the payment provider (DESIGN.md, "Money, exactly once"), on start and every
+ * RECONCILE_INTERVAL_MS, one at a time across the cluster (its lease):
+ * - pending orders are resolved from their PaymentIntent (the sweep);
+ * - an open authorization older than ORPHAN_AUTH_MAX_AGE_MS with no order, whose checkout's saga is over (it can
+ *   neither order nor void any more), is voided; one whose saga is unfinished is left to it;
+ * - an open authorization of an order already failed or cancelled is voided;
+ * - one of a confirmed order nearing the provider's 7-day expiry is logged for capture.
+ * Every finding is logged with its order and checkout ids and counted by kind.
+ */
+export class PaymentReconciler {
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly deps: PaymentReconcilerDeps) {}
+
+  reconcile(): Promise<void> {
+    this.running ??= this.reconcileOnce().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const { lease, payments, log } = this.deps;
+    if (!(await lease.take())) return;
+    try {
+      await this.deps.sweepPending();
+      const clock = this.deps.clock ?? systemClock;
+      const open = await withTimeout(payments.listOpen(clock.now() - this.deps.orphanMaxAgeMs, openPerRoundMax), limits.paymentCallTimeoutMs, clock);
+      const orders = new Map((await this.deps.ordersOf(open.flatMap((a) => (a.checkoutId ? [a.checkoutId] : [])))).map((o) => [o.checkoutId, o]));
+      for (const auth of open) {
+        await this.reconcileOne(auth, auth.checkoutId ? orders.get(auth.checkoutId) : undefined, clock).catch((err: unknown) =>
+          log.error({ err, authId: auth.authId, checkoutId: auth.checkoutId }, 'reconciling an authorization failed; tried again next round'),
+        );
+      }
+    } finally {
+      await lease.release().catch((err: unknown) => log.warn({ err }, 'releasing the reconciliation lease failed'));
+    }
+  }
+
+  private async reconcileOne(auth: PaymentState, order: StoredOrder | undefined, clock: Clock): Promise<void> {
+    const ids = { authId: auth.authId, checkoutId: auth.checkoutId, orderId: order?.orderId ?? auth.orderId };
+    if (order === undefined) {
+      if (auth.checkoutKey === null) return this.note('orphan_unattributed', ids, 'an authorization without an order names no checkout key; left for the operator');
+      if (!(await this.deps.sagaFinished(auth.checkoutKey))) return this.note('orphan_saga_running', ids, 'an authorization without an order belongs to an unfinished checkout; left to it');
+      return this.voidIt(auth, 'orphan_voided', ids, 'an authorization without an order, its checkout over: voided');
+    }
+    if (order.status === 'failed' || order.status === 'cancelled') {
+      return this.voidIt(auth, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
+    }
+    if (auth.status === 'authorized' && clock.now() - auth.createdMs > expiringAgeMs) this.note('expiring', ids, 'an authorization nears its expiry at the provider: capture (ship) soon');
+  }
+
+  private async voidIt(auth: PaymentState, kind: ReconcileKind, ids: Record<string, unknown>, message: string): Promise<void> {
+    const clock = this.deps.clock ?? systemClock;
+    const key = `${auth.orderId ?? auth.checkoutId ?? auth.authId}:void`;
+    const voided = await withTimeout(this.deps.payments.void({ idempotencyKey: key, authId: auth.authId }), limits.paymentCallTimeoutMs, clock);
+    if (voided.ok) this.note(kind, ids, message);
+    else this.note('void_failed', { ...ids, reason: voided.message }, 'voiding an authorization failed; tried again next round');
+  }
+
+  private note(kind: ReconcileKind, ids: Record<string, unknown>, message: string): void {
+    this.deps.count(kind);
+    const level = kind === 'orphan_saga_running' || kind === 'expiring' ? 'info' : 'warn';
+    this.deps.log[level]({ ...ids, kind }, message);
+  }
+}

@@ -1,0 +1,279 @@
+import Stripe from 'stripe';
+import { systemClock, type Clock } from '../clock.js';
+import { stripeLimits } from '../config/limits.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import {
+  PaymentTimeoutError,
+  type AuthorizeRequest,
+  type CaptureRequest,
+  type PaymentOutcome,
+  type PaymentProvider,
+  type PaymentState,
+  type RefundRequest,
+  type SettleResult,
+  type VoidRequest,
+} from './provider.js';
+
+export interface StripeProviderOptions {
+  apiKey: string;
+  /** STRIPE_API_BASE: a Stripe-compatible server (its host, port and protocol); null for Stripe itself. */
+  apiBase: URL | null;
+  clock?: Clock;
+  /** Jitter of the retry backoff, in [0, 1). */
+  random?: () => number;
+}
+
+/** The metadata keys an authorization carries at Stripe (the request's camelCase names, in Stripe's style). */
+const metadataKeys = { checkoutId: 'checkout_id', orderId: 'order_id', checkoutKey: 'checkout_key' } as const;
+
+/**
+ * The real payment provider (DESIGN.md, "Money, exactly once"), on the `stripe` SDK: PaymentIntents with manual
+ * capture. Every call carries our own idempotency key (the SDK's generated ones are never relied on). 429 and 5xx
+ * answers are retried here with the same key, with exponential backoff and jitter (stripeLimits); a connection
+ * error, a timeout, a 5xx past the retries or a 409 (the same key still in flight at Stripe) is an unknown outcome
+ * (PaymentTimeoutError), which the saga resolves with the same key, then as a pending order. A circuit breaker and a
+ * concurrency limit surround every call: while it is open, or every slot is taken, `available()` is false and a
+ * checkout answers 503 PAYMENT_PROVIDER_UNAVAILABLE before it reserves anything.
+ */
+export class StripePaymentProvider implements PaymentProvider {
+  readonly name = 'stripe';
+  readonly stripe: Stripe;
+  private readonly breaker: CircuitBreaker;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private inFlight = 0;
+
+  constructor(opts: StripeProviderOptions) {
+    const base = opts.apiBase;
+    const port = base ? Number(base.port || (base.protocol === 'https:' ? 443 : 80)) : undefined;
+    this.stripe = new Stripe(opts.apiKey, {
+      ...(base ? { host: base.hostname, port, protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
+      // Our retries, with our keys and our bounds; the SDK still resends once on a reset connection, same key.
+      maxNetworkRetries: 0,
+      timeout: stripeLimits.requestTimeoutMs,
+      telemetry: false,
+    });
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.breaker = new CircuitBreaker(this.clock, stripeLimits.breakerFailuresMax, stripeLimits.breakerOpenMs);
+  }
+
+  /** A webhook's event, its signature checked over the exact bytes with the endpoint's secret; throws otherwise. */
+  verifyWebhook(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
+    return this.stripe.webhooks.constructEvent(rawBody, signature, secret);
+  }
+
+  /** False while the breaker is open or every call slot is taken: checkouts answer 503 before reserving. */
+  available(): boolean {
+    return this.breaker.allows() && this.inFlight < stripeLimits.callsInFlightMax;
+  }
+
+  /** Seconds a refused checkout should wait (Retry-After). */
+  retryAfterS(): number {
+    return Math.max(1, Math.ceil(this.breaker.remainingOpenMs() / 1000));
+  }
+
+  async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
+    try {
+      const pi = await this.call(() => this.stripe.paymentIntents.create(createParams(req), { idempotencyKey: req.idempotencyKey }));
+      return outcomeOf(pi);
+    } catch (err) {
+      return authorizeFailure(err);
+    }
+  }
+
+  capture(req: CaptureRequest): Promise<SettleResult> {
+    return this.settle(req.authId, 'captured', () => this.stripe.paymentIntents.capture(req.authId, { amount_to_capture: req.amountMinor }, { idempotencyKey: req.idempotencyKey }));
+  }
+
+  void(req: VoidRequest): Promise<SettleResult> {
+    return this.settle(req.authId, 'voided', () => this.stripe.paymentIntents.cancel(req.authId, {}, { idempotencyKey: req.idempotencyKey }));
+  }
+
+  refund(req: RefundRequest): Promise<SettleResult> {
+    return this.settle(req.authId, null, () => this.stripe.refunds.create({ payment_intent: req.authId, amount: req.amountMinor }, { idempotencyKey: req.idempotencyKey }));
+  }
+
+  /**
+   * Stripe cannot look a key up: the request is sent again with the same key and parameters, and Stripe answers with
+   * the stored result of the first (had the first never arrived, it is made now, and the caller voids it).
+   */
+  lookup(req: AuthorizeRequest): Promise<PaymentOutcome | null> {
+    return this.authorize(req).then((o) => {
+      if (o.kind === 'error' && o.retryable) throw new PaymentTimeoutError(`lookup of ${req.idempotencyKey}: ${o.message}`);
+      return o.kind === 'error' ? null : o;
+    });
+  }
+
+  async retrieve(authId: string): Promise<PaymentState | null> {
+    try {
+      return stateOf(await this.call(() => this.stripe.paymentIntents.retrieve(authId, { expand: ['latest_charge'] })));
+    } catch (err) {
+      if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return null;
+      throw unknownOrThrow(err);
+    }
+  }
+
+  /** By Stripe's search on the metadata; its index trails writes by up to a minute. */
+  async findByCheckout(checkoutId: string): Promise<PaymentState[]> {
+    return this.search(`metadata['${metadataKeys.checkoutId}']:'${quoted(checkoutId)}'`, stripeLimits.searchPageMax);
+  }
+
+  async listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]> {
+    const before = Math.floor(createdBeforeMs / 1000);
+    // Stripe's search does not mix AND and OR: one query per open status.
+    const waiting = await this.search(`status:'requires_capture' AND created<${before}`, limit);
+    const action = await this.search(`status:'requires_action' AND created<${before}`, Math.max(0, limit - waiting.length));
+    return [...waiting, ...action].slice(0, limit);
+  }
+
+  private async search(query: string, limit: number): Promise<PaymentState[]> {
+    if (limit <= 0) return [];
+    try {
+      const page = await this.call(() => this.stripe.paymentIntents.search({ query, limit: Math.min(limit, stripeLimits.searchPageMax), expand: ['data.latest_charge'] }));
+      return page.data.map(stateOf);
+    } catch (err) {
+      throw unknownOrThrow(err);
+    }
+  }
+
+  /**
+   * A capture, cancel or refund. Stripe refuses one that finds the PaymentIntent already where it was going (a repeat
+   * with another key, or a change made elsewhere): the state read back decides. Unknown outcomes throw.
+   */
+  private async settle(authId: string, goal: PaymentState['status'] | null, call: () => Promise<unknown>): Promise<SettleResult> {
+    try {
+      await this.call(call);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError) return { ok: false, message: err.message };
+      if (!(err instanceof Stripe.errors.StripeError) || isUnknown(err)) throw unknownOrThrow(err);
+      if (goal !== null && err.code === 'payment_intent_unexpected_state') {
+        const now = await this.retrieve(authId);
+        if (now?.status === goal) return { ok: true };
+      }
+      return { ok: false, message: `${err.code ?? err.type}: ${err.message}` };
+    }
+  }
+
+  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.available()) throw new ProviderUnavailableError();
+    this.inFlight++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const value = await fn();
+          this.breaker.succeeded();
+          return value;
+        } catch (err) {
+          const transient = err instanceof Stripe.errors.StripeRateLimitError || (err instanceof Stripe.errors.StripeAPIError && (err.statusCode ?? 500) >= 500);
+          if (transient || err instanceof Stripe.errors.StripeConnectionError) this.breaker.failed();
+          else if (err instanceof Stripe.errors.StripeError) this.breaker.succeeded();
+          if (!transient || attempt >= stripeLimits.retriesMax) throw err;
+          await this.backoff(attempt);
+        }
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const capMs = Math.min(stripeLimits.retryDelayMsMax, stripeLimits.retryDelayMsBase * 2 ** attempt);
+    // "Equal jitter": half the delay fixed, half random, so retries of many calls spread out.
+    const delayMs = capMs / 2 + this.random() * (capMs / 2);
+    return new Promise((resolve) => this.clock.setTimer(this.clock.now() + delayMs, resolve));
+  }
+}
+
+function createParams(req: AuthorizeRequest): Stripe.PaymentIntentCreateParams {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.metadata)) metadata[metadataKeys[k as keyof typeof metadataKeys] ?? k] = v;
+  return {
+    amount: req.amountMinor,
+    currency: req.currency.toLowerCase(),
+    payment_method: req.paymentMethod,
+    confirm: true,
+    capture_method: 'manual',
+    // Card payments without redirects: a 3-D Secure challenge comes back as requires_action for Stripe.js.
+    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    metadata,
+  };
+}
+
+function outcomeOf(pi: Stripe.PaymentIntent): PaymentOutcome {
+  const currency = pi.currency.toUpperCase();
+  switch (pi.status) {
+    case 'requires_capture':
+    case 'succeeded':
+      return { kind: 'authorized', authId: pi.id, amountMinor: pi.amount, currency };
+    case 'requires_action':
+    case 'requires_confirmation':
+      return { kind: 'requires_action', authId: pi.id, clientSecret: pi.client_secret ?? '', amountMinor: pi.amount, currency };
+    case 'requires_payment_method': {
+      const e = pi.last_payment_error;
+      return { kind: 'declined', declineCode: e?.decline_code ?? e?.code ?? 'card_declined', message: e?.message ?? 'The payment was declined.' };
+    }
+    case 'processing':
+      throw new PaymentTimeoutError(`PaymentIntent ${pi.id} is still processing`);
+    default:
+      return { kind: 'error', retryable: false, message: `PaymentIntent ${pi.id} is ${pi.status}` };
+  }
+}
+
+/** The breaker is open or every call slot is taken: nothing was sent. */
+export class ProviderUnavailableError extends Error {
+  constructor() {
+    super('the Stripe circuit is open or every call slot is taken; nothing was sent');
+    this.name = 'ProviderUnavailableError';
+  }
+}
+
+function authorizeFailure(err: unknown): PaymentOutcome {
+  if (err instanceof ProviderUnavailableError) return { kind: 'error', retryable: true, message: err.message };
+  if (err instanceof Stripe.errors.StripeCardError) {
+    return { kind: 'declined', declineCode: err.decline_code ?? err.code ?? 'card_declined', message: err.message };
+  }
+  if (err instanceof Stripe.errors.StripeRateLimitError) return { kind: 'error', retryable: true, message: err.message };
+  if (err instanceof Stripe.errors.StripeError && !isUnknown(err)) return { kind: 'error', retryable: false, message: `${err.code ?? err.type}: ${err.message}` };
+  throw unknownOrThrow(err);
+}
+
+/** A failure after which Stripe may have acted: a lost connection, a timeout, a 5xx, the same key still in flight. */
+function isUnknown(err: Stripe.errors.StripeError): boolean {
+  return err instanceof Stripe.errors.StripeConnectionError || (err instanceof Stripe.errors.StripeAPIError && ((err.statusCode ?? 500) >= 500 || err.statusCode === 409));
+}
+
+function unknownOrThrow(err: unknown): Error {
+  if (err instanceof PaymentTimeoutError) return err;
+  if (err instanceof Stripe.errors.StripeError) return new PaymentTimeoutError(`Stripe: ${err.message}`);
+  return err as Error;
+}
+
+function stateOf(pi: Stripe.PaymentIntent): PaymentState {
+  const charge = typeof pi.latest_charge === 'object' && pi.latest_charge !== null ? pi.latest_charge : null;
+  const refundedMinor = charge?.amount_refunded ?? 0;
+  const status: PaymentState['status'] =
+    pi.status === 'requires_capture' ? 'authorized'
+    : pi.status === 'succeeded' ? (refundedMinor > 0 && refundedMinor >= pi.amount_received ? 'refunded' : 'captured')
+    : pi.status === 'canceled' ? 'voided'
+    : pi.status === 'requires_payment_method' ? 'failed'
+    : 'requires_action';
+  return {
+    authId: pi.id,
+    status,
+    amountMinor: pi.amount,
+    capturedMinor: pi.amount_received,
+    refundedMinor,
+    checkoutId: pi.metadata?.[metadataKeys.checkoutId] ?? null,
+    orderId: pi.metadata?.[metadataKeys.orderId] ?? null,
+    checkoutKey: pi.metadata?.[metadataKeys.checkoutKey] ?? null,
+    createdMs: pi.created * 1000,
+  };
+}
+
+/** A value inside a single-quoted search term: its quotes and backslashes escaped, as Stripe's query language wants. */
+function quoted(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
