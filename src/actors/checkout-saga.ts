@@ -43,6 +43,8 @@ export interface SagaDeps {
    * which resumes the saga): the saga stops before its next side effect. Default: always alive.
    */
   alive?: () => boolean;
+  /** Called as each step completes, before the next begins (crash tests stop the process here). */
+  afterStep?: (step: SagaStepName) => void;
 }
 
 export interface SagaRunOptions {
@@ -86,8 +88,10 @@ export interface SagaRun {
 
 type StepResult = { t: 'next' } | { t: 'compensate'; rejection: CheckoutRejection } | { t: 'stop'; outcome: CheckoutOutcome };
 
+export type SagaStepName = 'reserve' | 'authorize' | 'pin' | 'order' | 'commit';
+
 interface SagaStep {
-  name: 'reserve' | 'authorize' | 'pin' | 'order' | 'commit';
+  name: SagaStepName;
   run: (r: SagaRun) => Promise<StepResult>;
   /** Undoes this step when a later one fails; each undo sits beside the step it undoes (STYLE.md habit 7). */
   undo: ((r: SagaRun, reason: ReleaseReason) => Promise<void>) | null;
@@ -149,6 +153,7 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, opts: 
       return compensate(run, undoable, result.rejection);
     }
     done.push(step);
+    deps.afterStep?.(step.name);
     if (step.acknowledges) opts.acknowledge?.(confirmed(plan));
   }
   return confirmed(plan);

@@ -27,6 +27,12 @@ export interface Config {
    * the webhook endpoint) and STRIPE_API_BASE (optional: a Stripe-compatible server's base URL). Null otherwise.
    */
   stripe: { apiKey: string; webhookSecret: string; apiBase: URL | null } | null;
+  /**
+   * BOXOFFICE_TEST_KILL_AFTER_STEP (tests only; unset in production): the node kills itself with SIGKILL as soon as
+   * the first checkout saga completes this step (reserve, authorize, pin, order or commit), so crash tests can stop
+   * it at an exact point. Null when unset.
+   */
+  testKillAfterStep: 'reserve' | 'authorize' | 'pin' | 'order' | 'commit' | null;
   /** RECONCILE_INTERVAL_MS, default 60000: how often payments are reconciled with the provider (orphans, expiries). */
   reconcileIntervalMs: number;
   /** ORPHAN_AUTH_MAX_AGE_MS, default 120000: an authorization without an order is voided once this old. */
@@ -85,6 +91,7 @@ const schema = z.object({
     .string()
     .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected http(s)://host[:port] of a Stripe-compatible server')
     .optional(),
+  BOXOFFICE_TEST_KILL_AFTER_STEP: z.enum(['reserve', 'authorize', 'pin', 'order', 'commit']).optional(),
   RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default('60000'),
   ORPHAN_AUTH_MAX_AGE_MS: int(60_000, 7 * 86_400_000).default('120000'),
   HOLD_TTL_MS: int(limits.holdTtlMsMin, limits.holdTtlMsMax).default('600000'),
@@ -133,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     paymentProvider: e.PAYMENT_PROVIDER,
     stripe: e.PAYMENT_PROVIDER === 'stripe' ? { apiKey: e.STRIPE_API_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiBase: e.STRIPE_API_BASE ? new URL(e.STRIPE_API_BASE) : null } : null,
+    testKillAfterStep: e.BOXOFFICE_TEST_KILL_AFTER_STEP ?? null,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     orphanAuthMaxAgeMs: e.ORPHAN_AUTH_MAX_AGE_MS,
     holdTtlMs: e.HOLD_TTL_MS,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CheckoutActor } from '../actors/checkout-actor.js';
 import type { PrepareDeps } from '../actors/checkout-prepare.js';
-import type { SagaDeps } from '../actors/checkout-saga.js';
+import type { SagaDeps, SagaStepName } from '../actors/checkout-saga.js';
 import { randomIds } from '../actors/id-source.js';
 import type { Topology } from '../actors/topology.js';
 import type { Clock } from '../clock.js';
@@ -40,6 +40,7 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
     carts: { markCheckedOut: (cartId) => topology.carts.markCheckedOut(cartId) },
     promos: topology.promos,
     holdTtlMs: config.holdTtlMs,
+    ...(config.testKillAfterStep === null ? {} : { afterStep: killAfter(config.testKillAfterStep, log) }),
     clock,
     log,
     storedResponse: async (key) => {
@@ -67,4 +68,13 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
       onJournalFailure: core.onJournalFailure,
       onTombstone: (entity, seq) => core.snapshots.add(partition, entity, seq, { finished: true }),
     });
+}
+
+/** BOXOFFICE_TEST_KILL_AFTER_STEP: SIGKILL as the first saga completes `step` (crash tests; never set in production). */
+function killAfter(step: SagaStepName, log: Logger): (done: SagaStepName) => void {
+  return (done) => {
+    if (done !== step) return;
+    log.warn({ step }, 'BOXOFFICE_TEST_KILL_AFTER_STEP: killing this process');
+    process.kill(process.pid, 'SIGKILL');
+  };
 }

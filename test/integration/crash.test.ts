@@ -1,13 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePayload } from '../../src/persistence/journal-codec.js';
 import { buyNowBody, pollUntil, postCheckout, runPool, type CheckoutAnswer } from '../support/checkout-client.js';
 import { createPgTestDatabase } from '../support/databases.js';
-import { testAdminToken } from '../support/node-harness.js';
+import { adminCall, bootChildNode, ensureNodeBuilt, freePort, kill9, killAllChildNodes, type ChildNode } from '../support/child-node.js';
 import { intBetween, seededRng, seedToRun, shuffle, type Rng } from '../support/seeded-random.js';
 
 /**
@@ -25,8 +21,6 @@ import { intBetween, seededRng, seedToRun, shuffle, type Rng } from '../support/
  * no hold is left, no key has two orders, and every interrupted key replays one stored response or completes.
  */
 
-const root = join(__dirname, '..', '..');
-const mainJs = join(root, 'dist', 'src', 'main.js');
 const holdTtlMs = 2_000;
 const skus = { A: { sku: 'CRASH-A', onHand: 80 }, B: { sku: 'CRASH-B', onHand: 30 } };
 const checkouts = 400;
@@ -35,94 +29,11 @@ const inFlightMax = 60;
 const killAfterConfirmed = 30;
 const requestTimeoutMs = 20_000;
 
-/** dist/ is built by `npm test` (tsc, then vitest); a direct vitest run rebuilds it here when src/ is newer. */
-function ensureBuilt(): void {
-  const newest = (dir: string, ext: string): number => {
-    let max = 0;
-    for (const f of readdirSync(dir, { recursive: true }) as string[]) if (f.endsWith(ext)) max = Math.max(max, statSync(join(dir, f)).mtimeMs);
-    return max;
-  };
-  let builtAt = 0;
-  try {
-    builtAt = statSync(mainJs).mtimeMs;
-  } catch {
-    // Not built yet.
-  }
-  if (builtAt >= newest(join(root, 'src'), '.ts')) return;
-  // Type errors in unrelated files still emit (noEmitOnError is off); the freshness check below is what matters.
-  spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit', timeout: 120_000 });
-  if (statSync(mainJs).mtimeMs < newest(join(root, 'src'), '.ts')) throw new Error('dist/src/main.js is older than src/: the build failed');
+function boot(port: number, databaseUrl: string, simPaymentLatencyMs: number): Promise<ChildNode> {
+  return bootChildNode(port, { DATABASE_URL: databaseUrl, HOLD_TTL_MS: String(holdTtlMs), SIM_PAYMENT_LATENCY_MS: String(simPaymentLatencyMs) });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** One running child node: its process, the output it printed, and a promise of its exit. */
-interface Boot {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-const live = new Set<ChildProcess>();
-
-async function boot(port: number, databaseUrl: string, simPaymentLatencyMs: number): Promise<Boot> {
-  const child = spawn(process.execPath, [mainJs], {
-    cwd: root,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      ADMIN_TOKEN: testAdminToken,
-      HOLD_TTL_MS: String(holdTtlMs),
-      SIM_PAYMENT_LATENCY_MS: String(simPaymentLatencyMs),
-      PARTITIONS: '64',
-      SWEEP_INTERVAL_MS: '200',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (live.delete(child), resolve(code))));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const base = `http://127.0.0.1:${port}`;
-  await pollUntil('/readyz to answer 200', 30_000, async () => {
-    if (gone) throw new Error(`the node exited during start:\n${output.join('')}`);
-    const r = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    await r.text();
-    return r.status === 200 ? true : undefined;
-  });
-  return { child, output, exited };
-}
-
-async function kill9(b: Boot): Promise<void> {
-  b.child.kill('SIGKILL');
-  const code = await b.exited;
-  expect(code).toBe(null); // killed by the signal, not exited on its own
-}
-
-async function admin(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${testAdminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(requestTimeoutMs),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const admin = adminCall;
 
 async function inventory(base: string, sku: string): Promise<{ onHand: number; available: number; held: number; sold: number }> {
   const res = await fetch(`${base}/api/inventory/${sku}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
@@ -161,18 +72,17 @@ describe('a node killed with kill -9 in the middle of a sale', () => {
   let db: { url: string; drop(): Promise<void> };
   let pg: Client;
   let port: number;
-  let current: Boot | null = null;
+  let current: ChildNode | null = null;
   let snapDb: { url: string; drop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureNodeBuilt();
     db = await createPgTestDatabase();
     port = await freePort();
   }, 150_000);
 
   afterAll(async () => {
-    for (const c of live) c.kill('SIGKILL');
-    await Promise.all([...live].map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once('exit', resolve)))));
+    await killAllChildNodes();
     await pg?.end().catch(() => undefined);
     await db?.drop();
     await snapDb?.drop();

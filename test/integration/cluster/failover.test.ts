@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../support/child-node.js';
 import { startCluster, type TestCluster } from '../../support/cluster-harness.js';
 import { seededRng, seedToRun } from '../../support/seeded-random.js';
 import { checkInvariants, eventually, owners, runSale, settled, skuPartition, stockSkus } from './cluster-support.js';
@@ -145,14 +145,3 @@ describe('cluster failures', () => {
     probe.disconnect();
   }, 180_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
