@@ -84,7 +84,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, clock, log });
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { nodeLimits } from '../config/limits.js';
 import type { StoredOrder } from '../persistence/order-store.js';
 
 /** A provider's event, verified: its id, type and the object it is about. */
@@ -13,7 +14,7 @@ export type WebhookOutcome = 'handled' | 'ignored' | 'unknown' | 'duplicate' | '
 export interface PaymentWebhooksDeps {
   /** Verifies the signature over the exact bytes; throws when it does not hold. */
   verify: (rawBody: Buffer, signature: string) => PaymentEvent;
-  events: { claim(eventId: string, type: string): Promise<boolean>; unclaim(eventId: string): Promise<void> };
+  events: { claim(eventId: string, type: string): Promise<boolean>; unclaim(eventId: string): Promise<void>; prune(olderThanMs: number, limit: number): Promise<number> };
   order: (orderId: string) => Promise<StoredOrder | null>;
   /** Resolves a pending order from the provider's current state (the sweeper's path). */
   resolvePending: (orderId: string) => Promise<unknown>;
@@ -57,6 +58,11 @@ export class PaymentWebhooks {
       await this.deps.events.unclaim(event.id).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Forgets event ids older than the provider's redelivery window (nodeLimits.webhookEventsKeepMs). */
+  prune(): Promise<number> {
+    return this.deps.events.prune(nodeLimits.webhookEventsKeepMs, nodeLimits.webhookEventsPrunePerRunMax);
   }
 
   private done(event: PaymentEvent, outcome: WebhookOutcome): { ok: true; eventId: string; outcome: WebhookOutcome } {

@@ -125,6 +125,8 @@ export class PendingSweeper {
         if (this.clock.now() < o.createdAt.getTime() + this.deps.holdTtlMs) return 'left';
         return (await this.void(o, state.authId)) ? this.fail(o, 'voided') : 'left';
       case 'failed':
+        // Authentication failed: cancelled first, so the customer cannot confirm it later for an order that failed.
+        return (await this.void(o, state.authId)) ? this.fail(o, 'failed') : 'left';
       case 'voided':
         return this.fail(o, 'failed');
       default:

@@ -166,6 +166,14 @@ export const nodeLimits = {
   jobLeaseTtlMs: 120_000,
   /** Pinned holds past their deadline are resolved against their saga and order this often, and at start (raises no error). */
   pinnedHoldResolveIntervalMs: 60_000,
+  /**
+   * Webhook event ids are kept this long to recognise redeliveries (Stripe retries for up to three days), then
+   * deleted by the cart-cleanup chore (raises no error: an event redelivered later is handled again, from the
+   * provider's state, which changes nothing).
+   */
+  webhookEventsKeepMs: 30 * 24 * 60 * 60 * 1000,
+  /** Webhook event ids deleted per chore run; the rest go at the next run (raises no error). */
+  webhookEventsPrunePerRunMax: 10_000,
 } as const;
 
 /** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { OrderService } from '../actors/order-service.js';
 import type { PaymentReconciler } from '../actors/payment-reconciler.js';
+import type { PaymentWebhooks } from '../actors/payment-webhooks.js';
 import type { PendingSweeper } from '../actors/pending-sweeper.js';
 import type { PinnedHoldResolver } from '../actors/pinned-hold-resolver.js';
 import type { Topology } from '../actors/topology.js';
@@ -22,12 +23,13 @@ export interface ChoreDeps {
   orders: OrderService;
   resolver: PinnedHoldResolver;
   reconciler: PaymentReconciler;
+  webhooks: PaymentWebhooks | null;
   clock: Clock;
   log: Logger;
 }
 
 export function startChores(o: ChoreDeps): () => void {
-  const { config, core, topology, sweeper, orders, resolver, reconciler, clock, log } = o;
+  const { config, core, topology, sweeper, orders, resolver, reconciler, webhooks, clock, log } = o;
   const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
     if (!topology.runsChores()) return;
     void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
@@ -45,6 +47,8 @@ export function startChores(o: ChoreDeps): () => void {
     setInterval(nodeWide(() => orders.completeRestocks(), 'restock recovery'), config.sweepIntervalMs),
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
     setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
+    // Webhook event ids past the provider's redelivery window are forgotten.
+    setInterval(nodeWide(async () => webhooks?.prune(), 'webhook event cleanup'), nodeLimits.cartCleanupIntervalMs),
   ];
   for (const t of timers) t.unref();
   void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed'));

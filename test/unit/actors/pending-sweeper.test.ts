@@ -169,13 +169,15 @@ describe('the pending-order sweeper and 3-D Secure', () => {
     expect(w.sku.view).toMatchObject({ held: 0, sold: 2 });
   });
 
-  it('fails the order and releases its holds when authentication failed', async () => {
+  it('fails the order, releases its holds and cancels the authorization when authentication failed', async () => {
     const w = world();
     const { orderId, authId } = await waiting(w, 6);
     w.provider.authenticate(authId, 'fail');
     expect(await w.sweeper(null).sweep()).toBe(1);
     expect(w.store.orders.get(orderId)?.status).toBe('failed');
     expect(w.sku.view).toMatchObject({ held: 0, sold: 0, available: 10 });
+    // Cancelled, so the customer cannot confirm it again (with another card) for an order that failed.
+    expect(w.provider.stateOf(authId)?.status).toBe('voided');
   });
 
   it('cancels the authorization and fails the order once its holds expired unauthenticated', async () => {
