@@ -21,6 +21,8 @@ export interface StripeProviderOptions {
   clock?: Clock;
   /** Jitter of the retry backoff, in [0, 1). */
   random?: () => number;
+  /** The SDK's deadline per request; default stripeLimits.requestTimeoutMs. Past it the outcome is unknown (PaymentTimeoutError). */
+  timeoutMs?: number;
 }
 
 /** The metadata keys an authorization carries at Stripe (the request's camelCase names, in Stripe's style). */
@@ -50,7 +52,7 @@ export class StripePaymentProvider implements PaymentProvider {
       ...(base ? { host: base.hostname, port, protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
       // Our retries, with our keys and our bounds; the SDK still resends once on a reset connection, same key.
       maxNetworkRetries: 0,
-      timeout: stripeLimits.requestTimeoutMs,
+      timeout: opts.timeoutMs ?? stripeLimits.requestTimeoutMs,
       telemetry: false,
     });
     this.clock = opts.clock ?? systemClock;
