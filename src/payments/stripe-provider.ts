@@ -255,7 +255,9 @@ function unknownOrThrow(err: unknown): Error {
 
 function stateOf(pi: Stripe.PaymentIntent): PaymentState {
   const charge = typeof pi.latest_charge === 'object' && pi.latest_charge !== null ? pi.latest_charge : null;
-  const refundedMinor = charge?.amount_refunded ?? 0;
+  // Only a captured charge has refunds: cancelling an authorization shows its whole amount as refunded on the charge
+  // (the hold released), though nothing was captured or paid back.
+  const refundedMinor = pi.status === 'succeeded' ? (charge?.amount_refunded ?? 0) : 0;
   const status: PaymentState['status'] =
     pi.status === 'requires_capture' ? 'authorized'
     : pi.status === 'succeeded' ? (refundedMinor > 0 && refundedMinor >= pi.amount_received ? 'refunded' : 'captured')

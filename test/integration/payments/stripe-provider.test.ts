@@ -218,6 +218,13 @@ describe('StripePaymentProvider against the Stripe test server', () => {
       expect(await provider.capture({ idempotencyKey: `${req.metadata['orderId']}:capture`, authId, amountMinor: 1_500 })).toEqual({ ok: true });
       expect(server.charges().map((c) => c.amount_captured)).toEqual([1_500]);
     });
+
+    it('reads a voided authorization back with nothing captured and nothing refunded', async () => {
+      const req = authorizeFor({ amountMinor: 1_200 });
+      const { authId } = await authorized(req);
+      await provider.void({ idempotencyKey: `${req.metadata['orderId']}:void`, authId });
+      expect(await provider.retrieve(authId)).toMatchObject({ status: 'voided', amountMinor: 1_200, capturedMinor: 0, refundedMinor: 0 });
+    });
   });
 
   describe('reads', () => {
