@@ -235,11 +235,20 @@ export class ProviderUnavailableError extends Error {
 function authorizeFailure(err: unknown): PaymentOutcome {
   if (err instanceof ProviderUnavailableError) return { kind: 'error', retryable: true, message: err.message };
   if (err instanceof Stripe.errors.StripeCardError) {
-    return { kind: 'declined', declineCode: err.decline_code ?? err.code ?? 'card_declined', message: err.message };
+    return { kind: 'declined', declineCode: err.decline_code ?? err.code ?? 'card_declined', message: stripeMessage(err) };
   }
   if (err instanceof Stripe.errors.StripeRateLimitError) return { kind: 'error', retryable: true, message: err.message };
   if (err instanceof Stripe.errors.StripeError && !isUnknown(err)) return { kind: 'error', retryable: false, message: `${err.code ?? err.type}: ${err.message}` };
   throw unknownOrThrow(err);
+}
+
+/**
+ * Stripe's own message, for the customer (a checkout's 402 shows it): the SDK puts "[<request id>] " before
+ * `err.message`, which would make each answer to the same decline differ.
+ */
+function stripeMessage(err: Stripe.errors.StripeError): string {
+  const raw = err.raw as { message?: unknown } | null | undefined;
+  return typeof raw?.message === 'string' ? raw.message : err.message;
 }
 
 /** A failure after which Stripe may have acted: a lost connection, a timeout, a 5xx, the same key still in flight. */
