@@ -158,7 +158,7 @@ export class StripePaymentProvider implements PaymentProvider {
     }
   }
 
-  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key. */
+  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker allows. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.available()) throw new ProviderUnavailableError();
     this.inFlight++;
@@ -172,7 +172,8 @@ export class StripePaymentProvider implements PaymentProvider {
           const transient = err instanceof Stripe.errors.StripeRateLimitError || (err instanceof Stripe.errors.StripeAPIError && (err.statusCode ?? 500) >= 500);
           if (transient || err instanceof Stripe.errors.StripeConnectionError) this.breaker.failed();
           else if (err instanceof Stripe.errors.StripeError) this.breaker.succeeded();
-          if (!transient || attempt >= stripeLimits.retriesMax) throw err;
+          // A failure that opened the circuit ends the retries too: while it is open nothing is sent.
+          if (!transient || attempt >= stripeLimits.retriesMax || !this.breaker.allows()) throw err;
           await this.backoff(attempt);
         }
       }

@@ -161,6 +161,23 @@ describe('StripePaymentProvider under faults', () => {
       return server.calls.length;
     }
 
+    it(`opens after ${stripeLimits.breakerFailuresMax} failures in a row, retries stop there, and nothing is sent while it is open`, async () => {
+      expect(await openBreaker()).toBe(stripeLimits.breakerFailuresMax);
+      expect(provider.retryAfterS()).toBe(openS);
+      const req = authorizeFor();
+      expect(await provider.authorize(req)).toMatchObject({ kind: 'error', retryable: true });
+      expect(await thrownBy(provider.lookup(req))).toBeInstanceOf(PaymentTimeoutError);
+      expect(await provider.capture({ idempotencyKey: 'o:capture', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
+      expect(await provider.void({ idempotencyKey: 'o:void', authId: 'pi_x' })).toMatchObject({ ok: false });
+      expect(await provider.refund({ idempotencyKey: 'o:refund:1', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
+      expect(await thrownBy(provider.retrieve('pi_x'))).toBeInstanceOf(ProviderUnavailableError);
+      expect(await thrownBy(provider.listOpen(clock.now(), 10))).toBeInstanceOf(ProviderUnavailableError);
+      expect(server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
+      clock.advance(stripeLimits.breakerOpenMs - 1_500);
+      expect(provider.retryAfterS()).toBe(2);
+      expect(provider.available()).toBe(false);
+    });
+
     it('half-opens after breakerOpenMs: one success closes it, and failures count from zero again', async () => {
       await openBreaker();
       clock.advance(stripeLimits.breakerOpenMs);
@@ -172,6 +189,16 @@ describe('StripePaymentProvider under faults', () => {
       expect(await thrownBy(provider.authorize(authorizeFor()))).toBeInstanceOf(PaymentTimeoutError);
       expect(provider.available()).toBe(true);
       expect(provider.retryAfterS()).toBe(1);
+    });
+
+    it('half-open, opens again on the first failure, after one request', async () => {
+      const sent = await openBreaker();
+      clock.advance(stripeLimits.breakerOpenMs);
+      server.faults.next({ fault: { t: 'status', status: 503, when: 'before' }, times: 10 });
+      expect(await thrownBy(provider.authorize(authorizeFor()))).toBeInstanceOf(PaymentTimeoutError);
+      expect(server.calls).toHaveLength(sent + 1);
+      expect(provider.available()).toBe(false);
+      expect(provider.retryAfterS()).toBe(openS);
     });
 
     it('counts timeouts as failures too', async () => {
