@@ -150,6 +150,53 @@ describe('StripePaymentProvider under faults', () => {
     });
   });
 
+  describe('on capture, refund, void and reads', () => {
+    /** An authorization of 15.00 EUR and its order id. */
+    async function authorization(): Promise<{ authId: string; orderId: string }> {
+      const req = authorizeFor();
+      return { authId: authId(await provider.authorize(req)), orderId: req.metadata['orderId']! };
+    }
+
+    it('retries a 503 on capture with the same key and captures once', async () => {
+      const { authId: id, orderId } = await authorization();
+      server.faults.next({ match: { path: `/v1/payment_intents/${id}/capture` }, fault: { t: 'status', status: 503, when: 'before' } });
+      expect(await provider.capture({ idempotencyKey: `${orderId}:capture`, authId: id, amountMinor: 1_500 })).toEqual({ ok: true });
+      expect(wire().slice(1)).toEqual([
+        [503, `${orderId}:capture`],
+        [200, `${orderId}:capture`],
+      ]);
+    });
+
+    it('reports a refund whose answers were lost as unknown; the same key again refunds nothing more', async () => {
+      const { authId: id, orderId } = await authorization();
+      await provider.capture({ idempotencyKey: `${orderId}:capture`, authId: id, amountMinor: 1_500 });
+      const refund = { idempotencyKey: `${orderId}:refund:1`, authId: id, amountMinor: 400 };
+      server.faults.next({ match: { path: '/v1/refunds' }, fault: { t: 'drop', when: 'after' }, times: 2 });
+      expect(await thrownBy(provider.refund(refund))).toBeInstanceOf(PaymentTimeoutError);
+      expect(server.refunds().map((r) => r.amount)).toEqual([400]);
+      expect(await provider.refund(refund)).toEqual({ ok: true });
+      expect(server.refunds().map((r) => r.amount)).toEqual([400]);
+    });
+
+    it('reports a void whose key is still in flight (409) as unknown, not as a refusal', async () => {
+      const { authId: id, orderId } = await authorization();
+      const hold = server.faults.next({ match: { path: `/v1/payment_intents/${id}/cancel` }, fault: { t: 'hold', when: 'before' } });
+      const first = provider.void({ idempotencyKey: `${orderId}:void`, authId: id });
+      await hold.reached;
+      expect(await thrownBy(provider.void({ idempotencyKey: `${orderId}:void`, authId: id }))).toBeInstanceOf(PaymentTimeoutError);
+      hold.release();
+      expect(await first).toEqual({ ok: true });
+    });
+
+    it('retries a 503 on a read, and reports reads past the retries as unknown', async () => {
+      const { authId: id } = await authorization();
+      server.faults.next({ match: { method: 'GET' }, fault: { t: 'status', status: 503, when: 'before' } });
+      expect(await provider.retrieve(id)).toMatchObject({ authId: id, status: 'authorized' });
+      server.faults.next({ match: { method: 'GET' }, fault: { t: 'status', status: 503, when: 'before' }, times: stripeLimits.retriesMax + 1 });
+      expect(await thrownBy(provider.findByCheckout('co-any'))).toBeInstanceOf(PaymentTimeoutError);
+    });
+  });
+
   describe('circuit breaker', () => {
     const openS = Math.ceil(stripeLimits.breakerOpenMs / 1000);
 
