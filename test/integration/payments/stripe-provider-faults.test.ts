@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stripeLimits } from '../../../src/config/limits.js';
 import { PaymentTimeoutError, type AuthorizeRequest, type PaymentOutcome } from '../../../src/payments/provider.js';
 import { ProviderUnavailableError, type StripePaymentProvider } from '../../../src/payments/stripe-provider.js';
@@ -29,6 +29,8 @@ describe('StripePaymentProvider under faults', () => {
   });
 
   const create = { method: 'POST', path: '/v1/payment_intents' } as const;
+  /** How long a poll for the server's side of a timed-out request may take. */
+  const bound = { timeout: 2_000, interval: 5 };
   const onCreate = (fault: FaultSpec['fault'], times = 1) => server.faults.next({ match: create, fault, times });
   const authId = (o: PaymentOutcome): string => (o.kind === 'authorized' || o.kind === 'requires_action' ? o.authId : `no authId in ${o.kind}`);
   /** The outcome and keys of each request on the wire, in order. */
@@ -114,6 +116,8 @@ describe('StripePaymentProvider under faults', () => {
         const err = await thrownBy(impatient.provider.authorize(req));
         expect(err).toBeInstanceOf(PaymentTimeoutError);
         expect((err as Error).message).toMatch(/timeout/);
+        // Made before the answer was held back (on a loaded machine the request may still be on its way).
+        await vi.waitFor(() => expect(impatient.server.paymentIntents()).toHaveLength(1), bound);
         const [made] = impatient.server.paymentIntents();
         expect(await impatient.provider.lookup(req)).toMatchObject({ kind: 'authorized', authId: made!.id });
         expect(impatient.server.paymentIntents()).toHaveLength(1);
@@ -139,8 +143,9 @@ describe('StripePaymentProvider under faults', () => {
       const impatient = await startProviderRig({ timeoutMs: 100 });
       try {
         const req = authorizeFor();
-        impatient.server.faults.next({ match: create, fault: { t: 'hold', when: 'before' } });
+        const hold = impatient.server.faults.next({ match: create, fault: { t: 'hold', when: 'before' } });
         expect(await thrownBy(impatient.provider.authorize(req))).toBeInstanceOf(PaymentTimeoutError);
+        await hold.reached;
         expect(await thrownBy(impatient.provider.lookup(req))).toBeInstanceOf(PaymentTimeoutError);
         expect(impatient.server.calls.map((c) => c.status)).toEqual([null, 409]);
         expect(impatient.server.paymentIntents()).toHaveLength(0);
@@ -257,7 +262,7 @@ describe('StripePaymentProvider under faults', () => {
           expect(await thrownBy(impatient.provider.authorize(authorizeFor()))).toBeInstanceOf(PaymentTimeoutError);
         }
         expect(impatient.provider.available()).toBe(false);
-        expect(impatient.server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
+        await vi.waitFor(() => expect(impatient.server.calls).toHaveLength(stripeLimits.breakerFailuresMax), bound);
       } finally {
         await impatient.close();
       }

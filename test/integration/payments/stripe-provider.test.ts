@@ -252,6 +252,17 @@ describe('StripePaymentProvider against the Stripe test server', () => {
       }
     });
 
+    it('finds by checkout what retrieve reads: amounts captured and refunded included', async () => {
+      const req = authorizeFor({ amountMinor: 2_000 });
+      const orderId = req.metadata['orderId']!;
+      const { authId } = await authorized(req);
+      await provider.capture({ idempotencyKey: `${orderId}:capture`, authId, amountMinor: 1_500 });
+      await provider.refund({ idempotencyKey: `${orderId}:refund:1`, authId, amountMinor: 300 });
+      const found = await provider.findByCheckout(req.metadata['checkoutId']!);
+      expect(found).toEqual([await provider.retrieve(authId)]);
+      expect(found[0]).toMatchObject({ status: 'captured', capturedMinor: 1_500, refundedMinor: 300 });
+    });
+
     it('finds a checkout whose id holds quotes and backslashes', async () => {
       const req = authorizeFor({ checkoutId: `co-'odd'\\id` });
       const { authId } = await authorized(req);
