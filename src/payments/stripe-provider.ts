@@ -21,6 +21,8 @@ export interface StripeProviderOptions {
   clock?: Clock;
   /** Jitter of the retry backoff, in [0, 1). */
   random?: () => number;
+  /** The SDK's deadline per request; default stripeLimits.requestTimeoutMs. Past it the outcome is unknown (PaymentTimeoutError). */
+  timeoutMs?: number;
 }
 
 /** The metadata keys an authorization carries at Stripe (the request's camelCase names, in Stripe's style). */
@@ -50,7 +52,7 @@ export class StripePaymentProvider implements PaymentProvider {
       ...(base ? { host: base.hostname, port, protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
       // Our retries, with our keys and our bounds; the SDK still resends once on a reset connection, same key.
       maxNetworkRetries: 0,
-      timeout: stripeLimits.requestTimeoutMs,
+      timeout: opts.timeoutMs ?? stripeLimits.requestTimeoutMs,
       telemetry: false,
     });
     this.clock = opts.clock ?? systemClock;
@@ -156,7 +158,7 @@ export class StripePaymentProvider implements PaymentProvider {
     }
   }
 
-  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key. */
+  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker allows. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.available()) throw new ProviderUnavailableError();
     this.inFlight++;
@@ -170,7 +172,8 @@ export class StripePaymentProvider implements PaymentProvider {
           const transient = err instanceof Stripe.errors.StripeRateLimitError || (err instanceof Stripe.errors.StripeAPIError && (err.statusCode ?? 500) >= 500);
           if (transient || err instanceof Stripe.errors.StripeConnectionError) this.breaker.failed();
           else if (err instanceof Stripe.errors.StripeError) this.breaker.succeeded();
-          if (!transient || attempt >= stripeLimits.retriesMax) throw err;
+          // A failure that opened the circuit ends the retries too: while it is open nothing is sent.
+          if (!transient || attempt >= stripeLimits.retriesMax || !this.breaker.allows()) throw err;
           await this.backoff(attempt);
         }
       }
@@ -233,11 +236,20 @@ export class ProviderUnavailableError extends Error {
 function authorizeFailure(err: unknown): PaymentOutcome {
   if (err instanceof ProviderUnavailableError) return { kind: 'error', retryable: true, message: err.message };
   if (err instanceof Stripe.errors.StripeCardError) {
-    return { kind: 'declined', declineCode: err.decline_code ?? err.code ?? 'card_declined', message: err.message };
+    return { kind: 'declined', declineCode: err.decline_code ?? err.code ?? 'card_declined', message: stripeMessage(err) };
   }
   if (err instanceof Stripe.errors.StripeRateLimitError) return { kind: 'error', retryable: true, message: err.message };
   if (err instanceof Stripe.errors.StripeError && !isUnknown(err)) return { kind: 'error', retryable: false, message: `${err.code ?? err.type}: ${err.message}` };
   throw unknownOrThrow(err);
+}
+
+/**
+ * Stripe's own message, for the customer (a checkout's 402 shows it): the SDK puts "[<request id>] " before
+ * `err.message`, which would make each answer to the same decline differ.
+ */
+function stripeMessage(err: Stripe.errors.StripeError): string {
+  const raw = err.raw as { message?: unknown } | null | undefined;
+  return typeof raw?.message === 'string' ? raw.message : err.message;
 }
 
 /** A failure after which Stripe may have acted: a lost connection, a timeout, a 5xx, the same key still in flight. */
@@ -253,7 +265,9 @@ function unknownOrThrow(err: unknown): Error {
 
 function stateOf(pi: Stripe.PaymentIntent): PaymentState {
   const charge = typeof pi.latest_charge === 'object' && pi.latest_charge !== null ? pi.latest_charge : null;
-  const refundedMinor = charge?.amount_refunded ?? 0;
+  // Only a captured charge has refunds: cancelling an authorization shows its whole amount as refunded on the charge
+  // (the hold released), though nothing was captured or paid back.
+  const refundedMinor = pi.status === 'succeeded' ? (charge?.amount_refunded ?? 0) : 0;
   const status: PaymentState['status'] =
     pi.status === 'requires_capture' ? 'authorized'
     : pi.status === 'succeeded' ? (refundedMinor > 0 && refundedMinor >= pi.amount_received ? 'refunded' : 'captured')
