@@ -35,7 +35,7 @@ export function createMetrics() {
     new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
   const webhookEvents = new client.Counter({
     name: 'boxoffice_webhook_events_total',
-    help: 'Provider webhook events received, by what they led to (handled, ignored, unknown, duplicate, discrepancy, invalid).',
+    help: 'Provider webhook events received, by what they led to (handled, deferred, ignored, unknown, duplicate, discrepancy, invalid).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
-import { limits } from '../config/limits.js';
+import { limits, nodeLimits } from '../config/limits.js';
 import { withTimeout, type PaymentProvider, type PaymentState } from '../payments/provider.js';
 import type { StoredOrder } from '../persistence/order-store.js';
 
@@ -29,10 +29,6 @@ export interface PaymentReconcilerDeps {
   log: Logger;
 }
 
-/** Authorizations expire at the provider after 7 days; one older than this is logged for capture. */
-const expiringAgeMs = 6 * 24 * 60 * 60 * 1000;
-/** Open authorizations read per round; the rest are read at the next one. */
-const openPerRoundMax = 500;
 
 /**
  * Reconciliation with the payment provider (DESIGN.md, "Money, exactly once"), on start and every
@@ -46,6 +42,8 @@ const openPerRoundMax = 500;
  */
 export class PaymentReconciler {
   private running: Promise<void> | null = null;
+  /** A listing of open authorizations that a round left unfinished: the next round goes on from its cursor. */
+  private pass: { createdBeforeMs: number; cursor: string | null } | null = null;
 
   constructor(private readonly deps: PaymentReconcilerDeps) {}
 
@@ -60,15 +58,37 @@ export class PaymentReconciler {
     try {
       await this.deps.sweepPending();
       const clock = this.deps.clock ?? systemClock;
-      const open = await withTimeout(payments.listOpen(clock.now() - this.deps.orphanMaxAgeMs, openPerRoundMax), limits.paymentCallTimeoutMs, clock);
-      const orders = new Map((await this.deps.ordersOf(open.flatMap((a) => (a.checkoutId ? [a.checkoutId] : [])))).map((o) => [o.checkoutId, o]));
-      for (const auth of open) {
-        await this.reconcileOne(auth, auth.checkoutId ? orders.get(auth.checkoutId) : undefined, clock).catch((err: unknown) =>
-          log.error({ err, authId: auth.authId, checkoutId: auth.checkoutId }, 'reconciling an authorization failed; tried again next round'),
-        );
-      }
+      await this.reconcilePage(await this.listRound(clock), clock);
     } finally {
       await lease.release().catch((err: unknown) => log.warn({ err }, 'releasing the reconciliation lease failed'));
+    }
+  }
+
+  /**
+   * This round's pages of the listing: a listing runs to its end, over as many rounds as it takes, before the next
+   * one starts again from the newest. Pages are all read before anything is cancelled, so no page token points past
+   * an authorization this round changed; a continued listing the provider refuses (its token went stale) starts over.
+   */
+  private async listRound(clock: Clock): Promise<PaymentState[]> {
+    const pass = this.pass ?? { createdBeforeMs: clock.now() - this.deps.orphanMaxAgeMs, cursor: null };
+    this.pass = null;
+    const listed: PaymentState[] = [];
+    for (let page = 0; page < nodeLimits.reconcilePagesPerRoundMax; page++) {
+      const { open, next } = await withTimeout(this.deps.payments.listOpen(pass.createdBeforeMs, nodeLimits.reconcilePageSize, pass.cursor), limits.paymentCallTimeoutMs, clock);
+      listed.push(...open);
+      if (next === null) return listed;
+      pass.cursor = next;
+    }
+    this.pass = pass;
+    return listed;
+  }
+
+  private async reconcilePage(open: PaymentState[], clock: Clock): Promise<void> {
+    const orders = new Map((await this.deps.ordersOf(open.flatMap((a) => (a.checkoutId ? [a.checkoutId] : [])))).map((o) => [o.checkoutId, o]));
+    for (const auth of open) {
+      await this.reconcileOne(auth, auth.checkoutId ? orders.get(auth.checkoutId) : undefined, clock).catch((err: unknown) =>
+        this.deps.log.error({ err, authId: auth.authId, checkoutId: auth.checkoutId }, 'reconciling an authorization failed; tried again next pass'),
+      );
     }
   }
 
@@ -82,7 +102,7 @@ export class PaymentReconciler {
     if (order.status === 'failed' || order.status === 'cancelled') {
       return this.voidIt(auth, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
     }
-    if (auth.status === 'authorized' && clock.now() - auth.createdMs > expiringAgeMs) this.note('expiring', ids, 'an authorization nears its expiry at the provider: capture (ship) soon');
+    if (auth.status === 'authorized' && clock.now() - auth.createdMs > nodeLimits.authorizationExpiringAgeMs) this.note('expiring', ids, 'an authorization nears its expiry at the provider: capture (ship) soon');
   }
 
   private async voidIt(auth: PaymentState, kind: ReconcileKind, ids: Record<string, unknown>, message: string): Promise<void> {

@@ -9,7 +9,8 @@ export interface PaymentEvent {
   object: { id?: string; object?: string; metadata?: Record<string, string> | null; payment_intent?: string | null };
 }
 
-export type WebhookOutcome = 'handled' | 'ignored' | 'unknown' | 'duplicate' | 'discrepancy';
+/** What an event led to (a metric label): `deferred` when another node's sweep settles the order instead. */
+export type WebhookOutcome = 'handled' | 'deferred' | 'ignored' | 'unknown' | 'duplicate' | 'discrepancy' | 'invalid';
 
 export interface PaymentWebhooksDeps {
   /** Verifies the signature over the exact bytes; throws when it does not hold. */
@@ -17,7 +18,7 @@ export interface PaymentWebhooksDeps {
   events: { claim(eventId: string, type: string): Promise<boolean>; unclaim(eventId: string): Promise<void>; prune(olderThanMs: number, limit: number): Promise<number> };
   order: (orderId: string) => Promise<StoredOrder | null>;
   /** Resolves a pending order from the provider's current state (the sweeper's path). */
-  resolvePending: (orderId: string) => Promise<unknown>;
+  resolvePending: (orderId: string) => Promise<'confirmed' | 'failed' | 'left' | 'busy'>;
   count: (outcome: WebhookOutcome) => void;
   log: Logger;
 }
@@ -48,6 +49,7 @@ export class PaymentWebhooks {
       if (signature === undefined) throw new Error('no Stripe-Signature header');
       event = this.deps.verify(rawBody, signature);
     } catch (err) {
+      this.deps.count('invalid');
       return { ok: false, reason: (err as Error).message };
     }
     if (!(await this.deps.events.claim(event.id, event.type))) return this.done(event, 'duplicate');
@@ -80,8 +82,7 @@ export class PaymentWebhooks {
     const order = orderId ? await this.deps.order(orderId) : null;
     if (order === null) return 'unknown';
     if (order.status === 'pending') {
-      await this.deps.resolvePending(order.orderId);
-      return 'handled';
+      return (await this.deps.resolvePending(order.orderId)) === 'busy' ? 'deferred' : 'handled';
     }
     if (event.type === 'payment_intent.canceled' && order.status === 'confirmed' && order.payment.authId === event.object.id) {
       this.deps.log.error({ orderId: order.orderId, authId: order.payment.authId, eventId: event.id }, 'the authorization of a confirmed order was canceled outside boxoffice');

@@ -37,7 +37,8 @@ export interface PendingSweeperDeps {
   clock?: Clock;
 }
 
-type Resolution = 'confirmed' | 'failed' | 'left';
+/** What became of a pending order: settled, left pending, or not looked at (another node holds the sweep's lease). */
+type Resolution = 'confirmed' | 'failed' | 'left' | 'busy';
 
 /**
  * Resolves pending orders (202): those whose payment outcome was unknown at checkout, and those waiting for the
@@ -68,13 +69,13 @@ export class PendingSweeper {
 
   /**
    * Resolves one pending order now (a webhook said its payment moved); 'left' when it stays pending. It runs under the
-   * sweep's lease like a sweep, so two nodes never resolve one order at once: when another node holds the lease, its
-   * sweep resolves the order instead, within SWEEP_INTERVAL_MS.
+   * sweep's lease like a sweep, so two nodes never resolve one order at once: when another node holds the lease
+   * ('busy'), its sweep resolves the order instead, within SWEEP_INTERVAL_MS.
    */
   async resolveOrder(orderId: string): Promise<Resolution> {
     const { lease, log } = this.deps;
     const sweeping = this.running !== null;
-    if (lease && !sweeping && !(await lease.take())) return 'left';
+    if (lease && !sweeping && !(await lease.take())) return 'busy';
     try {
       return await this.resolveQueued(orderId);
     } finally {

@@ -54,7 +54,7 @@ export interface Config {
   dbPoolSize: number;
   /** SIM_PAYMENT_LATENCY_MS, default 0: latency of the simulated provider (bench and tests). */
   simPaymentLatencyMs: number;
-  /** SWEEP_INTERVAL_MS, default 5000: how often pending orders and expired carts are swept. */
+  /** SWEEP_INTERVAL_MS, default 5000: how often pending orders are swept and interrupted restocks finished. */
   sweepIntervalMs: number;
   /** PASSIVATE_IDLE_MS, default 30000: an idle SKU without holds keeps only its counts after this long. */
   passivateIdleMs: number;

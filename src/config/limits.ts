@@ -85,6 +85,13 @@ export const providerLimits = {
 export const stripeLimits = {
   /** The SDK's own deadline per request, below paymentCallTimeoutMs; past it the outcome is unknown (PaymentTimeoutError; the checkout ends 202 pending when retries run out). */
   requestTimeoutMs: 8_000,
+  /**
+   * One adapter call in all, retries and backoff included; below paymentCallTimeoutMs so the caller never gives up
+   * while a retry is still going out (past it: the last failure, a 5xx as an unknown outcome; raises no error itself).
+   */
+  callBudgetMs: 9_000,
+  /** A retry is not started with less of the budget left than this (raises no error). */
+  attemptMinMs: 500,
   /** Retries of a 429 or 5xx answer with the same key; past them a 429 is a retryable error and a 5xx an unknown outcome (raises no error of its own). */
   retriesMax: 2,
   /** Backoff before retry n: up to base · 2^n, capped, half of it random (raises no error). */
@@ -174,6 +181,18 @@ export const nodeLimits = {
   webhookEventsKeepMs: 30 * 24 * 60 * 60 * 1000,
   /** Webhook event ids deleted per chore run; the rest go at the next run (raises no error). */
   webhookEventsPrunePerRunMax: 10_000,
+  /**
+   * An authorization of a confirmed order older than this is logged and counted for capture: the provider lets it
+   * expire after seven days (raises no error).
+   */
+  authorizationExpiringAgeMs: 6 * 24 * 60 * 60 * 1000,
+  /** Open authorizations read per page of a reconciliation's listing (Stripe's search pages hold 100; raises no error). */
+  reconcilePageSize: 100,
+  /**
+   * Pages one reconciliation round reads; a longer listing goes on at the next round, so an orphan is cancelled
+   * within ORPHAN_AUTH_MAX_AGE_MS plus one pass of RECONCILE_INTERVAL_MS per this many pages (raises no error).
+   */
+  reconcilePagesPerRoundMax: 50,
 } as const;
 
 /** Cluster mode: placement, forwarding and messages between nodes (src/cluster, src/edge). */

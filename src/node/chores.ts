@@ -53,6 +53,7 @@ export function startChores(o: ChoreDeps): () => void {
   for (const t of timers) t.unref();
   void resolver.resolve().catch((err: unknown) => log.error({ err }, 'pinned-hold resolution failed'));
   nodeWide(() => reconciler.reconcile(), 'reconciliation')();
+  nodeWide(() => orders.completeRestocks(), 'restock recovery')();
   return () => {
     for (const t of timers) clearInterval(t);
   };

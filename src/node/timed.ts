@@ -23,7 +23,7 @@ export function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProv
     lookup: (r) => p.lookup(r),
     retrieve: (id) => p.retrieve(id),
     findByCheckout: (id) => p.findByCheckout(id),
-    listOpen: (before, limit) => p.listOpen(before, limit),
+    listOpen: (before, limit, cursor) => p.listOpen(before, limit, cursor),
     ...(p.available ? { available: () => p.available!() } : {}),
     ...(p.retryAfterS ? { retryAfterS: () => p.retryAfterS!() } : {}),
   };

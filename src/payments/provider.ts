@@ -9,17 +9,25 @@ import { systemClock, type Clock } from '../clock.js';
  *               status 'requires_capture' → authorized (authId = the PaymentIntent id);
  *               StripeCardError → declined (declineCode = err.decline_code ?? err.code);
  *               StripeInvalidRequestError / StripeAuthenticationError / StripeIdempotencyError → error, not retryable;
- *               StripeRateLimitError / StripeAPIError → error, retryable;
- *               StripeConnectionError or our own deadline → PaymentTimeoutError (outcome unknown).
+ *               StripeRateLimitError → retried with backoff, then error, retryable;
+ *               StripeAPIError 5xx → retried with backoff, then PaymentTimeoutError (Stripe may have acted), as a 409
+ *               (the same key still in flight), a StripeConnectionError or our own deadline: outcome unknown.
  *   capture   → paymentIntents.capture(authId, { amount_to_capture }, { idempotencyKey })
  *   void      → paymentIntents.cancel(authId, {}, { idempotencyKey })
  *   refund    → refunds.create({ payment_intent: authId, amount }, { idempotencyKey })
- *   lookup    → paymentIntents.search({ query: "metadata['idempotencyKey']:'<key>'" }), which is why callers put the
- *               idempotency key into metadata as well.
+ *   lookup    → the create sent again with the same key and parameters: Stripe answers with the stored result of
+ *               the first request (or, had it never arrived, authorizes now, and the caller voids it).
+ *   retrieve, findByCheckout, listOpen → paymentIntents.retrieve and paymentIntents.search (on metadata and status).
  *
  * Every call carries a deterministic idempotency key (DESIGN.md invariant 3), so a retry after a timeout can never
  * charge twice: the provider answers the retry with the stored result of the first attempt.
  */
+
+/** One page of open authorizations (listOpen). */
+export interface OpenPage {
+  open: PaymentState[];
+  next: string | null;
+}
 
 export type PaymentOutcome =
   | { kind: 'authorized'; authId: string; amountMinor: number; currency: string }
@@ -108,8 +116,12 @@ export interface PaymentProvider {
   retrieve(authId: string): Promise<PaymentState | null>;
   /** The authorizations made for a checkout (by the metadata of their request); may trail recent ones. */
   findByCheckout(checkoutId: string): Promise<PaymentState[]>;
-  /** Authorizations neither captured nor voided (authorized, or waiting for the customer), made before `createdBeforeMs`. */
-  listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]>;
+  /**
+   * Authorizations neither captured nor voided (authorized, or waiting for the customer), made before
+   * `createdBeforeMs`: one page of at most `limit`, from `cursor` (null: the first page). `next` continues the same
+   * listing (same cutoff) and is null after the last page.
+   */
+  listOpen(createdBeforeMs: number, limit: number, cursor: string | null): Promise<OpenPage>;
   /**
    * False while the provider should not be asked (its circuit is open, every call slot taken): checkouts answer 503
    * PAYMENT_PROVIDER_UNAVAILABLE with Retry-After `retryAfterS()` before reserving anything. Absent: always available.

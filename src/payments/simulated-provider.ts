@@ -4,6 +4,7 @@ import {
   PaymentTimeoutError,
   type AuthorizeRequest,
   type CaptureRequest,
+  type OpenPage,
   type PaymentOutcome,
   type PaymentProvider,
   type PaymentState,
@@ -160,10 +161,18 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     return [...this.auths.values()].filter((a) => a.metadata['checkoutId'] === checkoutId).map(stateOf);
   }
 
-  async listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]> {
+  /**
+   * Newest first, as Stripe's search lists. The cursor is the position (creation time, id) of the last authorization
+   * of the page before, so the next page starts after it even if it was settled since.
+   */
+  async listOpen(createdBeforeMs: number, limit: number, cursor: string | null): Promise<OpenPage> {
     await this.wait('lookup');
-    const open = [...this.auths.values()].filter((a) => (a.status === 'authorized' || a.status === 'requires_action') && a.createdMs < createdBeforeMs);
-    return open.slice(0, limit).map(stateOf);
+    const key = (a: { createdMs: number; authId: string }) => `${String(a.createdMs).padStart(16, '0')}:${a.authId}`;
+    const open = [...this.auths.values()]
+      .filter((a) => (a.status === 'authorized' || a.status === 'requires_action') && a.createdMs < createdBeforeMs && (cursor === null || key(a) < cursor))
+      .sort((a, b) => (key(a) < key(b) ? 1 : -1));
+    const page = open.slice(0, limit);
+    return { open: page.map(stateOf), next: open.length > limit ? key(page[page.length - 1]!) : null };
   }
 
   /**

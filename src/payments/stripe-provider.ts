@@ -6,6 +6,7 @@ import {
   PaymentTimeoutError,
   type AuthorizeRequest,
   type CaptureRequest,
+  type OpenPage,
   type PaymentOutcome,
   type PaymentProvider,
   type PaymentState,
@@ -43,16 +44,18 @@ export class StripePaymentProvider implements PaymentProvider {
   private readonly breaker: CircuitBreaker;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly timeoutMs: number;
   private inFlight = 0;
 
   constructor(opts: StripeProviderOptions) {
+    this.timeoutMs = opts.timeoutMs ?? stripeLimits.requestTimeoutMs;
     const base = opts.apiBase;
     const port = base ? Number(base.port || (base.protocol === 'https:' ? 443 : 80)) : undefined;
     this.stripe = new Stripe(opts.apiKey, {
       ...(base ? { host: base.hostname, port, protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
       // Our retries, with our keys and our bounds; the SDK still resends once on a reset connection, same key.
       maxNetworkRetries: 0,
-      timeout: opts.timeoutMs ?? stripeLimits.requestTimeoutMs,
+      timeout: this.timeoutMs,
       telemetry: false,
     });
     this.clock = opts.clock ?? systemClock;
@@ -77,23 +80,38 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
     try {
-      const pi = await this.call(() => this.stripe.paymentIntents.create(createParams(req), { idempotencyKey: req.idempotencyKey }));
+      const pi = await this.call((timeout) => this.stripe.paymentIntents.create(createParams(req), { idempotencyKey: req.idempotencyKey, timeout }));
       return outcomeOf(pi);
     } catch (err) {
+      if (err instanceof Stripe.errors.StripeIdempotencyError) return this.authorizedUnder(req, err);
       return authorizeFailure(err);
     }
   }
 
+  /**
+   * Stripe refused the key because it was used with other parameters: a PaymentIntent was made under it, and this
+   * request cannot have its answer. It is found by its checkout (the metadata every authorization carries); until
+   * Stripe's search shows it (its index trails writes by up to a minute) the outcome is unknown, never "nothing".
+   */
+  private async authorizedUnder(req: AuthorizeRequest, err: Stripe.errors.StripeIdempotencyError): Promise<PaymentOutcome> {
+    const checkoutId = req.metadata['checkoutId'];
+    const found = checkoutId === undefined ? [] : await this.findByCheckout(checkoutId);
+    const open = found.find((s) => s.status === 'authorized' || s.status === 'requires_action');
+    if (open === undefined) throw new PaymentTimeoutError(`the key ${req.idempotencyKey} was used with other parameters and its PaymentIntent is not found yet: ${stripeMessage(err)}`);
+    const pi = await this.call((timeout) => this.stripe.paymentIntents.retrieve(open.authId, {}, { timeout }));
+    return outcomeOf(pi);
+  }
+
   capture(req: CaptureRequest): Promise<SettleResult> {
-    return this.settle(req.authId, 'captured', () => this.stripe.paymentIntents.capture(req.authId, { amount_to_capture: req.amountMinor }, { idempotencyKey: req.idempotencyKey }));
+    return this.settle(req.authId, 'captured', (timeout) => this.stripe.paymentIntents.capture(req.authId, { amount_to_capture: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   void(req: VoidRequest): Promise<SettleResult> {
-    return this.settle(req.authId, 'voided', () => this.stripe.paymentIntents.cancel(req.authId, {}, { idempotencyKey: req.idempotencyKey }));
+    return this.settle(req.authId, 'voided', (timeout) => this.stripe.paymentIntents.cancel(req.authId, {}, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   refund(req: RefundRequest): Promise<SettleResult> {
-    return this.settle(req.authId, null, () => this.stripe.refunds.create({ payment_intent: req.authId, amount: req.amountMinor }, { idempotencyKey: req.idempotencyKey }));
+    return this.settle(req.authId, null, (timeout) => this.stripe.refunds.create({ payment_intent: req.authId, amount: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   /**
@@ -109,7 +127,7 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async retrieve(authId: string): Promise<PaymentState | null> {
     try {
-      return stateOf(await this.call(() => this.stripe.paymentIntents.retrieve(authId, { expand: ['latest_charge'] })));
+      return stateOf(await this.call((timeout) => this.stripe.paymentIntents.retrieve(authId, { expand: ['latest_charge'] }, { timeout })));
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return null;
       throw unknownOrThrow(err);
@@ -121,19 +139,28 @@ export class StripePaymentProvider implements PaymentProvider {
     return this.search(`metadata['${metadataKeys.checkoutId}']:'${quoted(checkoutId)}'`, stripeLimits.searchPageMax);
   }
 
-  async listOpen(createdBeforeMs: number, limit: number): Promise<PaymentState[]> {
+  /**
+   * One search page. Stripe's search does not mix AND and OR, so the open statuses are listed one after the other;
+   * the cursor is `<status index>:<Stripe's next_page token>` (an empty token starts that status).
+   */
+  async listOpen(createdBeforeMs: number, limit: number, cursor: string | null): Promise<OpenPage> {
     const before = Math.floor(createdBeforeMs / 1000);
-    // Stripe's search does not mix AND and OR: one query per open status.
-    const waiting = await this.search(`status:'requires_capture' AND created<${before}`, limit);
-    const action = await this.search(`status:'requires_action' AND created<${before}`, Math.max(0, limit - waiting.length));
-    return [...waiting, ...action].slice(0, limit);
+    const at = cursor === null ? { status: 0, page: '' } : parseCursor(cursor);
+    const query = `status:'${openStatuses[at.status]}' AND created<${before}`;
+    const { states, next } = await this.searchPage(query, limit, at.page || undefined);
+    if (next !== null) return { open: states, next: `${at.status}:${next}` };
+    return { open: states, next: at.status + 1 < openStatuses.length ? `${at.status + 1}:` : null };
   }
 
   private async search(query: string, limit: number): Promise<PaymentState[]> {
-    if (limit <= 0) return [];
+    return (await this.searchPage(query, limit, undefined)).states;
+  }
+
+  private async searchPage(query: string, limit: number, page: string | undefined): Promise<{ states: PaymentState[]; next: string | null }> {
     try {
-      const page = await this.call(() => this.stripe.paymentIntents.search({ query, limit: Math.min(limit, stripeLimits.searchPageMax), expand: ['data.latest_charge'] }));
-      return page.data.map(stateOf);
+      const params = { query, limit: Math.max(1, Math.min(limit, stripeLimits.searchPageMax)), expand: ['data.latest_charge'], ...(page ? { page } : {}) };
+      const result = await this.call((timeout) => this.stripe.paymentIntents.search(params, { timeout }));
+      return { states: result.data.map(stateOf), next: result.has_more && result.next_page ? result.next_page : null };
     } catch (err) {
       throw unknownOrThrow(err);
     }
@@ -143,7 +170,7 @@ export class StripePaymentProvider implements PaymentProvider {
    * A capture, cancel or refund. Stripe refuses one that finds the PaymentIntent already where it was going (a repeat
    * with another key, or a change made elsewhere): the state read back decides. Unknown outcomes throw.
    */
-  private async settle(authId: string, goal: PaymentState['status'] | null, call: () => Promise<unknown>): Promise<SettleResult> {
+  private async settle(authId: string, goal: PaymentState['status'] | null, call: (timeoutMs: number) => Promise<unknown>): Promise<SettleResult> {
     try {
       await this.call(call);
       return { ok: true };
@@ -158,14 +185,20 @@ export class StripePaymentProvider implements PaymentProvider {
     }
   }
 
-  /** One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker allows. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker
+   * allows, within stripeLimits.callBudgetMs in all: each request's timeout is what is left of it, and no retry starts
+   * that could not finish inside it, so the caller's deadline (paymentCallTimeoutMs) never passes while requests still
+   * go out.
+   */
+  private async call<T>(fn: (timeoutMs: number) => Promise<T>): Promise<T> {
     if (!this.available()) throw new ProviderUnavailableError();
+    const deadline = this.clock.now() + stripeLimits.callBudgetMs;
     this.inFlight++;
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          const value = await fn();
+          const value = await fn(Math.max(1, Math.min(this.timeoutMs, deadline - this.clock.now())));
           this.breaker.succeeded();
           return value;
         } catch (err) {
@@ -174,7 +207,9 @@ export class StripePaymentProvider implements PaymentProvider {
           else if (err instanceof Stripe.errors.StripeError) this.breaker.succeeded();
           // A failure that opened the circuit ends the retries too: while it is open nothing is sent.
           if (!transient || attempt >= stripeLimits.retriesMax || !this.breaker.allows()) throw err;
-          await this.backoff(attempt);
+          const delayMs = this.backoffMs(attempt);
+          if (this.clock.now() + delayMs + stripeLimits.attemptMinMs > deadline) throw err;
+          await new Promise<void>((resolve) => this.clock.setTimer(this.clock.now() + delayMs, resolve));
         }
       }
     } finally {
@@ -182,11 +217,10 @@ export class StripePaymentProvider implements PaymentProvider {
     }
   }
 
-  private backoff(attempt: number): Promise<void> {
+  private backoffMs(attempt: number): number {
     const capMs = Math.min(stripeLimits.retryDelayMsMax, stripeLimits.retryDelayMsBase * 2 ** attempt);
     // "Equal jitter": half the delay fixed, half random, so retries of many calls spread out.
-    const delayMs = capMs / 2 + this.random() * (capMs / 2);
-    return new Promise((resolve) => this.clock.setTimer(this.clock.now() + delayMs, resolve));
+    return capMs / 2 + this.random() * (capMs / 2);
   }
 }
 
@@ -285,6 +319,16 @@ function stateOf(pi: Stripe.PaymentIntent): PaymentState {
     checkoutKey: pi.metadata?.[metadataKeys.checkoutKey] ?? null,
     createdMs: pi.created * 1000,
   };
+}
+
+/** The PaymentIntent statuses of an open authorization, in the order listOpen reads them. */
+const openStatuses = ['requires_capture', 'requires_action'] as const;
+
+function parseCursor(cursor: string): { status: number; page: string } {
+  const colon = cursor.indexOf(':');
+  const status = Number(cursor.slice(0, colon));
+  if (colon < 0 || !Number.isInteger(status) || status < 0 || status >= openStatuses.length) throw new RangeError(`not a listOpen cursor: ${cursor}`);
+  return { status, page: cursor.slice(colon + 1) };
 }
 
 /** A value inside a single-quoted search term: its quotes and backslashes escaped, as Stripe's query language wants. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stripeLimits } from '../../../src/config/limits.js';
 import { PaymentTimeoutError, type AuthorizeRequest, type PaymentOutcome } from '../../../src/payments/provider.js';
-import { ProviderUnavailableError, type StripePaymentProvider } from '../../../src/payments/stripe-provider.js';
+import { ProviderUnavailableError, StripePaymentProvider } from '../../../src/payments/stripe-provider.js';
 import type { FaultSpec, StripeTestServer } from '../../stripe-server/server.js';
 import { authorizeFor, startProviderRig, thrownBy, type ProviderRig, type StepClock } from '../../support/stripe-provider.js';
 
@@ -62,6 +62,43 @@ describe('StripePaymentProvider under faults', () => {
       const found = await provider.lookup(req);
       expect(found).toMatchObject({ kind: 'authorized', authId: server.paymentIntents()[0]!.id });
       expect(server.paymentIntents()).toHaveLength(1);
+    });
+
+    it('starts no retry with less than attemptMinMs of its budget (callBudgetMs) left, so the caller\'s deadline never passes first', async () => {
+      // The adapter's clock says each request took just under half the budget: after two, too little is left.
+      const slowMs = (stripeLimits.callBudgetMs - stripeLimits.attemptMinMs) / 2;
+      const start = clock.now();
+      const slowClock = {
+        now: () => start + server.calls.length * slowMs,
+        setTimer: (_atMs: number, fn: () => void) => (setImmediate(fn), { cancel: () => {} }),
+      };
+      const slow = new StripePaymentProvider({ apiKey: server.apiKey, apiBase: new URL(server.url), clock: slowClock, random: () => 0 });
+      onCreate({ t: 'status', status: 503, when: 'before' }, stripeLimits.retriesMax + 1);
+      expect(await thrownBy(slow.authorize(authorizeFor()))).toBeInstanceOf(PaymentTimeoutError);
+      expect(server.calls).toHaveLength(2);
+      server.faults.clear();
+    });
+
+    it('finds the authorization its key made when Stripe refuses the key as used with other parameters', async () => {
+      const req = authorizeFor();
+      const first = await provider.authorize(req);
+      // The same key with another amount: Stripe answers 400 idempotency_error, never the first answer.
+      const again = await provider.authorize({ ...req, amountMinor: req.amountMinor + 1 });
+      expect(again).toEqual(first);
+      expect(await provider.lookup({ ...req, amountMinor: req.amountMinor + 1 })).toEqual(first);
+      expect(server.paymentIntents()).toHaveLength(1);
+    });
+
+    it('reports a key used with other parameters as unknown while search cannot see its PaymentIntent yet', async () => {
+      await rig.close();
+      rig = await startProviderRig({ server: { searchLagMs: 60_000 } });
+      ({ server, provider, clock } = rig);
+      const req = authorizeFor();
+      await provider.authorize(req);
+      expect(await thrownBy(provider.authorize({ ...req, amountMinor: 1 }))).toBeInstanceOf(PaymentTimeoutError);
+      expect(await thrownBy(provider.lookup({ ...req, amountMinor: 1 }))).toBeInstanceOf(PaymentTimeoutError);
+      clock.advance(60_001);
+      expect(await provider.lookup({ ...req, amountMinor: 1 })).toMatchObject({ kind: 'authorized', authId: server.paymentIntents()[0]!.id });
     });
 
     it('reports 429 answers past its retries as a retryable error, and nothing was made', async () => {
@@ -223,7 +260,7 @@ describe('StripePaymentProvider under faults', () => {
       expect(await provider.void({ idempotencyKey: 'o:void', authId: 'pi_x' })).toMatchObject({ ok: false });
       expect(await provider.refund({ idempotencyKey: 'o:refund:1', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
       expect(await thrownBy(provider.retrieve('pi_x'))).toBeInstanceOf(ProviderUnavailableError);
-      expect(await thrownBy(provider.listOpen(clock.now(), 10))).toBeInstanceOf(ProviderUnavailableError);
+      expect(await thrownBy(provider.listOpen(clock.now(), 10, null))).toBeInstanceOf(ProviderUnavailableError);
       expect(server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
       clock.advance(stripeLimits.breakerOpenMs - 1_500);
       expect(provider.retryAfterS()).toBe(2);

@@ -105,7 +105,7 @@ describe('StripePaymentProvider against the Stripe test server', () => {
       const pis = server.paymentIntents();
       expect(pis.map((p) => [p.status, p.amount_capturable])).toEqual([['requires_payment_method', 0]]);
       expect(await provider.retrieve(pis[0]!.id)).toMatchObject({ status: 'failed', capturedMinor: 0 });
-      expect(await provider.listOpen(clock.now() + 3_600_000, 10)).toEqual([]);
+      expect(await provider.listOpen(clock.now() + 3_600_000, 10, null)).toEqual({ open: [], next: '1:' });
       // The same request again is answered with the stored decline: no second PaymentIntent, and nothing counted against the circuit.
       expect(await provider.lookup(req)).toEqual(outcome);
       expect(server.paymentIntents()).toHaveLength(1);
@@ -284,12 +284,33 @@ describe('StripePaymentProvider against the Stripe test server', () => {
       await authorized(authorizeFor());
       await provider.authorize(authorizeFor({ paymentMethod: 'pm_card_authenticationRequired' }));
 
-      const listed = await provider.listOpen(cutoffMs, 10);
-      expect(listed.map((s) => [s.authId, s.status])).toEqual([
-        [open.authId, 'authorized'],
-        [(waiting as { authId: string }).authId, 'requires_action'],
-      ]);
-      expect(await provider.listOpen(cutoffMs, 1)).toHaveLength(1);
+      // Waiting for capture first, then waiting for the customer: one search per status, a page at a time.
+      const first = await provider.listOpen(cutoffMs, 10, null);
+      expect(first.open.map((s) => [s.authId, s.status])).toEqual([[open.authId, 'authorized']]);
+      const second = await provider.listOpen(cutoffMs, 10, first.next);
+      expect(second.open.map((s) => [s.authId, s.status])).toEqual([[(waiting as { authId: string }).authId, 'requires_action']]);
+      expect(second.next).toBeNull();
+    });
+
+    it('pages through a long listing with the cursor it returns, each open authorization once', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        made.push((await authorized(authorizeFor())).authId);
+        clock.advance(1_000);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await provider.listOpen(clock.now(), 3, cursor);
+        expect(page.open.length).toBeLessThanOrEqual(3);
+        seen.push(...page.open.map((s) => s.authId));
+        cursor = page.next;
+        pages++;
+      } while (cursor !== null && pages < 10);
+      expect(cursor).toBeNull();
+      // Newest first, as Stripe's search lists them.
+      expect(seen).toEqual([...made].reverse());
     });
   });
 

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PaymentReconciler, type ReconcileKind } from '../../../src/actors/payment-reconciler.js';
 import { SimulatedClock } from '../../../src/clock.js';
+import { nodeLimits } from '../../../src/config/limits.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 import type { StoredOrder } from '../../../src/persistence/order-store.js';
 
@@ -14,6 +15,7 @@ const maxAgeMs = 120_000;
 function world(opts: { lease?: boolean } = {}) {
   const clock = new SimulatedClock();
   const provider = new SimulatedPaymentProvider({ now: () => clock.now() });
+  /** By checkout id. */
   const orders = new Map<string, Pick<StoredOrder, 'orderId' | 'checkoutId' | 'status'>>();
   const finished = new Map<string, boolean>();
   const found: ReconcileKind[] = [];
@@ -26,7 +28,7 @@ function world(opts: { lease?: boolean } = {}) {
       take: async () => (leaseTaken++, opts.lease ?? true),
       release: async () => void leaseReleased++,
     },
-    ordersOf: async (ids) => ids.flatMap((id) => [...orders.values()].filter((o) => o.checkoutId === id) as StoredOrder[]),
+    ordersOf: async (ids) => ids.flatMap((id) => (orders.has(id) ? [orders.get(id) as StoredOrder] : [])),
     sagaFinished: async (key) => finished.get(key) ?? true,
     sweepPending: async () => void sweeps++,
     orphanMaxAgeMs: maxAgeMs,
@@ -77,7 +79,7 @@ describe('PaymentReconciler', () => {
     const byStatus = {} as Record<'failed' | 'cancelled' | 'pending' | 'confirmed', string>;
     for (const s of ['failed', 'cancelled', 'pending', 'confirmed'] as const) {
       const a = await w.authorize({ paymentMethod: s === 'pending' ? 'pm_card_authenticationRequired' : 'pm_card_visa' });
-      w.orders.set(a.orderId, { orderId: a.orderId, checkoutId: a.checkoutId, status: s });
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: s });
       byStatus[s] = a.authId;
     }
     w.clock.advance(maxAgeMs + 1);
@@ -94,7 +96,7 @@ describe('PaymentReconciler', () => {
   it('logs a confirmed order whose authorization nears its expiry at the provider', async () => {
     const w = world();
     const a = await w.authorize();
-    w.orders.set(a.orderId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+    w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
     w.clock.advance(5 * 24 * 60 * 60 * 1000);
     await w.reconciler.reconcile();
     expect(w.found).toEqual([]);
@@ -118,6 +120,47 @@ describe('PaymentReconciler', () => {
     await w.reconciler.reconcile();
     expect(w.status(a.authId)).toBe('voided');
     expect(w.found).toEqual(['void_failed', 'orphan_voided']);
+  });
+
+  it('reaches an orphan behind more open authorizations than one round reads, at a later round', async () => {
+    const w = world();
+    const orphan = await w.authorize();
+    const perRound = nodeLimits.reconcilePageSize * nodeLimits.reconcilePagesPerRoundMax;
+    for (let i = 0; i < perRound + 10; i++) {
+      w.clock.advance(1);
+      const a = await w.authorize();
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+    }
+    w.clock.advance(maxAgeMs + 1);
+    await w.reconciler.reconcile();
+    expect(w.status(orphan.authId)).toBe('authorized'); // the oldest: past this round's pages
+    await w.reconciler.reconcile();
+    expect(w.status(orphan.authId)).toBe('voided');
+    expect(w.found).toEqual(['orphan_voided']);
+  });
+
+  it('starts its listing over when a continued page fails', async () => {
+    const w = world();
+    const orphan = await w.authorize();
+    for (let i = 0; i < nodeLimits.reconcilePageSize * nodeLimits.reconcilePagesPerRoundMax; i++) {
+      w.clock.advance(1);
+      const a = await w.authorize();
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+    }
+    w.clock.advance(maxAgeMs + 1);
+    await w.reconciler.reconcile();
+    const provider = w.provider as unknown as { listOpen: SimulatedPaymentProvider['listOpen'] };
+    const realList = provider.listOpen.bind(w.provider);
+    const cursors: (string | null)[] = [];
+    provider.listOpen = (before, limit, cursor) => {
+      cursors.push(cursor);
+      return cursors.length === 1 ? Promise.reject(new Error('Invalid page')) : realList(before, limit, cursor);
+    };
+    await expect(w.reconciler.reconcile()).rejects.toThrow('Invalid page'); // the continued page is refused: this round ends
+    await w.reconciler.reconcile(); // from the newest again
+    expect(cursors[0]).not.toBeNull();
+    expect(cursors[1]).toBeNull();
+    expect(w.status(orphan.authId)).toBe('authorized');
   });
 
   it('does nothing without its lease, and joins a round already running', async () => {

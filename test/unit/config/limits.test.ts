@@ -69,3 +69,12 @@ describe('the limits index (src/config/limits.ts)', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('payment deadlines that must nest', () => {
+  it('lets one Stripe call, retries included, end before the caller stops waiting for it', () => {
+    const { limits, stripeLimits } = limitsIndex;
+    expect(stripeLimits.requestTimeoutMs).toBeLessThanOrEqual(stripeLimits.callBudgetMs);
+    expect(stripeLimits.callBudgetMs).toBeLessThan(limits.paymentCallTimeoutMs);
+    expect(stripeLimits.attemptMinMs).toBeLessThan(stripeLimits.callBudgetMs);
+  });
+});
