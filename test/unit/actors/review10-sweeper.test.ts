@@ -119,4 +119,39 @@ describe('the pending-order sweeper (review 10)', () => {
     expect(w.store.orders.get(orderId)?.status).toBe('pending');
     expect(w.sku.view).toMatchObject({ held: 2 });
   });
+
+  it('keeps the sweep lease while one of its webhook resolutions still runs, so another node cannot resolve the same order', async () => {
+    // Node A resolves two orders for two webhooks at once. The first ends and releases the lease (running === null)
+    // while the second is still asking the provider: node B then takes the lease and resolves that order too, two
+    // nodes at once, which the lease exists to prevent.
+    const w = world();
+    const o1 = await pendingOrder(w, 1);
+    const o2 = await pendingOrder(w, 2);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let o2Asked!: () => void;
+    const o2AtProvider = new Promise<void>((resolve) => (o2Asked = resolve));
+    const slow = Object.assign(Object.create(w.provider) as SimulatedPaymentProvider, {
+      authorize: async (req: Parameters<SimulatedPaymentProvider['authorize']>[0]) => {
+        if (req.idempotencyKey === 'co_2:authorize') {
+          o2Asked();
+          await gate;
+        }
+        return w.provider.authorize(req);
+      },
+    });
+    const log = pino({ level: 'silent' });
+    const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
+    const lease = new SharedLease();
+    const nodeA = new PendingSweeper({ store: w.store, orders: new OrderService(w.store, slow, () => w.sku, promos, log), payments: slow, inventory: () => w.sku, promos, log, lease: lease.for('A'), holdTtlMs: 60_000, clock: w.clock });
+    const nodeB = w.sweeper(lease.for('B'));
+    const second = nodeA.resolveOrder(o2);
+    await o2AtProvider;
+    expect(await nodeA.resolveOrder(o1)).toBe('confirmed');
+    // A is still resolving o2: B must be told 'busy'.
+    const fromB = await nodeB.resolveOrder(o2);
+    openGate();
+    await second;
+    expect(fromB).toBe('busy');
+  });
 });
