@@ -65,7 +65,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       ? new LocalTopology({ sql, nodeId: config.nodeId, nodeHost: config.nodeHost, partitions, startedAtMs, host: core.host, inventory: core.inventory, carts: core.carts, promos: core.ledger, log })
       : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log });
   const payments = timedPayments(opts.payments ?? paymentProviderOf(config, clock), metrics);
-  const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log });
+  const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log, partitions });
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
 

@@ -162,6 +162,8 @@ export class CheckoutActor {
   resume(plan: CheckoutPlan, compensating: SagaResume['compensating'], lastSeq: number): void {
     if (compensating) this.compensations.set(plan.key, compensating);
     this.lastSeqs.set(plan.key, lastSeq);
+    // Running from now on, not from when the mailbox gets to it: a pinned-hold resolver asking meanwhile leaves it be.
+    this.sagaKeys.add(plan.key);
     this.ref.tell({ t: 'resume', plan, attempt: 0, acknowledged: false }, true);
   }
 

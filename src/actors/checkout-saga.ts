@@ -192,7 +192,8 @@ async function compensate(run: SagaRun, done: SagaStep[], rejection: CheckoutRej
   }
   const reason: ReleaseReason = rejection.code === 'PAYMENT_DECLINED' ? 'payment_failed' : 'compensated';
   for (const s of [...done].reverse()) if (s.undo) await s.undo(run, reason);
-  if (run.authMaybe && !done.some((s) => s.undo === voidPayment)) await voidPayment(run);
+  // The authorize step did not complete (its pending order was refused, say) yet an authorization exists or may.
+  if ((run.authId !== null || run.authMaybe) && !done.some((s) => s.undo === voidPayment)) await voidPayment(run);
   releasePromoUse(run);
   if (rejection.retention === 'durable') await saveResponse(run, renderCheckoutResult(rejection));
   return rejection;

@@ -20,7 +20,8 @@ export interface OrderSource {
 /** What ship, cancel and refund need besides: the refunds of an order and the restocks cancels still owe. */
 export interface OrderBook extends OrderSource {
   refunds(orderId: string): Promise<StoredRefund[]>;
-  beginRefund(orderId: string, n: number, amountMinor: number): Promise<void>;
+  /** Records refund `n` (pending) unless it exists; the amount recorded under `n` (another request's, if it was first). */
+  beginRefund(orderId: string, n: number, amountMinor: number): Promise<number>;
   finishRefund(orderId: string, n: number, succeeded: boolean): Promise<void>;
   listRestockPending(limit: number): Promise<StoredOrder[]>;
   markRestocked(orderId: string): Promise<void>;
@@ -49,7 +50,8 @@ export function orderView(o: StoredOrder): OrderView {
 type OrderResult = { ok: true; order: OrderView } | Failure;
 
 /** A settle call's answer; `unknown` when the provider did not answer (its key makes a retry safe). */
-type Settled = SettleResult | { ok: false; message: string; unknown: true };
+/** A provider call's result; `raced`: another request (another node during a move) numbered its refund the same. */
+type Settled = SettleResult | { ok: false; message: string; unknown: true } | { ok: false; message: string; raced: true };
 
 /**
  * Ship, cancel and refund. One operation at a time per order (a promise chain per id), so a ship, a cancel and a
@@ -101,6 +103,7 @@ export class OrderService {
       if ((o.status !== 'confirmed' && o.status !== 'shipped') || !o.payment?.authId) return fail('ORDER_STATE_CONFLICT', { orderId, status: o.status });
       const shipped = o.status === 'shipped';
       const settled = shipped ? await this.refundRest(o) : await settle(() => this.payments.void({ idempotencyKey: `${orderId}:void`, authId: o.payment.authId! }));
+      if (!settled.ok && 'raced' in settled) return this.reread(orderId, 'conflict');
       if (!settled.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: settled.message });
       const restock = !shipped || opts.restock === true;
       const r = await this.store.transition(orderId, [o.status], 'cancelled', shipped ? 'refunded' : 'voided', { eventType: 'order.cancelled', payload: { orderId } }, { releasePromoUsage: true, refundedAll: shipped, restock });
@@ -133,6 +136,7 @@ export class OrderService {
       }
       const n = refunds.reduce((max, r) => Math.max(max, r.n), 0) + 1;
       const settled = await this.sendRefund(o, n, wantedMinor);
+      if (!settled.ok && 'raced' in settled) return this.reread(orderId, 'conflict');
       if (!settled.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: settled.message });
       return this.reread(orderId, 'ok');
     });
@@ -206,12 +210,17 @@ export class OrderService {
     return this.sendRefund(o, refunds.reduce((max, r) => Math.max(max, r.n), 0) + 1, restMinor);
   }
 
-  /** Records refund `n`, asks the provider with its key, and settles the record by the answer (none: stays pending). */
+  /**
+   * Records refund `n`, asks the provider with its key, and settles the record by the answer (none: stays pending).
+   * The key always goes with the amount recorded under `n`: when another request recorded `n` first with another
+   * amount, that refund is the one sent (and settled), and this request is told it raced.
+   */
   private async sendRefund(o: StoredOrder, n: number, amountMinor: number): Promise<Settled> {
-    await this.store.beginRefund(o.orderId, n, amountMinor);
-    const settled = await settle(() => this.payments.refund({ idempotencyKey: `${o.orderId}:refund:${n}`, authId: o.payment.authId!, amountMinor }));
+    const recordedMinor = await this.store.beginRefund(o.orderId, n, amountMinor);
+    const settled = await settle(() => this.payments.refund({ idempotencyKey: `${o.orderId}:refund:${n}`, authId: o.payment.authId!, amountMinor: recordedMinor }));
     if (settled.ok) await this.store.finishRefund(o.orderId, n, true);
     else if (!('unknown' in settled)) await this.store.finishRefund(o.orderId, n, false);
+    if (settled.ok && recordedMinor !== amountMinor) return { ok: false, raced: true, message: `refund ${n} of this order was made by another request, for ${recordedMinor}` };
     return settled;
   }
 

@@ -10,6 +10,7 @@ export type ReconcileKind =
   | 'orphan_saga_running'
   | 'orphan_unattributed'
   | 'settled_order_voided'
+  | 'stray_voided'
   | 'expiring'
   | 'void_failed';
 
@@ -97,17 +98,25 @@ export class PaymentReconciler {
     if (order === undefined) {
       if (auth.checkoutKey === null) return this.note('orphan_unattributed', ids, 'an authorization without an order names no checkout key; left for the operator');
       if (!(await this.deps.sagaFinished(auth.checkoutKey))) return this.note('orphan_saga_running', ids, 'an authorization without an order belongs to an unfinished checkout; left to it');
-      return this.voidIt(auth, 'orphan_voided', ids, 'an authorization without an order, its checkout over: voided');
+      // The saga may have written its order and ended since the page's orders were read (the order is written before
+      // the tombstone): read again, now that the saga is over.
+      const [late] = auth.checkoutId === null ? [] : await this.deps.ordersOf([auth.checkoutId]);
+      if (late !== undefined) return this.reconcileOne(auth, late, clock);
+      return this.voidIt(auth, `${auth.orderId ?? auth.checkoutId}:void`, 'orphan_voided', ids, 'an authorization without an order, its checkout over: voided');
+    }
+    if (order.payment.authId !== null && order.payment.authId !== auth.authId) {
+      // A second authorization of one checkout (its create sent again after the provider forgot the key): the order
+      // holds the other. Its own key, so the order's `<orderId>:void` stays free for the order's authorization.
+      return this.voidIt(auth, `${auth.authId}:void`, 'stray_voided', ids, 'a second open authorization of a checkout whose order holds another: voided');
     }
     if (order.status === 'failed' || order.status === 'cancelled') {
-      return this.voidIt(auth, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
+      return this.voidIt(auth, `${order.orderId}:void`, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
     }
     if (auth.status === 'authorized' && clock.now() - auth.createdMs > nodeLimits.authorizationExpiringAgeMs) this.note('expiring', ids, 'an authorization nears its expiry at the provider: capture (ship) soon');
   }
 
-  private async voidIt(auth: PaymentState, kind: ReconcileKind, ids: Record<string, unknown>, message: string): Promise<void> {
+  private async voidIt(auth: PaymentState, key: string, kind: ReconcileKind, ids: Record<string, unknown>, message: string): Promise<void> {
     const clock = this.deps.clock ?? systemClock;
-    const key = `${auth.orderId ?? auth.checkoutId ?? auth.authId}:void`;
     const voided = await withTimeout(this.deps.payments.void({ idempotencyKey: key, authId: auth.authId }), limits.paymentCallTimeoutMs, clock);
     if (voided.ok) this.note(kind, ids, message);
     else this.note('void_failed', { ...ids, reason: voided.message }, 'voiding an authorization failed; tried again next round');

@@ -55,6 +55,9 @@ type Resolution = 'confirmed' | 'failed' | 'left' | 'busy';
  */
 export class PendingSweeper {
   private running: Promise<number> | null = null;
+  /** Sweeps and webhook resolutions of this node working under the lease now: it is released when the last ends. */
+  private leaseUsers = 0;
+  private leaseSteps: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
 
   constructor(private readonly deps: PendingSweeperDeps) {
@@ -73,14 +76,37 @@ export class PendingSweeper {
    * ('busy'), its sweep resolves the order instead, within SWEEP_INTERVAL_MS.
    */
   async resolveOrder(orderId: string): Promise<Resolution> {
-    const { lease, log } = this.deps;
-    const sweeping = this.running !== null;
-    if (lease && !sweeping && !(await lease.take())) return 'busy';
+    if (!(await this.takeLease())) return 'busy';
     try {
       return await this.resolveQueued(orderId);
     } finally {
-      if (lease && !sweeping && this.running === null) await lease.release().catch((err: unknown) => log.warn({ err }, 'releasing the sweep lease failed'));
+      await this.releaseLease();
     }
+  }
+
+  /** Takes (or renews) the sweep's lease for one more user on this node; false when another node holds it. */
+  private takeLease(): Promise<boolean> {
+    return this.leaseStep(async () => {
+      const { lease } = this.deps;
+      if (lease && this.leaseUsers === 0 && !(await lease.take())) return false;
+      this.leaseUsers++;
+      return true;
+    });
+  }
+
+  /** One user is done; the lease goes back once none is left on this node. */
+  private releaseLease(): Promise<void> {
+    return this.leaseStep(async () => {
+      this.leaseUsers--;
+      if (this.leaseUsers === 0) await this.deps.lease?.release().catch((err: unknown) => this.deps.log.warn({ err }, 'releasing the sweep lease failed'));
+    });
+  }
+
+  /** Lease steps one after another, so a release never lands after a take that came later. */
+  private leaseStep<T>(fn: () => Promise<T>): Promise<T> {
+    const step = this.leaseSteps.then(fn);
+    this.leaseSteps = step.catch(() => undefined);
+    return step;
   }
 
   private resolveQueued(orderId: string): Promise<Resolution> {
@@ -89,7 +115,7 @@ export class PendingSweeper {
 
   private async sweepOnce(): Promise<number> {
     const { lease, store, log } = this.deps;
-    if (lease && !(await lease.take())) return 0;
+    if (!(await this.takeLease())) return 0;
     let resolved = 0;
     try {
       for (const listed of await store.listPending(actorLimits.pendingPerSweepMax)) {
@@ -102,7 +128,7 @@ export class PendingSweeper {
         if (done !== 'left') resolved++;
       }
     } finally {
-      await lease?.release().catch((err: unknown) => log.warn({ err }, 'releasing the sweep lease failed'));
+      await this.releaseLease();
     }
     return resolved;
   }
@@ -147,7 +173,13 @@ export class PendingSweeper {
       const target = { checkoutId: o.checkoutId, orderId: o.orderId, amountMinor: o.total, currency: o.currency, paymentMethod: o.paymentMethod, checkoutKey: o.idempotencyKey };
       const outcome = await authorizeWithRetries(payments, target, this.clock);
       if (outcome === 'unknown' || (outcome.kind === 'error' && outcome.retryable)) return 'left';
-      if (outcome.kind === 'declined' || outcome.kind === 'error') return 'nothing';
+      if (outcome.kind === 'declined') return 'nothing';
+      if (outcome.kind === 'error') {
+        // A refusal that says nothing of the first request (a rotated API key, a restricted one): it may have
+        // authorized. Left while the holds live; then the order fails, and reconciliation voids the authorization
+        // of a failed order if one exists.
+        return this.clock.now() < o.createdAt.getTime() + this.deps.holdTtlMs ? 'left' : 'nothing';
+      }
       authId = outcome.authId;
     }
     // An answer replayed for a key is the answer of its first request (3-D Secure may have moved on): ask by id.

@@ -12,6 +12,11 @@ export interface PinnedHoldResolverDeps {
   inventory: (sku: string) => InventoryHandle;
   /** Whether the checkout of a key is still running, asked of the node serving its partition (null: cannot tell). */
   checkoutRunning: (key: string) => Promise<boolean | null>;
+  /**
+   * Whether the saga of a key is over as its journal says (its tombstone, or no record at all). A saga with journal
+   * records and no tombstone is resumed by recovery (here or at its partition's next owner), so its holds are its own.
+   */
+  sagaFinished: (key: string) => Promise<boolean>;
   ordersOf: (checkoutIds: string[]) => Promise<StoredOrder[]>;
   payments: PaymentProvider;
   clock?: Clock;
@@ -64,10 +69,22 @@ export class PinnedHoldResolver {
     // A hold journaled without its key (an earlier version) cannot be matched to its saga: left, and logged.
     if (h.checkoutKey === undefined) return 'left';
     if ((await this.deps.checkoutRunning(h.checkoutKey)) !== false) return 'left';
+    if (!(await this.deps.sagaFinished(h.checkoutKey))) return 'left';
     const [order] = await this.deps.ordersOf([h.checkoutId]);
-    if (order?.status === 'pending') return 'left';
-    if (order && order.status !== 'failed') return (await this.ask(h, { t: 'commit', holdId: h.holdId })) ? 'committed' : 'left';
-    if (!order && !(await this.voidAny(h.checkoutId))) return 'left';
+    if (order === undefined) {
+      if (!(await this.voidAny(h.checkoutId))) return 'left';
+      // Read again after the void: an order written meanwhile is the sale, and its hold is committed, not released.
+      const [late] = await this.deps.ordersOf([h.checkoutId]);
+      if (late !== undefined) return this.settle(h, late);
+      return (await this.ask(h, { t: 'release', holdId: h.holdId, reason: 'compensated' })) ? 'released' : 'left';
+    }
+    return this.settle(h, order);
+  }
+
+  /** The hold of a checkout whose order is stored: committed (the order is the sale), released for a failed order. */
+  private async settle(h: Hold & { sku: string }, order: StoredOrder): Promise<keyof ResolveReport> {
+    if (order.status === 'pending') return 'left';
+    if (order.status !== 'failed') return (await this.ask(h, { t: 'commit', holdId: h.holdId })) ? 'committed' : 'left';
     return (await this.ask(h, { t: 'release', holdId: h.holdId, reason: 'compensated' })) ? 'released' : 'left';
   }
 

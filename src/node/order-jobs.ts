@@ -19,8 +19,8 @@ import type { NodeCore } from './node-core.js';
  * (one sweep at a time across the cluster, on its job lease), the resolver of pinned holds whose saga is gone, and
  * the reconciler with the payment provider (one at a time across the cluster, on its own lease).
  */
-export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeCore; topology: Topology; payments: PaymentProvider; metrics: Metrics; clock: Clock; log: Logger }) {
-  const { config, sql, core, topology, payments, metrics, clock, log } = o;
+export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeCore; topology: Topology; payments: PaymentProvider; metrics: Metrics; clock: Clock; log: Logger; partitions: number }) {
+  const { config, sql, core, topology, payments, metrics, clock, log, partitions } = o;
   const inventoryOf = (sku: string) => topology.inventory(sku);
   const orders = new OrderService(core.orderStore, payments, inventoryOf, topology.promos, log);
   const sweepLease = new JobLease(sql, 'pending-sweep', config.nodeId, nodeLimits.jobLeaseTtlMs);
@@ -29,6 +29,7 @@ export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeC
     pinnedBefore: (ms) => core.inventory.pinnedBefore(ms),
     inventory: inventoryOf,
     checkoutRunning: (key) => topology.checkoutRunning(key),
+    sagaFinished: (key) => checkoutSagaFinished(sql, partitions, key),
     ordersOf: (ids) => core.orderStore.getByCheckoutIds(ids),
     payments,
     clock,
@@ -38,7 +39,7 @@ export function createOrderJobs(o: { config: Config; sql: SqlClient; core: NodeC
     payments,
     lease: new JobLease(sql, 'reconcile', config.nodeId, nodeLimits.jobLeaseTtlMs),
     ordersOf: (ids) => core.orderStore.getByCheckoutIds(ids),
-    sagaFinished: (key) => checkoutSagaFinished(sql, config.partitions, key),
+    sagaFinished: (key) => checkoutSagaFinished(sql, partitions, key),
     sweepPending: () => sweeper.sweep(),
     orphanMaxAgeMs: config.orphanAuthMaxAgeMs,
     count: (kind) => metrics.reconcileFindings.inc({ kind }),

@@ -1,12 +1,14 @@
 import type { Clock } from '../clock.js';
 
 /**
- * A circuit breaker around a remote dependency: after `failuresMax` failures in a row it opens, and callers are
- * refused at once (nothing is sent) for `openMs`; then it half-opens: calls go through again, the first success
- * closes it, and any failure opens it again for another `openMs`. Time comes from the injected clock.
+ * A circuit breaker around a remote dependency: once failures in a row come from `failuresMax` different subjects (an
+ * idempotency key, or the object a read asks for) it opens, and callers are refused at once (nothing is sent) for
+ * `openMs`; then it half-opens: calls go through again, the first success closes it, and any failure opens it again
+ * for another `openMs`. One subject failing again and again (a key whose stored answer is a 500, retried by every
+ * sweep) counts once: it says something of that key, not of the dependency. Time comes from the injected clock.
  */
 export class CircuitBreaker {
-  private failures = 0;
+  private readonly failing = new Set<string>();
   private openedAtMs: number | null = null;
 
   constructor(
@@ -26,12 +28,16 @@ export class CircuitBreaker {
   }
 
   succeeded(): void {
-    this.failures = 0;
+    this.failing.clear();
     this.openedAtMs = null;
   }
 
-  failed(): void {
-    this.failures++;
-    if (this.failures >= this.failuresMax) this.openedAtMs = this.clock.now();
+  failed(subject: string): void {
+    const halfOpen = this.openedAtMs !== null;
+    this.failing.add(subject);
+    if (halfOpen || this.failing.size >= this.failuresMax) {
+      this.openedAtMs = this.clock.now();
+      this.failing.clear();
+    }
   }
 }

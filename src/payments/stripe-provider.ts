@@ -80,7 +80,7 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
     try {
-      const pi = await this.call((timeout) => this.stripe.paymentIntents.create(createParams(req), { idempotencyKey: req.idempotencyKey, timeout }));
+      const pi = await this.call(req.idempotencyKey, (timeout) => this.stripe.paymentIntents.create(createParams(req), { idempotencyKey: req.idempotencyKey, timeout }));
       return outcomeOf(pi);
     } catch (err) {
       if (err instanceof Stripe.errors.StripeIdempotencyError) return this.authorizedUnder(req, err);
@@ -98,20 +98,20 @@ export class StripePaymentProvider implements PaymentProvider {
     const found = checkoutId === undefined ? [] : await this.findByCheckout(checkoutId);
     const open = found.find((s) => s.status === 'authorized' || s.status === 'requires_action');
     if (open === undefined) throw new PaymentTimeoutError(`the key ${req.idempotencyKey} was used with other parameters and its PaymentIntent is not found yet: ${stripeMessage(err)}`);
-    const pi = await this.call((timeout) => this.stripe.paymentIntents.retrieve(open.authId, {}, { timeout }));
+    const pi = await this.call(`retrieve:${open.authId}`, (timeout) => this.stripe.paymentIntents.retrieve(open.authId, {}, { timeout }));
     return outcomeOf(pi);
   }
 
   capture(req: CaptureRequest): Promise<SettleResult> {
-    return this.settle(req.authId, 'captured', (timeout) => this.stripe.paymentIntents.capture(req.authId, { amount_to_capture: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
+    return this.settle(req.authId, 'captured', req.idempotencyKey, (timeout) => this.stripe.paymentIntents.capture(req.authId, { amount_to_capture: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   void(req: VoidRequest): Promise<SettleResult> {
-    return this.settle(req.authId, 'voided', (timeout) => this.stripe.paymentIntents.cancel(req.authId, {}, { idempotencyKey: req.idempotencyKey, timeout }));
+    return this.settle(req.authId, 'voided', req.idempotencyKey, (timeout) => this.stripe.paymentIntents.cancel(req.authId, {}, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   refund(req: RefundRequest): Promise<SettleResult> {
-    return this.settle(req.authId, null, (timeout) => this.stripe.refunds.create({ payment_intent: req.authId, amount: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
+    return this.settle(req.authId, null, req.idempotencyKey, (timeout) => this.stripe.refunds.create({ payment_intent: req.authId, amount: req.amountMinor }, { idempotencyKey: req.idempotencyKey, timeout }));
   }
 
   /**
@@ -127,7 +127,7 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async retrieve(authId: string): Promise<PaymentState | null> {
     try {
-      return stateOf(await this.call((timeout) => this.stripe.paymentIntents.retrieve(authId, { expand: ['latest_charge'] }, { timeout })));
+      return stateOf(await this.call(`retrieve:${authId}`, (timeout) => this.stripe.paymentIntents.retrieve(authId, { expand: ['latest_charge'] }, { timeout })));
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return null;
       throw unknownOrThrow(err);
@@ -159,7 +159,7 @@ export class StripePaymentProvider implements PaymentProvider {
   private async searchPage(query: string, limit: number, page: string | undefined): Promise<{ states: PaymentState[]; next: string | null }> {
     try {
       const params = { query, limit: Math.max(1, Math.min(limit, stripeLimits.searchPageMax)), expand: ['data.latest_charge'], ...(page ? { page } : {}) };
-      const result = await this.call((timeout) => this.stripe.paymentIntents.search(params, { timeout }));
+      const result = await this.call(`search:${query}:${page ?? ''}`, (timeout) => this.stripe.paymentIntents.search(params, { timeout }));
       return { states: result.data.map(stateOf), next: result.has_more && result.next_page ? result.next_page : null };
     } catch (err) {
       throw unknownOrThrow(err);
@@ -170,9 +170,9 @@ export class StripePaymentProvider implements PaymentProvider {
    * A capture, cancel or refund. Stripe refuses one that finds the PaymentIntent already where it was going (a repeat
    * with another key, or a change made elsewhere): the state read back decides. Unknown outcomes throw.
    */
-  private async settle(authId: string, goal: PaymentState['status'] | null, call: (timeoutMs: number) => Promise<unknown>): Promise<SettleResult> {
+  private async settle(authId: string, goal: PaymentState['status'] | null, subject: string, call: (timeoutMs: number) => Promise<unknown>): Promise<SettleResult> {
     try {
-      await this.call(call);
+      await this.call(subject, call);
       return { ok: true };
     } catch (err) {
       if (err instanceof ProviderUnavailableError) return { ok: false, message: err.message };
@@ -186,12 +186,12 @@ export class StripePaymentProvider implements PaymentProvider {
   }
 
   /**
-   * One call through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker
+   * One call (about `subject`: its idempotency key, or what a read asks for) through the breaker and the concurrency limit, retried on 429 and 5xx with the same key while the breaker
    * allows, within stripeLimits.callBudgetMs in all: each request's timeout is what is left of it, and no retry starts
    * that could not finish inside it, so the caller's deadline (paymentCallTimeoutMs) never passes while requests still
    * go out.
    */
-  private async call<T>(fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+  private async call<T>(subject: string, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
     if (!this.available()) throw new ProviderUnavailableError();
     const deadline = this.clock.now() + stripeLimits.callBudgetMs;
     this.inFlight++;
@@ -203,7 +203,7 @@ export class StripePaymentProvider implements PaymentProvider {
           return value;
         } catch (err) {
           const transient = err instanceof Stripe.errors.StripeRateLimitError || (err instanceof Stripe.errors.StripeAPIError && (err.statusCode ?? 500) >= 500);
-          if (transient || err instanceof Stripe.errors.StripeConnectionError) this.breaker.failed();
+          if (transient || err instanceof Stripe.errors.StripeConnectionError) this.breaker.failed(subject);
           else if (err instanceof Stripe.errors.StripeError) this.breaker.succeeded();
           // A failure that opened the circuit ends the retries too: while it is open nothing is sent.
           if (!transient || attempt >= stripeLimits.retriesMax || !this.breaker.allows()) throw err;

@@ -169,8 +169,14 @@ export class OrderStore {
   }
 
   /** Records refund `n` as pending, before the provider is asked (a retry finds it and asks again with its key). */
-  async beginRefund(orderId: string, n: number, amountMinor: number): Promise<void> {
-    await this.sql.query(`INSERT INTO refunds (order_id, n, amount_minor, status) VALUES ($1, $2, $3, 'pending') ON CONFLICT (order_id, n) DO NOTHING`, [orderId, n, amountMinor]);
+  async beginRefund(orderId: string, n: number, amountMinor: number): Promise<number> {
+    const [made] = await this.sql.query<{ amount_minor: number }>(
+      `INSERT INTO refunds (order_id, n, amount_minor, status) VALUES ($1, $2, $3, 'pending') ON CONFLICT (order_id, n) DO NOTHING RETURNING amount_minor`,
+      [orderId, n, amountMinor],
+    );
+    if (made !== undefined) return Number(made.amount_minor);
+    const [stored] = await this.sql.query<{ amount_minor: number }>(`SELECT amount_minor FROM refunds WHERE order_id = $1 AND n = $2`, [orderId, n]);
+    return Number(stored!.amount_minor);
   }
 
   /**

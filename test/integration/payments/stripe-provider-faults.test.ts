@@ -242,7 +242,7 @@ describe('StripePaymentProvider under faults', () => {
   describe('circuit breaker', () => {
     const openS = Math.ceil(stripeLimits.breakerOpenMs / 1000);
 
-    /** Fails calls with 503 until the breaker opens; returns how many requests it took. */
+    /** Fails calls (each its own key) with 503 until the breaker opens; returns how many requests it took. */
     async function openBreaker(): Promise<number> {
       server.faults.next({ fault: { t: 'status', status: 503, when: 'before' }, times: 100 });
       while (provider.available()) expect(await thrownBy(provider.authorize(authorizeFor()))).toBeInstanceOf(PaymentTimeoutError);
@@ -250,8 +250,10 @@ describe('StripePaymentProvider under faults', () => {
       return server.calls.length;
     }
 
-    it(`opens after ${stripeLimits.breakerFailuresMax} failures in a row, retries stop there, and nothing is sent while it is open`, async () => {
-      expect(await openBreaker()).toBe(stripeLimits.breakerFailuresMax);
+    it(`opens once failures in a row come from ${stripeLimits.breakerFailuresMax} keys, retries stop there, and nothing is sent while it is open`, async () => {
+      // Each key's call is tried retriesMax + 1 times; the last key's first failure opens it.
+      const sent = (stripeLimits.breakerFailuresMax - 1) * (stripeLimits.retriesMax + 1) + 1;
+      expect(await openBreaker()).toBe(sent);
       expect(provider.retryAfterS()).toBe(openS);
       const req = authorizeFor();
       expect(await provider.authorize(req)).toMatchObject({ kind: 'error', retryable: true });
@@ -261,7 +263,7 @@ describe('StripePaymentProvider under faults', () => {
       expect(await provider.refund({ idempotencyKey: 'o:refund:1', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
       expect(await thrownBy(provider.retrieve('pi_x'))).toBeInstanceOf(ProviderUnavailableError);
       expect(await thrownBy(provider.listOpen(clock.now(), 10, null))).toBeInstanceOf(ProviderUnavailableError);
-      expect(server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
+      expect(server.calls).toHaveLength(sent);
       clock.advance(stripeLimits.breakerOpenMs - 1_500);
       expect(provider.retryAfterS()).toBe(2);
       expect(provider.available()).toBe(false);

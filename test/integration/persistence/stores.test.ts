@@ -200,8 +200,9 @@ describe.each(drivers)('the stores on %s', (driver) => {
       await writer.write(order);
       const store = new OrderStore(db.sql);
       expect(await store.transition(order.orderId, ['confirmed'], 'shipped', 'captured', { eventType: 'order.shipped', payload: {} }, { capturedMinor: 3_740 })).toBe('ok');
-      await store.beginRefund(order.orderId, 1, 1_000);
-      await store.beginRefund(order.orderId, 1, 1_000); // a retry records nothing new
+      expect(await store.beginRefund(order.orderId, 1, 1_000)).toBe(1_000);
+      expect(await store.beginRefund(order.orderId, 1, 1_000)).toBe(1_000); // a retry records nothing new
+      expect(await store.beginRefund(order.orderId, 1, 900)).toBe(1_000); // another amount under n: the recorded one wins
       expect(await store.refunds(order.orderId)).toEqual([{ n: 1, amountMinor: 1_000, status: 'pending' }]);
       await store.finishRefund(order.orderId, 1, true);
       await store.finishRefund(order.orderId, 1, true); // settled once

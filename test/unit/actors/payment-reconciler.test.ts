@@ -16,7 +16,7 @@ function world(opts: { lease?: boolean } = {}) {
   const clock = new SimulatedClock();
   const provider = new SimulatedPaymentProvider({ now: () => clock.now() });
   /** By checkout id. */
-  const orders = new Map<string, Pick<StoredOrder, 'orderId' | 'checkoutId' | 'status'>>();
+  const orders = new Map<string, Pick<StoredOrder, 'orderId' | 'checkoutId' | 'status'> & { payment: { authId: string | null } }>();
   const finished = new Map<string, boolean>();
   const found: ReconcileKind[] = [];
   let sweeps = 0;
@@ -28,7 +28,7 @@ function world(opts: { lease?: boolean } = {}) {
       take: async () => (leaseTaken++, opts.lease ?? true),
       release: async () => void leaseReleased++,
     },
-    ordersOf: async (ids) => ids.flatMap((id) => (orders.has(id) ? [orders.get(id) as StoredOrder] : [])),
+    ordersOf: async (ids) => ids.flatMap((id) => (orders.has(id) ? [orders.get(id) as unknown as StoredOrder] : [])),
     sagaFinished: async (key) => finished.get(key) ?? true,
     sweepPending: async () => void sweeps++,
     orphanMaxAgeMs: maxAgeMs,
@@ -79,7 +79,7 @@ describe('PaymentReconciler', () => {
     const byStatus = {} as Record<'failed' | 'cancelled' | 'pending' | 'confirmed', string>;
     for (const s of ['failed', 'cancelled', 'pending', 'confirmed'] as const) {
       const a = await w.authorize({ paymentMethod: s === 'pending' ? 'pm_card_authenticationRequired' : 'pm_card_visa' });
-      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: s });
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: s, payment: { authId: a.authId } });
       byStatus[s] = a.authId;
     }
     w.clock.advance(maxAgeMs + 1);
@@ -96,7 +96,7 @@ describe('PaymentReconciler', () => {
   it('logs a confirmed order whose authorization nears its expiry at the provider', async () => {
     const w = world();
     const a = await w.authorize();
-    w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+    w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed', payment: { authId: a.authId } });
     w.clock.advance(5 * 24 * 60 * 60 * 1000);
     await w.reconciler.reconcile();
     expect(w.found).toEqual([]);
@@ -129,7 +129,7 @@ describe('PaymentReconciler', () => {
     for (let i = 0; i < perRound + 10; i++) {
       w.clock.advance(1);
       const a = await w.authorize();
-      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed', payment: { authId: a.authId } });
     }
     w.clock.advance(maxAgeMs + 1);
     await w.reconciler.reconcile();
@@ -145,7 +145,7 @@ describe('PaymentReconciler', () => {
     for (let i = 0; i < nodeLimits.reconcilePageSize * nodeLimits.reconcilePagesPerRoundMax; i++) {
       w.clock.advance(1);
       const a = await w.authorize();
-      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed' });
+      w.orders.set(a.checkoutId, { orderId: a.orderId, checkoutId: a.checkoutId, status: 'confirmed', payment: { authId: a.authId } });
     }
     w.clock.advance(maxAgeMs + 1);
     await w.reconciler.reconcile();

@@ -35,7 +35,9 @@ class MemoryOrders implements PendingSource, OrderBook {
   }
   // Refunds and restocks are not the sweeper's: never called here.
   refunds = async () => [];
-  beginRefund = async () => {};
+  beginRefund = async (): Promise<number> => {
+    throw new Error('the sweeper never refunds');
+  };
   finishRefund = async () => {};
   listRestockPending = async () => [];
   markRestocked = async () => {};
@@ -189,5 +191,67 @@ describe('the pending-order sweeper and 3-D Secure', () => {
     expect(w.provider.stateOf(authId)?.status).toBe('voided');
     // Authenticating now is too late: the authorization is gone.
     expect(w.provider.authenticate(authId, 'succeed')).toBe(false);
+  });
+});
+
+describe('the pending-order sweeper and what it cannot know', () => {
+  it('does not fail a pending order whose first authorization may exist when the re-send is refused for a reason that is not the card', async () => {
+    // The checkout's authorization was made but its answer lost (202 pending, no authorization id). At the sweep the
+    // re-send with the same key is refused for a reason that says nothing about that first request (Stripe 401 after
+    // an API key rotation, 403 for a restricted key): the outcome is still unknown. Failing the order releases its
+    // stock while the customer's card is held, contrary to "an outcome the provider did not tell us is unknown,
+    // never failed".
+    const w = world(() => 'timeout');
+    const orderId = await pendingOrder(w, 1);
+    await w.provider.authorize({ idempotencyKey: 'co_1:authorize', amountMinor: 2_000, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: { checkoutId: 'co_1', orderId, checkoutKey: 'k1' } }).catch(() => undefined);
+    expect(w.provider.authorizations()).toBe(1);
+    const refusing = Object.assign(Object.create(w.provider) as SimulatedPaymentProvider, {
+      authorize: async () => ({ kind: 'error' as const, retryable: false, message: 'authentication_error: Invalid API Key provided' }),
+    });
+    const log = pino({ level: 'silent' });
+    const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
+    const sweeper = new PendingSweeper({ store: w.store, orders: new OrderService(w.store, refusing, () => w.sku, promos, log), payments: refusing, inventory: () => w.sku, promos, log, lease: null, holdTtlMs: 60_000, clock: w.clock });
+    await sweeper.sweep();
+    expect(w.store.orders.get(orderId)?.status).toBe('pending');
+    expect(w.sku.view).toMatchObject({ held: 2 });
+    // Once its holds expired the order fails; an authorization it may have is reconciliation's (a failed order's).
+    w.clock.advance(60_001);
+    await sweeper.sweep();
+    expect(w.store.orders.get(orderId)?.status).toBe('failed');
+  });
+
+  it('keeps the sweep lease while one of its webhook resolutions still runs, so another node cannot resolve the same order', async () => {
+    // Node A resolves two orders for two webhooks at once. The first ends and releases the lease (running === null)
+    // while the second is still asking the provider: node B then takes the lease and resolves that order too, two
+    // nodes at once, which the lease exists to prevent.
+    const w = world();
+    const o1 = await pendingOrder(w, 1);
+    const o2 = await pendingOrder(w, 2);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let o2Asked!: () => void;
+    const o2AtProvider = new Promise<void>((resolve) => (o2Asked = resolve));
+    const slow = Object.assign(Object.create(w.provider) as SimulatedPaymentProvider, {
+      authorize: async (req: Parameters<SimulatedPaymentProvider['authorize']>[0]) => {
+        if (req.idempotencyKey === 'co_2:authorize') {
+          o2Asked();
+          await gate;
+        }
+        return w.provider.authorize(req);
+      },
+    });
+    const log = pino({ level: 'silent' });
+    const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
+    const lease = new SharedLease();
+    const nodeA = new PendingSweeper({ store: w.store, orders: new OrderService(w.store, slow, () => w.sku, promos, log), payments: slow, inventory: () => w.sku, promos, log, lease: lease.for('A'), holdTtlMs: 60_000, clock: w.clock });
+    const nodeB = w.sweeper(lease.for('B'));
+    const second = nodeA.resolveOrder(o2);
+    await o2AtProvider;
+    expect(await nodeA.resolveOrder(o1)).toBe('confirmed');
+    // A is still resolving o2: B must be told 'busy'.
+    const fromB = await nodeB.resolveOrder(o2);
+    openGate();
+    await second;
+    expect(fromB).toBe('busy');
   });
 });

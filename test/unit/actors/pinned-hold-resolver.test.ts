@@ -40,10 +40,13 @@ function world() {
   const provider = new SimulatedPaymentProvider();
   const orders = new Map<string, Pick<StoredOrder, 'status'>>();
   const running = new Map<string, boolean | null>();
+  /** Keys whose saga has journal records and no tombstone (recovery resumes it). */
+  const unfinished = new Set<string>();
   const resolver = new PinnedHoldResolver({
     pinnedBefore: (ms) => sku.pinnedBefore(ms).map((h) => ({ ...h, sku: 'A' })),
     inventory: () => sku,
     checkoutRunning: async (key) => (running.has(key) ? running.get(key)! : false),
+    sagaFinished: async (key) => !unfinished.has(key),
     ordersOf: async (ids) => ids.flatMap((id) => (orders.has(id) ? [orders.get(id) as StoredOrder] : [])),
     payments: provider,
     clock,
@@ -57,7 +60,7 @@ function world() {
     await sku.ask({ t: 'pin', holdId });
     return checkoutId;
   };
-  return { clock, sku, provider, orders, running, resolver, pinned };
+  return { clock, sku, provider, orders, running, unfinished, resolver, pinned };
 }
 
 describe('the pinned-hold resolver', () => {
@@ -88,6 +91,32 @@ describe('the pinned-hold resolver', () => {
     w.clock.advance(ttlMs + 1);
     expect(await w.resolver.resolve()).toEqual({ committed: 0, released: 0, left: 4 });
     expect(w.sku.view).toMatchObject({ held: 4, sold: 0 });
+  });
+
+  it('leaves a hold whose saga the journal shows unfinished (recovery resumes it), even when no node runs it now', async () => {
+    const w = world();
+    const checkoutId = await w.pinned(1);
+    const auth = await w.provider.authorize({ idempotencyKey: `${checkoutId}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: { checkoutId } });
+    expect(auth.kind).toBe('authorized');
+    w.unfinished.add('key-1');
+    w.clock.advance(ttlMs + 1);
+    expect(await w.resolver.resolve()).toEqual({ committed: 0, released: 0, left: 1 });
+    expect(w.provider.voids()).toBe(0);
+    expect(w.sku.view).toMatchObject({ held: 1 });
+  });
+
+  it('commits instead of releasing when the order appears while the authorization is voided', async () => {
+    const w = world();
+    const checkoutId = await w.pinned(1);
+    const realVoid = w.provider.void.bind(w.provider);
+    w.provider.void = async (req) => {
+      w.orders.set(checkoutId, { status: 'confirmed' });
+      return realVoid(req);
+    };
+    w.clock.advance(ttlMs + 1);
+    await w.provider.authorize({ idempotencyKey: `${checkoutId}:authorize`, amountMinor: 100, currency: 'USD', paymentMethod: 'pm_card_visa', metadata: { checkoutId } });
+    expect(await w.resolver.resolve()).toEqual({ committed: 1, released: 0, left: 0 });
+    expect(w.sku.view).toMatchObject({ held: 0, sold: 1 });
   });
 
   it('releases the hold of a failed order, and does not void an authorization its saga already voided', async () => {

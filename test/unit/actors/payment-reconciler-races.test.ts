@@ -6,7 +6,7 @@ import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provid
 import type { StoredOrder } from '../../../src/persistence/order-store.js';
 
 /**
- * Review of issue 10: the reconciler must never void the authorization of a confirmed order, and must void every
+ * The reconciler must never void the authorization of a confirmed order, and must void every
  * open authorization of a checkout that is not its order's own.
  */
 const maxAgeMs = 120_000;
@@ -53,7 +53,7 @@ function world() {
   };
 }
 
-describe('PaymentReconciler (review 10)', () => {
+describe('PaymentReconciler against sagas and orders that move while it runs', () => {
   it('does not void the authorization of an order its saga wrote while the round ran (order read before the tombstone)', async () => {
     // A slow saga (retried writes, a failover) authorized more than ORPHAN_AUTH_MAX_AGE_MS ago. The round lists the
     // authorization and reads the orders (none yet); the saga then writes its confirmed order and tombstones itself;

@@ -6,7 +6,7 @@ import { createPgTestDatabase } from '../../support/databases.js';
 import { startStripeTestServer, type StripeTestServer } from '../../stripe-server/server.js';
 
 /**
- * Review of issue 10. A node dies right after the pin step (docs/payments.md, "A crash at each saga step": the re-run
+ * A node dies right after the pin step (docs/payments.md, "A crash at each saga step": the re-run
  * "pins again and writes the order; the pinned-hold resolver leaves those of a running saga alone"). It restarts once
  * the hold's deadline has passed. Recovery queues the saga's resume in the checkout actor's mailbox, and the
  * pinned-hold resolver runs at start in the same turn, before the mailbox is drained: `isRunning(key)` is false for a
@@ -18,7 +18,7 @@ import { startStripeTestServer, type StripeTestServer } from '../../stripe-serve
 const onHand = 5;
 const sku = 'RESOLVER-START';
 const holdTtlMs = 1_000;
-const webhookSecret = 'whsec_review10_resolver_0123456789';
+const webhookSecret = 'whsec_resume_after_pin_0123456789';
 const requestTimeoutMs = 20_000;
 
 describe('restart after a crash right after the pin, once the hold deadline passed (Stripe)', () => {

@@ -3,11 +3,11 @@ import { authorizeWithRetries } from '../../../src/actors/checkout-saga.js';
 import { checkoutTarget, startProviderRig, type ProviderRig } from '../../support/stripe-provider.js';
 
 /**
- * Review of issue 10. Stripe stores the answer of a request that began executing under a key, a 500 included, and
+ * Stripe stores the answer of a request that began executing under a key, a 500 included, and
  * replays it for every later request with that key for 24 hours (test/stripe-server/README.md, "Idempotency"). One
  * checkout whose create answered such a 500 is written pending, and the sweeper re-sends its key every
  * SWEEP_INTERVAL_MS (authorizeWithRetries: 3 attempts, each retried twice by the adapter): nine 5xx in a row from one
- * key, which open the circuit for every checkout of the node (503 PAYMENT_PROVIDER_UNAVAILABLE), again at each sweep.
+ * key. They must not open the circuit for every checkout of the node (503 PAYMENT_PROVIDER_UNAVAILABLE) at each sweep:
  * Stripe is up; only that key is poisoned.
  */
 describe('one key whose create keeps answering 500', () => {

@@ -100,7 +100,7 @@ const counts = (h: Harness, sku: string) => {
 /** The answer a client gets for an outcome (what the edge renders). */
 const answer = (o: CheckoutOutcome): CheckoutResponse => renderCheckoutResult(o);
 
-describe('the checkout saga (review 10)', () => {
+describe('the checkout saga compensating after its authorize step', () => {
   it('voids a 3-D Secure authorization when the database refuses its pending order (docs: voided before the 500)', async () => {
     // The card asks for 3-D Secure: the authorization exists (requires_action, authId known) and the saga writes a
     // pending order. The database refuses that order for good: the checkout answers 500 "nothing was charged", but
