@@ -62,7 +62,7 @@ export function paymentsTable(runs: RunRecord[]): ResultTable | null {
     head: ['variant', 'payments', 'status', ...used.map((c) => c.head)],
     rows: rows.map(({ r, simulated }) => [baseOf(r), String(r.params['payments']), r.status === 'passed' ? 'passed' : r.status.toUpperCase(), ...used.map((c) => c.value(r, simulated))]),
     notes: [
-      "simulated: boxoffice's in-process simulated provider (SIM_PAYMENT_LATENCY_MS = pay). stripe: boxoffice's Stripe adapter (the stripe SDK: PaymentIntents with manual capture, one call per checkout) against the Stripe test server started for the run in a process of its own at a lower priority, answering after pay ms (its latencyMs); webhooks are not sent.",
+      "simulated: boxoffice's in-process simulated provider (SIM_PAYMENT_LATENCY_MS = pay). stripe: boxoffice's Stripe adapter (the stripe SDK: PaymentIntents with manual capture, one call per checkout) against the Stripe test server started for the run in a process of its own on the same cores, answering after pay ms (its latencyMs); webhooks are not sent.",
       '÷ simulated: the row\'s figure divided by the simulated provider\'s in the same variant of the same command; below 1 for orders/s and above 1 for latency and CPU is what the adapter costs.',
       'CPU: from /proc over the sale (from the load\'s start to its last order), % of one core; machine busy % is of all cores (the node, PostgreSQL, the load worker and the test server share them).',
     ],

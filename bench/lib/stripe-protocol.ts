@@ -2,8 +2,8 @@ import type { StripeServerLimits } from '../../test/stripe-server/server.js';
 
 /**
  * Messages between the harness (parent) and the Stripe test server process (bench/lib/stripe-server-worker.ts, a
- * forked process, so the test server never shares an event loop with the harness and can run at a lower priority
- * than the node under test). Sent with Node's 'advanced' IPC serialization.
+ * forked process, so the test server never shares an event loop with the harness). Sent with Node's 'advanced' IPC
+ * serialization.
  */
 export interface StartStripeServer {
   type: 'start';

@@ -256,7 +256,7 @@ function paymentNotes(payments: PaymentProviderKind[], contenders: ContenderKind
   if (!payments.includes('stripe')) return [];
   const others = contenders.filter((c) => c !== 'boxoffice');
   return [
-    `payments=stripe: boxoffice with PAYMENT_PROVIDER=stripe, its Stripe adapter pointed (STRIPE_API_BASE) at a fresh Stripe test server (test/stripe-server) per run, in its own process at nice +${stripeServerNiceness}, answering after the variant's pay latency (latencyMs). Webhooks are recorded by the test server, not sent. After each such run the test server is audited: at most one PaymentIntent per idempotency key and per checkout, and every confirmed order's PaymentIntent in requires_capture for the order's total (a violation fails the run).`,
+    `payments=stripe: boxoffice with PAYMENT_PROVIDER=stripe, its Stripe adapter pointed (STRIPE_API_BASE) at a fresh Stripe test server (test/stripe-server) per run, in its own process at niceness ${stripeServerNiceness} (the node's), answering after the variant's pay latency (latencyMs). Webhooks are recorded by the test server, not sent. After each such run the test server is audited: at most one PaymentIntent per idempotency key and per checkout, and every confirmed order's PaymentIntent in requires_capture for the order's total (a violation fails the run).`,
     ...(others.length > 0 && !payments.includes('simulated') ? [`${others.join(', ')}: not run (they have only the simulated provider, and --payments left it out).`] : []),
   ];
 }
