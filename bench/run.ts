@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     quick: args.quick,
     knobs,
   };
-  log(`bench: ${args.scenarios.join(', ')}${args.quick ? ' (quick)' : ''} against ${args.contenders.join(', ')}`);
+  log(`bench: ${args.scenarios.join(', ')}${args.quick ? ' (quick)' : ''} against ${args.contenders.join(', ')}; boxoffice payments ${args.payments.join(', ')}`);
   log(`bench: commit ${header.commit.slice(0, 12)}${header.dirty ? ' (dirty)' : ''}; ${header.machine.cores} × ${header.machine.cpuModel}; PostgreSQL ${postgres} at ${redactUrl(adminUrl)}; Redis ${redis}`);
 
   const env: BenchEnv = { adminUrl, redisUrl, quick: args.quick, knobs, log };
@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     const scenario = scenarios.find((s) => s.name === name)!;
     const t0 = Date.now();
     log(`\n=== ${scenario.name}: ${scenario.description}`);
-    const result = await scenario.run(env, { quick: args.quick, contenders: args.contenders });
+    const result = await scenario.run(env, { quick: args.quick, contenders: args.contenders, payments: args.payments });
     results.push(result);
     if (result.runs.length === 0) {
       // Nothing measured: say so, keep any earlier results files, and do not report success.

@@ -51,6 +51,10 @@ export const benchLimits = {
   midSalePollMs: 50,
   /** Latency histogram range: values above this are clamped (and reported as the max). */
   latencyMicrosMax: 120_000_000,
+  /** flash-hot's Stripe test server process must report it listens within this. */
+  stripeServerStartMsMax: 15_000,
+  /** …and hand back its report of what it holds (every PaymentIntent, every creation event) within this. */
+  stripeServerReportMsMax: 60_000,
   /** git and other small commands the harness runs for the result header. */
   commandMsMax: 5_000,
 } as const;

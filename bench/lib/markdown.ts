@@ -1,9 +1,10 @@
 import type { ResultHeader } from './result-header.js';
-import type { RunRecord, ScenarioResult } from './run-record.js';
+import type { ResultTable, RunRecord, ScenarioResult } from './run-record.js';
 
 /**
- * The Markdown next to each results JSON: header (command, commit, machine), one table per variant with every
- * contender's headline figures, the ratios, failed checks, boxoffice's latency breakdown and the notes.
+ * The Markdown next to each results JSON: header (command, commit, machine), the scenario's own comparison tables,
+ * one table per variant with every contender's headline figures, the ratios, failed checks, boxoffice's latency
+ * breakdown and the notes.
  */
 export function formatNumber(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
@@ -16,6 +17,9 @@ export const cell = (text: string): string => text.replace(/\|/g, '\\|').replace
 function table(head: string[], rows: string[][]): string[] {
   return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
 }
+
+/** A cell of a scenario's own table: numbers formatted, null as a dash. */
+export const tableCell = (v: string | number | null): string => (typeof v === 'string' ? v : formatNumber(v));
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
@@ -38,6 +42,7 @@ export function renderMarkdown(header: ResultHeader, result: ScenarioResult): st
     `- Mode: ${header.quick ? 'quick' : 'full'}; knobs: ${knobs}`,
     `- Settings: ${cell(JSON.stringify(result.settings))}`,
   ];
+  for (const t of result.tables ?? []) lines.push(...resultTable(t));
   const variants = [...new Set(result.runs.map((r) => r.variant))];
   for (const variant of variants) {
     const runs = result.runs.filter((r) => r.variant === variant);
@@ -65,4 +70,9 @@ export function renderMarkdown(header: ResultHeader, result: ScenarioResult): st
   if (result.notes.length > 0) lines.push('', '## Notes', '', ...result.notes.map((n) => `- ${n}`));
   lines.push('');
   return lines.join('\n');
+}
+
+function resultTable(t: ResultTable): string[] {
+  const notes = t.notes.length > 0 ? ['', ...t.notes.map((n) => `- ${n}`)] : [];
+  return ['', `## ${t.title}`, '', ...table(t.head, t.rows.map((r) => r.map(tableCell))), ...notes];
 }

@@ -11,7 +11,7 @@ export async function writeResultFiles(dir: string, header: ResultHeader, result
   await mkdir(dir, { recursive: true });
   const base = join(dir, `${header.date}-${result.scenario}`);
   const ratiosNote = 'ratios are boxoffice ÷ contender, measured in the same run';
-  const json = { ...header, scenario: result.scenario, description: result.description, settings: result.settings, contenders: [...new Set(result.runs.map((r) => r.contender))], ratiosNote, ratios: result.ratios, notes: result.notes, runs: result.runs };
+  const json = { ...header, scenario: result.scenario, description: result.description, settings: result.settings, contenders: [...new Set(result.runs.map((r) => r.contender))], ratiosNote, ratios: result.ratios, ...(result.tables ? { tables: result.tables } : {}), notes: result.notes, runs: result.runs };
   const files: Array<[string, string]> = [
     [`${base}.json`, `${JSON.stringify(json, null, 2)}\n`],
     [`${base}.md`, renderMarkdown(header, result)],

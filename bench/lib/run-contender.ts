@@ -11,13 +11,15 @@ import { latencyBreakdown, type BreakdownRow } from './prometheus.js';
 import { formatProgress } from './progress.js';
 import { newRecord, type Check, type RunRecord } from './run-record.js';
 import { startServer, type ContenderKind, type RunningServer } from './servers.js';
+import { recordedEnv, type RunningSidecar, type Sidecar } from './sidecar.js';
 import type { WorkloadSpec } from './workloads.js';
 
 /**
- * One (scenario, variant, contender) run, the same way for every contender: fresh database → start the server (or,
- * for boxoffice with `nodes` > 1, a cluster of that many nodes) → import the catalog through the first server (not
- * measured) → the scenario drives the load, spread over every server → let in-flight work settle → correctness
- * checks → stop the servers → drop the database. Whatever fails is caught and recorded with its reason; the servers
+ * One (scenario, variant, contender) run, the same way for every contender: fresh database → start the run's sidecar,
+ * if any (flash-hot's Stripe test server) → start the server (or, for boxoffice with `nodes` > 1, a cluster of that
+ * many nodes) → import the catalog through the first server (not measured) → the scenario drives the load, spread
+ * over every server → let in-flight work settle → correctness checks, and the sidecar's audit → stop the servers and
+ * the sidecar → drop the database. Whatever fails is caught and recorded with its reason; the servers, the sidecar
  * and the load worker are stopped on every path.
  */
 export interface BenchEnv {
@@ -38,6 +40,8 @@ export interface RunSpec {
   nodes?: number;
   /** Scenario settings for the server (SIM_PAYMENT_LATENCY_MS, …), on top of the knobs. */
   serverEnv: Record<string, string>;
+  /** A process started before the server and stopped after it, whose settings the server gets (the Stripe test server). */
+  sidecar?: Sidecar;
   catalog: { count: number; itemAt(index: number): CatalogItem } | null;
   /** Stocked SKUs for the checks, most important first. */
   skus: StockLine[];
@@ -58,6 +62,8 @@ export interface Live {
   servers: RunningServer[];
   /** The cluster when the run has more than one node, else null. */
   cluster: RunningCluster | null;
+  /** The run's sidecar (the Stripe test server) when it has one, else null. */
+  sidecar: RunningSidecar | null;
   /** The run's database (a scenario may read it after the load). */
   databaseUrl: string;
   /** Starts the load worker (paced when ratePerSec is given); its per-second stats are printed as progress lines. */
@@ -92,15 +98,23 @@ export async function runContender(env: BenchEnv, spec: RunSpec, drive: (live: L
   const loads: LoadRun[] = [];
   let db: BenchDatabase | null = null;
   let deployment: Deployment | null = null;
+  let sidecar: RunningSidecar | null = null;
   try {
     db = await createBenchDatabase(env.adminUrl, `${spec.scenario}_${spec.contender}`);
-    deployment = await deploy(env, spec, db.url, redisKeyPrefix, serverEnv);
+    let runEnv = serverEnv;
+    if (spec.sidecar) {
+      sidecar = await spec.sidecar.start();
+      log(`started ${sidecar.name}: ${sidecar.describe()}`);
+      runEnv = { ...serverEnv, ...sidecar.serverEnv };
+      record.serverEnv = recordedEnv(runEnv, sidecar.secretEnvNames);
+    }
+    deployment = await deploy(env, spec, db.url, redisKeyPrefix, runEnv);
     const server = deployment.servers[0]!;
     log(`started ${describeDeployment(deployment)}, database ${db.name}; host load ${record.hostLoadAtStart}`);
     if (spec.catalog) await importWithProgress(server, spec.catalog, log);
     const ownersBefore = deployment.cluster ? await deployment.cluster.owners() : null;
     const metricsBefore = spec.contender === 'boxoffice' ? await Promise.all(deployment.servers.map(scrapeMetrics)) : null;
-    const result = await drive(liveRun(deployment, db.url, spec, label, record, loads, log));
+    const result = await drive(liveRun(deployment, sidecar, db.url, spec, label, record, loads, log));
     Object.assign(record, { load: result.load, connections: result.connections, metrics: result.metrics });
     const died = deployment.servers.find((s) => s.exitDescription() !== null);
     if (died) throw new Error(`${died.nodeId ?? spec.contender} ${died.exitDescription()} during the run`);
@@ -116,6 +130,12 @@ export async function runContender(env: BenchEnv, spec: RunSpec, drive: (live: L
       redisKeyPrefix,
     });
     if (result.extraChecks) record.checks.push(...(await result.extraChecks(server)));
+    if (sidecar) {
+      const audit = await sidecar.audit(db.url);
+      record.checks.push(...audit.checks);
+      record.metrics = { ...record.metrics, ...audit.metrics };
+      record.notes.push(...audit.notes);
+    }
     if (deployment.cluster && ownersBefore) record.checks.push(...(await clusterChecks(deployment.cluster, ownersBefore)));
     if (metricsBefore !== null) record.breakdown = breakdownByServer(deployment.servers, metricsBefore, await Promise.all(deployment.servers.map(scrapeMetrics)));
     record.status = record.checks.every((c) => c.ok) ? 'passed' : 'failed';
@@ -125,6 +145,8 @@ export async function runContender(env: BenchEnv, spec: RunSpec, drive: (live: L
   } finally {
     await Promise.allSettled(loads.map((l) => l.stop()));
     await deployment?.stop().catch((err: Error) => record.notes.push(`stopping the server failed: ${err.message}`));
+    // After the server: a node that is shutting down may still call its payment provider.
+    await sidecar?.stop().catch((err: Error) => record.notes.push(`stopping the ${sidecar?.name} failed: ${err.message}`));
     if (deployment) keepServerOutput(record, deployment);
     await db?.drop().catch((err: Error) => record.notes.push(`dropping database ${db?.name} failed: ${err.message}`));
     if (spec.contender === 'redis-lua') {
@@ -189,11 +211,12 @@ function keepServerOutput(record: RunRecord, d: Deployment): void {
   record.logTail = d.servers.flatMap((s) => s.logTail().map((line) => (d.cluster ? `[${s.nodeId}] ${line}` : line)));
 }
 
-function liveRun(d: Deployment, databaseUrl: string, spec: RunSpec, label: string, record: RunRecord, loads: LoadRun[], log: (l: string) => void): Live {
+function liveRun(d: Deployment, sidecar: RunningSidecar | null, databaseUrl: string, spec: RunSpec, label: string, record: RunRecord, loads: LoadRun[], log: (l: string) => void): Live {
   return {
     server: d.servers[0]!,
     servers: d.servers,
     cluster: d.cluster,
+    sidecar,
     databaseUrl,
     note: (text) => record.notes.push(text),
     log,

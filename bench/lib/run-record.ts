@@ -63,6 +63,17 @@ export interface ScenarioResult {
   runs: RunRecord[];
   ratios: Ratio[];
   notes: string[];
+  /** Comparisons of the scenario's own (flash-hot: boxoffice with each payment provider), shown before the runs. */
+  tables?: ResultTable[];
+}
+
+/** A table a scenario builds from its runs; numbers are rendered with formatNumber, null as a dash. */
+export interface ResultTable {
+  title: string;
+  head: string[];
+  rows: Array<Array<string | number | null>>;
+  /** Sentences under the table: how to read it. */
+  notes: string[];
 }
 
 /** A record before anything ran: status 'error' until the run says otherwise. */

@@ -16,6 +16,12 @@ import { requestJson } from './http.js';
  */
 export const contenderKinds = ['boxoffice', 'pg-conditional', 'pg-for-update', 'redis-lua', 'hello'] as const;
 export type ContenderKind = (typeof contenderKinds)[number];
+/**
+ * The payment providers boxoffice can run with in the bench: its simulated provider (SIM_PAYMENT_LATENCY_MS; every
+ * contender has only this one) or its Stripe adapter against the Stripe test server the run starts (flash-hot).
+ */
+export const paymentProviderKinds = ['simulated', 'stripe'] as const;
+export type PaymentProviderKind = (typeof paymentProviderKinds)[number];
 
 /** dist/ of this checkout: this file compiles to dist/bench/lib/servers.js. */
 const distRoot = join(__dirname, '..', '..');

@@ -5,7 +5,7 @@ const names = ['flash-hot', 'catalog', 'soldout-storm'];
 
 describe('parseBenchArgs', () => {
   it('runs every scenario against the four sellers by default', () => {
-    expect(parseBenchArgs([], names)).toEqual({ help: false, quick: false, scenarios: names, contenders: ['boxoffice', 'pg-conditional', 'pg-for-update', 'redis-lua'] });
+    expect(parseBenchArgs([], names)).toEqual({ help: false, quick: false, scenarios: names, contenders: ['boxoffice', 'pg-conditional', 'pg-for-update', 'redis-lua'], payments: ['simulated'] });
   });
 
   it('takes repeated --scenario, --quick and a comma list of contenders in canonical order', () => {
@@ -14,11 +14,24 @@ describe('parseBenchArgs', () => {
       quick: true,
       scenarios: ['catalog', 'flash-hot'],
       contenders: ['boxoffice', 'redis-lua', 'hello'],
+      payments: ['simulated'],
     });
     expect(parseBenchArgs(['-h'], names).help).toBe(true);
   });
 
+  it('takes --payments as a comma list in canonical order (simulated first), repeats dropped', () => {
+    expect(parseBenchArgs(['--scenario', 'flash-hot', '--payments', 'stripe, simulated', '--payments', 'stripe'], names).payments).toEqual(['simulated', 'stripe']);
+    expect(parseBenchArgs(['--scenario', 'flash-hot', '--contenders', 'boxoffice', '--payments', 'stripe'], names).payments).toEqual(['stripe']);
+    // Without --scenario every scenario runs, flash-hot among them; the others ignore --payments.
+    expect(parseBenchArgs(['--payments', 'simulated,stripe'], names).payments).toEqual(['simulated', 'stripe']);
+    expect(parseBenchArgs(['--scenario', 'catalog', '--payments', 'simulated'], names).payments).toEqual(['simulated']);
+  });
+
   it.each([
+    [['--payments', 'paypal'], /unknown payment provider 'paypal'/],
+    [['--payments', ' , '], /--payments needs at least one name/],
+    [['--scenario', 'flash-hot', '--contenders', 'pg-conditional', '--payments', 'stripe'], /needs boxoffice among the contenders/],
+    [['--scenario', 'catalog', '--payments', 'simulated,stripe'], /needs --scenario flash-hot/],
     [['--scenario', 'nope'], /unknown scenario 'nope'/],
     [['--contenders', 'mysql'], /unknown contender 'mysql'/],
     [['--contenders', ','], /at least one/],
@@ -34,5 +47,6 @@ describe('parseBenchArgs', () => {
     const text = helpText(names.map((name) => ({ name, description: `about ${name}` })));
     for (const n of names) expect(text).toContain(`about ${n}`);
     expect(text).toContain('--quick');
+    expect(text).toContain('--payments a,b');
   });
 });

@@ -75,6 +75,16 @@ describe('Markdown results', () => {
     expect(md).toContain('- a note | with a pipe');
   });
 
+  it("shows a scenario's own tables first, numbers formatted and null as a dash", () => {
+    const result = { ...scenarioResult(), tables: [{ title: 'boxoffice by payment provider', head: ['variant', 'payments', 'orders/s', 'orders/s ÷ simulated'], rows: [['stock=2000 pay=0ms', 'simulated', 1500, null], ['stock=2000 pay=0ms', 'stripe', 1234.5, 0.82]], notes: ['how to read it'] }] };
+    const md = renderMarkdown(header, result);
+    expect(md).toContain('## boxoffice by payment provider\n\n| variant | payments | orders/s | orders/s ÷ simulated |');
+    expect(md).toContain('| stock=2000 pay=0ms | simulated | 1,500 | — |');
+    expect(md).toContain('| stock=2000 pay=0ms | stripe | 1,235 | 0.82 |');
+    expect(md).toContain('- how to read it');
+    expect(md.indexOf('## boxoffice by payment provider')).toBeLessThan(md.indexOf('## stock=2000 pay=0ms'));
+  });
+
   it('keeps every table row the same width and escapes pipes inside cells', () => {
     const result = scenarioResult();
     result.runs[0]!.checks = [{ name: 'conservation', ok: false, detail: 'a | b' }];
@@ -104,5 +114,12 @@ describe('summary table', () => {
     expect(lines.find((l) => l.includes('boxoffice'))).toMatch(/passed\s+ordersPerSec=1,500 orderP99Ms=20.5\s+1 ok/);
     expect(lines.find((l) => l.includes('pg-conditional did not start'))).toMatch(/ERROR/);
     expect(text).toContain('ordersPerSec: boxoffice ÷ pg-conditional = 5×');
+  });
+
+  it("prints a scenario's own tables padded, under the scenario's name", () => {
+    const result = { ...scenarioResult(), tables: [{ title: 'by provider', head: ['payments', 'orders/s'], rows: [['simulated', 1500], ['stripe', null]], notes: ['a note'] }] };
+    const lines = renderSummary([result]).split('\n');
+    const at = lines.indexOf('flash-hot: by provider');
+    expect(lines.slice(at + 1, at + 6)).toEqual(['payments   orders/s', '---------  --------', 'simulated  1,500', 'stripe     —', '  a note']);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchDatabaseName, redactUrl } from '../../../bench/lib/databases.js';
 import { notRunRecord, ratiosFor } from '../../../bench/lib/run-record.js';
+import { recordedEnv } from '../../../bench/lib/sidecar.js';
 import { run } from './fixtures.js';
 
 describe('ratiosFor', () => {
@@ -37,5 +38,15 @@ describe('bench database names and URLs', () => {
   it('never print a password', () => {
     expect(redactUrl('postgresql://bench:s3cret@db:5432/postgres')).toBe('postgresql://bench:***@db:5432/postgres');
     expect(redactUrl('not a url')).toBe('(unparseable URL)');
+  });
+});
+
+describe('recordedEnv', () => {
+  it("keeps a server's settings but never a secret's value", () => {
+    expect(recordedEnv({ PAYMENT_PROVIDER: 'stripe', STRIPE_API_KEY: 'sk_test_x', SIM_PAYMENT_LATENCY_MS: '0' }, ['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET'])).toEqual({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_API_KEY: '(set, not recorded)',
+      SIM_PAYMENT_LATENCY_MS: '0',
+    });
   });
 });
