@@ -219,7 +219,8 @@ export class OrderService {
     const recordedMinor = await this.store.beginRefund(o.orderId, n, amountMinor);
     const settled = await settle(() => this.payments.refund({ idempotencyKey: `${o.orderId}:refund:${n}`, authId: o.payment.authId!, amountMinor: recordedMinor }));
     if (settled.ok) await this.store.finishRefund(o.orderId, n, true);
-    else if (!('unknown' in settled)) await this.store.finishRefund(o.orderId, n, false);
+    // Only a refusal of this key for good fails the record; unknown, or nothing sent this time, leaves it pending.
+    else if (!('unknown' in settled) && !('retryable' in settled && settled.retryable)) await this.store.finishRefund(o.orderId, n, false);
     if (settled.ok && recordedMinor !== amountMinor) return { ok: false, raced: true, message: `refund ${n} of this order was made by another request, for ${recordedMinor}` };
     return settled;
   }

@@ -102,7 +102,8 @@ export class PaymentReconciler {
       // the tombstone): read again, now that the saga is over.
       const [late] = auth.checkoutId === null ? [] : await this.deps.ordersOf([auth.checkoutId]);
       if (late !== undefined) return this.reconcileOne(auth, late, clock);
-      return this.voidIt(auth, `${auth.orderId ?? auth.checkoutId}:void`, 'orphan_voided', ids, 'an authorization without an order, its checkout over: voided');
+      // Keyed by the authorization: a checkout's saga may have voided another one with `<orderId>:void` already.
+      return this.voidIt(auth, `${auth.authId}:void`, 'orphan_voided', ids, 'an authorization without an order, its checkout over: voided');
     }
     if (order.payment.authId !== null && order.payment.authId !== auth.authId) {
       // A second authorization of one checkout (its create sent again after the provider forgot the key): the order
@@ -110,7 +111,7 @@ export class PaymentReconciler {
       return this.voidIt(auth, `${auth.authId}:void`, 'stray_voided', ids, 'a second open authorization of a checkout whose order holds another: voided');
     }
     if (order.status === 'failed' || order.status === 'cancelled') {
-      return this.voidIt(auth, `${order.orderId}:void`, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
+      return this.voidIt(auth, `${auth.authId}:void`, 'settled_order_voided', ids, `an authorization of a ${order.status} order was still open: voided`);
     }
     if (auth.status === 'authorized' && clock.now() - auth.createdMs > nodeLimits.authorizationExpiringAgeMs) this.note('expiring', ids, 'an authorization nears its expiry at the provider: capture (ship) soon');
   }

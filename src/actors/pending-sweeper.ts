@@ -84,11 +84,14 @@ export class PendingSweeper {
     }
   }
 
-  /** Takes (or renews) the sweep's lease for one more user on this node; false when another node holds it. */
+  /**
+   * Takes or renews the sweep's lease for one more user on this node (every user renews it, so overlapping users
+   * never let it lapse); false when another node holds it.
+   */
   private takeLease(): Promise<boolean> {
     return this.leaseStep(async () => {
       const { lease } = this.deps;
-      if (lease && this.leaseUsers === 0 && !(await lease.take())) return false;
+      if (lease && !(await lease.take())) return false;
       this.leaseUsers++;
       return true;
     });

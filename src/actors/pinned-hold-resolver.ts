@@ -100,7 +100,8 @@ export class PinnedHoldResolver {
     const found = await withTimeout(payments.findByCheckout(checkoutId), limits.paymentCallTimeoutMs, clock);
     for (const a of found) {
       if (a.status !== 'authorized' && a.status !== 'requires_action') continue;
-      const voided = await withTimeout(payments.void({ idempotencyKey: `${checkoutId}:void`, authId: a.authId }), limits.paymentCallTimeoutMs, clock);
+      // Keyed by the authorization: one key per PaymentIntent, whatever else voided the checkout's others.
+      const voided = await withTimeout(payments.void({ idempotencyKey: `${a.authId}:void`, authId: a.authId }), limits.paymentCallTimeoutMs, clock);
       if (!voided.ok) return false;
     }
     return true;

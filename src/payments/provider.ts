@@ -82,7 +82,12 @@ export interface RefundRequest {
   amountMinor: number;
 }
 
-export type SettleResult = { ok: true } | { ok: false; message: string };
+/**
+ * A capture, void or refund: done, or refused. `retryable` says the refusal is no verdict on the key: nothing was
+ * done this time (the circuit was open, every call slot taken, rate-limited past the retries), so the same key may
+ * be sent again and an earlier attempt's outcome still stands. Without it, the provider refused this key for good.
+ */
+export type SettleResult = { ok: true } | { ok: false; message: string; retryable?: boolean };
 
 /** An authorization as the provider holds it now. */
 export interface PaymentState {

@@ -318,6 +318,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   private applyVoid(req: VoidRequest): SettleResult {
     const auth = this.auths.get(req.authId);
     if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
+    // Already voided (with another key, or elsewhere): where it was going, as the Stripe adapter reads it back.
+    if (auth.status === 'voided') return { ok: true };
     // As Stripe cancels a PaymentIntent that needs a payment method (a failed 3-D Secure): it can never authorize again.
     if (auth.status !== 'authorized' && auth.status !== 'requires_action' && auth.status !== 'failed') return { ok: false, message: `Cannot void an authorization that is ${auth.status}.` };
     auth.status = 'voided';

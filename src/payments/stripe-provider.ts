@@ -175,7 +175,8 @@ export class StripePaymentProvider implements PaymentProvider {
       await this.call(subject, call);
       return { ok: true };
     } catch (err) {
-      if (err instanceof ProviderUnavailableError) return { ok: false, message: err.message };
+      if (err instanceof ProviderUnavailableError) return { ok: false, message: err.message, retryable: true };
+      if (err instanceof Stripe.errors.StripeRateLimitError) return { ok: false, message: stripeMessage(err), retryable: true };
       if (!(err instanceof Stripe.errors.StripeError) || isUnknown(err)) throw unknownOrThrow(err);
       if (goal !== null && err.code === 'payment_intent_unexpected_state') {
         const now = await this.retrieve(authId);

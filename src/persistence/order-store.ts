@@ -186,7 +186,8 @@ export class OrderStore {
   finishRefund(orderId: string, n: number, succeeded: boolean): Promise<void> {
     return this.sql.transaction(async (tx) => {
       const [refund] = await tx.query<{ amount_minor: number }>(
-        `UPDATE refunds SET status = $3, updated_at = now() WHERE order_id = $1 AND n = $2 AND status = 'pending' RETURNING amount_minor`,
+        // A success is the provider's fact: it settles a failed record too (another node's refusal raced it).
+        `UPDATE refunds SET status = $3, updated_at = now() WHERE order_id = $1 AND n = $2 AND (status = 'pending' OR ($3 = 'succeeded' AND status = 'failed')) RETURNING amount_minor`,
         [orderId, n, succeeded ? 'succeeded' : 'failed'],
       );
       if (refund === undefined || !succeeded) return;

@@ -105,7 +105,7 @@ describe('reconciliation with Stripe', () => {
 
     await pollUntil('the orphan to be cancelled', 15_000, async () => (server.paymentIntents().find((pi) => pi.id === orphan.id)?.status === 'canceled' ? true : undefined));
     const statusOf = (id: string) => server.paymentIntents().find((pi) => pi.id === id)!.status;
-    expect(server.calls.find((c) => c.path === `/v1/payment_intents/${orphan.id}/cancel`)!.idempotencyKey).toBe('ord_lost:void');
+    expect(server.calls.find((c) => c.path === `/v1/payment_intents/${orphan.id}/cancel`)!.idempotencyKey).toBe(`${orphan.id}:void`);
     expect(statusOf(stranger.id)).toBe('requires_capture');
     const sold = server.paymentIntents().find((pi) => pi.metadata['order_id'] === sale.body.orderId)!;
     expect(sold.status).toBe('requires_capture');

@@ -209,6 +209,15 @@ describe('StripePaymentProvider under faults', () => {
       ]);
     });
 
+    it('reports a refund rate-limited past its retries as retryable, no verdict on its key', async () => {
+      const { authId: id, orderId } = await authorization();
+      expect(await provider.capture({ idempotencyKey: `${orderId}:capture`, authId: id, amountMinor: 1_500 })).toEqual({ ok: true });
+      server.faults.next({ match: { path: '/v1/refunds' }, fault: { t: 'status', status: 429, when: 'before' }, times: stripeLimits.retriesMax + 1 });
+      expect(await provider.refund({ idempotencyKey: `${orderId}:refund:1`, authId: id, amountMinor: 500 })).toMatchObject({ ok: false, retryable: true });
+      expect(await provider.refund({ idempotencyKey: `${orderId}:refund:1`, authId: id, amountMinor: 500 })).toEqual({ ok: true });
+      expect(server.refunds()).toHaveLength(1);
+    });
+
     it('reports a refund whose answers were lost as unknown; the same key again refunds nothing more', async () => {
       const { authId: id, orderId } = await authorization();
       await provider.capture({ idempotencyKey: `${orderId}:capture`, authId: id, amountMinor: 1_500 });
@@ -258,9 +267,10 @@ describe('StripePaymentProvider under faults', () => {
       const req = authorizeFor();
       expect(await provider.authorize(req)).toMatchObject({ kind: 'error', retryable: true });
       expect(await thrownBy(provider.lookup(req))).toBeInstanceOf(PaymentTimeoutError);
-      expect(await provider.capture({ idempotencyKey: 'o:capture', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
-      expect(await provider.void({ idempotencyKey: 'o:void', authId: 'pi_x' })).toMatchObject({ ok: false });
-      expect(await provider.refund({ idempotencyKey: 'o:refund:1', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false });
+      // Nothing was sent: no verdict on these keys (a refund record stays pending).
+      expect(await provider.capture({ idempotencyKey: 'o:capture', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false, retryable: true });
+      expect(await provider.void({ idempotencyKey: 'o:void', authId: 'pi_x' })).toMatchObject({ ok: false, retryable: true });
+      expect(await provider.refund({ idempotencyKey: 'o:refund:1', authId: 'pi_x', amountMinor: 1 })).toMatchObject({ ok: false, retryable: true });
       expect(await thrownBy(provider.retrieve('pi_x'))).toBeInstanceOf(ProviderUnavailableError);
       expect(await thrownBy(provider.listOpen(clock.now(), 10, null))).toBeInstanceOf(ProviderUnavailableError);
       expect(server.calls).toHaveLength(sent);

@@ -11,16 +11,15 @@ import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provid
 import type { StoredOrder } from '../../../src/persistence/order-store.js';
 
 /**
- * review-10b: a checkout can hold two authorizations (its create re-sent after the provider forgot the key, the case
- * 199e836 gave `stray_voided` its own `<authId>:void` key for). The orphan path of the reconciler and the resolver's
- * voidAny still void every authorization of a checkout under ONE key (`<orderId>:void`, `<checkoutId>:void`). A
- * provider binds a key to its first request (Stripe: 400 idempotency_error for another path; the simulator alike),
- * so the second authorization's void is refused every round: it stays open until it lapses at the provider (7 days),
- * and the resolver leaves the checkout's pinned hold for ever.
+ * A checkout can hold two authorizations (its create re-sent after the provider forgot the key). A provider binds a
+ * key to its first request (Stripe: 400 idempotency_error on another PaymentIntent; the simulator alike), so voids
+ * that are not of the order's own authorization are keyed by the authorization (`<authId>:void`): one shared key
+ * would leave the second open until it lapses (7 days), and the resolver would leave the checkout's pinned hold for
+ * ever.
  */
 const maxAgeMs = 120_000;
 
-describe('voids of a checkout with two authorizations (review-10b)', () => {
+describe('voids of a checkout with two authorizations', () => {
   it('the reconciler voids an orphan authorization whose checkout\'s saga already voided another with <orderId>:void', async () => {
     const clock = new SimulatedClock();
     const provider = new SimulatedPaymentProvider({ now: () => clock.now() });
@@ -85,11 +84,11 @@ class MemoryJournal implements EventJournal {
 let system: ActorSystem;
 let systems = 0;
 beforeEach(() => {
-  system = startActorSystem(`review10b-void-keys-${++systems}`);
+  system = startActorSystem(`void-keys-${++systems}`);
 });
 afterEach(() => system.stop());
 
-describe('the pinned-hold resolver and a checkout with two authorizations (review-10b)', () => {
+describe('the pinned-hold resolver and a checkout with two authorizations', () => {
   it('voids both and releases the hold, instead of leaving it pinned for ever', async () => {
     const ttlMs = 60_000;
     const clock = new SimulatedClock();

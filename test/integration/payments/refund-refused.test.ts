@@ -11,12 +11,11 @@ import { makeOrder } from '../../support/orders.js';
 import { createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
 
 /**
- * review-10b: refund `n` is one row, and since 199e836 a racing request sends the refund another request recorded.
- * But `sendRefund` marks the row `failed` on any answer that is not ok and not "unknown" — including answers that say
- * only "nothing was sent this time" (the Stripe adapter's open circuit / full call slots, `{ ok: false }`; a 429
- * after the retries). The row is then `failed` while the request that recorded it is still at the provider (or
- * while an earlier attempt's lost answer hid a refund that happened): that request's `finishRefund(n, true)` finds
- * no pending row and changes nothing. The customer got the money back, the order says they did not.
+ * Refund `n` is one row, and a racing request sends the refund another request recorded. An answer that says only
+ * "nothing was sent this time" (the Stripe adapter's open circuit or full call slots, a 429 past the retries:
+ * `retryable`) is no verdict on the key: the row must stay pending, or the request that recorded it (still at the
+ * provider, or whose lost answer hid a refund that happened) could never settle it, and the order would say the
+ * customer got nothing back when they did.
  */
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
@@ -26,9 +25,10 @@ function gate(): { wait: Promise<void>; open: () => void } {
 
 const log = pino({ level: 'silent' });
 const noStock = () => ({ ask: async () => ({ ok: true as const }) }) as never;
-const circuitOpen: SettleResult = { ok: false, message: 'the Stripe circuit is open or every call slot is taken; nothing was sent' };
+/** What the Stripe adapter answers with its circuit open (stripe-provider-faults.test.ts checks it). */
+const circuitOpen: SettleResult = { ok: false, message: 'the Stripe circuit is open or every call slot is taken; nothing was sent', retryable: true };
 
-describe('a refund that another request refused for nothing sent (review-10b, pg)', () => {
+describe('a refund that another request refused for nothing sent (pg)', () => {
   let db: TestDatabase;
   let sqlB: SqlClient;
   beforeAll(async () => {

@@ -11,11 +11,9 @@ import { emptyInventory } from '../../../src/domain/inventory.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 
 /**
- * review-10b: 199e836 shares the sweep lease between a node's sweeps and webhook resolutions with a user count, and
- * only the user that finds the count at 0 calls `lease.take()`. A node whose webhook resolutions overlap without a
- * gap (a flash sale's 3-D Secure completions) therefore never renews the lease: it expires (jobLeaseTtlMs), another
- * node's sweep takes it, and the first node goes on resolving orders without it — two nodes resolving orders at
- * once, which the lease exists to prevent (before 199e836 every resolution took or renewed the lease).
+ * A node's sweeps and webhook resolutions share the sweep lease. Resolutions that overlap without a gap (a flash
+ * sale's 3-D Secure completions) must each renew it: a lease taken once by the first would expire (jobLeaseTtlMs),
+ * another node's sweep would take it, and the first node would go on resolving orders without it, two nodes at once.
  */
 class MemoryJournal implements EventJournal {
   seq = 0;
@@ -75,7 +73,7 @@ class ExpiringLease {
 let system: ActorSystem;
 let systems = 0;
 beforeEach(() => {
-  system = startActorSystem(`review10b-sweep-lease-${++systems}`);
+  system = startActorSystem(`sweep-lease-${++systems}`);
 });
 afterEach(() => system.stop());
 
@@ -85,7 +83,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-describe('the sweep lease under overlapping webhook resolutions (review-10b)', () => {
+describe('the sweep lease under overlapping webhook resolutions', () => {
   it('a node whose resolutions overlap past the lease TTL stops resolving once another node took the expired lease', async () => {
     const ttlMs = 120_000;
     const holdTtlMs = 600_000;
@@ -133,8 +131,11 @@ describe('the sweep lease under overlapping webhook resolutions (review-10b)', (
     await atProvider.get('co_2:authorize')!.wait;
     gates.get('co_1:authorize')!.open();
     expect(await r1).toBe('confirmed');
-    // t=130 s: the lease A took at t=0 expired (A never renewed it); node B's sweep takes it, as JobLease.take does.
+    // t=130 s: webhook 2 renewed A's lease at t=100 s, so B's sweep cannot take it.
     clock.advance(30_000);
+    expect(await lease.for('B').take()).toBe(false);
+    // t=230 s: A renewed nothing since (webhook 2 still waits at the provider): the lease expired; B takes it.
+    clock.advance(100_000);
     expect(await lease.for('B').take()).toBe(true);
     expect(lease.holder).toBe('B');
     // A third webhook on A, for an order B's sweep is entitled to: A no longer holds the lease and must say 'busy'.
