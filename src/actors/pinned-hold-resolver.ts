@@ -69,16 +69,16 @@ export class PinnedHoldResolver {
     // A hold journaled without its key (an earlier version) cannot be matched to its saga: left, and logged.
     if (h.checkoutKey === undefined) return 'left';
     if ((await this.deps.checkoutRunning(h.checkoutKey)) !== false) return 'left';
-    if (!(await this.deps.sagaFinished(h.checkoutKey))) return 'left';
     const [order] = await this.deps.ordersOf([h.checkoutId]);
-    if (order === undefined) {
-      if (!(await this.voidAny(h.checkoutId))) return 'left';
-      // Read again after the void: an order written meanwhile is the sale, and its hold is committed, not released.
-      const [late] = await this.deps.ordersOf([h.checkoutId]);
-      if (late !== undefined) return this.settle(h, late);
-      return (await this.ask(h, { t: 'release', holdId: h.holdId, reason: 'compensated' })) ? 'released' : 'left';
-    }
-    return this.settle(h, order);
+    // A stored order decides, whatever the journal says (its saga would commit the same holds).
+    if (order !== undefined) return this.settle(h, order);
+    // Without one, only a saga over for good lets go: an unfinished one is resumed by recovery and may still order.
+    if (!(await this.deps.sagaFinished(h.checkoutKey))) return 'left';
+    if (!(await this.voidAny(h.checkoutId))) return 'left';
+    // Read again after the void: an order written meanwhile is the sale, and its hold is committed, not released.
+    const [late] = await this.deps.ordersOf([h.checkoutId]);
+    if (late !== undefined) return this.settle(h, late);
+    return (await this.ask(h, { t: 'release', holdId: h.holdId, reason: 'compensated' })) ? 'released' : 'left';
   }
 
   /** The hold of a checkout whose order is stored: committed (the order is the sale), released for a failed order. */

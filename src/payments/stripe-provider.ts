@@ -97,7 +97,12 @@ export class StripePaymentProvider implements PaymentProvider {
     const checkoutId = req.metadata['checkoutId'];
     const found = checkoutId === undefined ? [] : await this.findByCheckout(checkoutId);
     const open = found.find((s) => s.status === 'authorized' || s.status === 'requires_action');
-    if (open === undefined) throw new PaymentTimeoutError(`the key ${req.idempotencyKey} was used with other parameters and its PaymentIntent is not found yet: ${stripeMessage(err)}`);
+    if (open === undefined) {
+      if (found.length === 0) throw new PaymentTimeoutError(`the key ${req.idempotencyKey} was used with other parameters and its PaymentIntent is not found yet: ${stripeMessage(err)}`);
+      // Found, and no longer open: declined, cancelled or settled. Nothing authorizes under this key any more.
+      if (found.some((s) => s.status === 'failed')) return { kind: 'declined', declineCode: 'card_declined', message: 'The payment of this checkout was declined.' };
+      return { kind: 'error', retryable: false, message: `the PaymentIntent of ${req.idempotencyKey} is ${found.map((s) => s.status).join(', ')}` };
+    }
     const pi = await this.call(`retrieve:${open.authId}`, (timeout) => this.stripe.paymentIntents.retrieve(open.authId, {}, { timeout }));
     return outcomeOf(pi);
   }

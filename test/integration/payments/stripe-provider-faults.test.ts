@@ -89,6 +89,13 @@ describe('StripePaymentProvider under faults', () => {
       expect(server.paymentIntents()).toHaveLength(1);
     });
 
+    it('answers a key used with other parameters whose PaymentIntent was declined as declined, never unknown for ever', async () => {
+      const req = authorizeFor({ paymentMethod: 'pm_card_chargeDeclined' });
+      expect(await provider.authorize(req)).toMatchObject({ kind: 'declined' });
+      expect(await provider.authorize({ ...req, amountMinor: req.amountMinor + 1 })).toMatchObject({ kind: 'declined' });
+      expect(server.paymentIntents()).toHaveLength(1);
+    });
+
     it('reports a key used with other parameters as unknown while search cannot see its PaymentIntent yet', async () => {
       await rig.close();
       rig = await startProviderRig({ server: { searchLagMs: 60_000 } });

@@ -105,6 +105,16 @@ describe('the pinned-hold resolver', () => {
     expect(w.sku.view).toMatchObject({ held: 1 });
   });
 
+  it('commits the hold of a stored order even when the journal lost its saga\'s tombstone', async () => {
+    const w = world();
+    const checkoutId = await w.pinned(1);
+    w.orders.set(checkoutId, { status: 'confirmed' });
+    w.unfinished.add('key-1');
+    w.clock.advance(ttlMs + 1);
+    expect(await w.resolver.resolve()).toEqual({ committed: 1, released: 0, left: 0 });
+    expect(w.sku.view).toMatchObject({ held: 0, sold: 1 });
+  });
+
   it('commits instead of releasing when the order appears while the authorization is voided', async () => {
     const w = world();
     const checkoutId = await w.pinned(1);
