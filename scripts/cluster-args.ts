@@ -106,6 +106,7 @@ export function clusterHelpText(): string {
     '  DATABASE_URL   shared database (default postgresql://postgres@127.0.0.1:5432/boxoffice; created if missing)',
     '  REDIS_URL      shared Redis (default redis://127.0.0.1:6379)',
     '  ADMIN_TOKEN    shared admin token, at least 16 characters (default: generated and printed once)',
+    '  CLUSTER_SECRET key the nodes authenticate each other with, at least 32 characters (default: one per run)',
     '  NODE_HOST      inter-node address the nodes advertise (default 127.0.0.1)',
     '  HOST           address HTTP listens on (default 127.0.0.1)',
     '  Every other variable (LOG_LEVEL, MEMBER_TTL_MS, …) is passed to every node as it is.',

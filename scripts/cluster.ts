@@ -28,6 +28,7 @@ interface Settings {
   redisUrl: string;
   adminToken: string;
   adminTokenGenerated: boolean;
+  clusterSecret: string;
   nodeHost: string;
   host: string;
 }
@@ -63,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     databaseUrl: env['DATABASE_URL'] || defaultDatabaseUrl,
     redisUrl: env['REDIS_URL'] || defaultRedisUrl,
     adminToken: generated ? randomBytes(24).toString('base64url') : env['ADMIN_TOKEN']!,
+    // The nodes authenticate each other with it: CLUSTER_SECRET when set (32+ characters), else one for this run.
+    clusterSecret: env['CLUSTER_SECRET'] || randomBytes(24).toString('base64url'),
     adminTokenGenerated: generated,
     nodeHost: env['NODE_HOST'] || '127.0.0.1',
     host: env['HOST'] || '127.0.0.1',
@@ -97,6 +100,7 @@ function startNode(p: { id: string; port: number; nodePort: number }, args: Clus
       NODE_PORT: String(p.nodePort),
       DATABASE_URL: s.databaseUrl,
       REDIS_URL: s.redisUrl,
+      CLUSTER_SECRET: s.clusterSecret,
       CLUSTER_NAME: args.name,
       ADMIN_TOKEN: s.adminToken,
       ...(args.partitions === null ? {} : { PARTITIONS: String(args.partitions) }),

@@ -45,10 +45,16 @@ export function createMetrics() {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const clusterAuthFailures = new client.Counter({
+    name: 'boxoffice_cluster_auth_failures_total',
+    help: 'Connections to the node port closed because they did not prove CLUSTER_SECRET (or stalled, or were malformed).',
+    registers: [registry],
+  });
   return {
     registry,
     webhookEvents,
     reconcileFindings,
+    clusterAuthFailures,
     /** Counts a checkout response in boxoffice_checkout_responses_total. */
     countCheckoutResponse,
     checkoutSeconds,

@@ -63,7 +63,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const topology: Topology =
     config.redisUrl === null
       ? new LocalTopology({ sql, nodeId: config.nodeId, nodeHost: config.nodeHost, partitions, startedAtMs, host: core.host, inventory: core.inventory, carts: core.carts, promos: core.ledger, log })
-      : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log });
+      : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log, countAuthFailure: () => metrics.clusterAuthFailures.inc() });
   const payments = timedPayments(opts.payments ?? paymentProviderOf(config, clock), metrics);
   const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log, partitions });
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });

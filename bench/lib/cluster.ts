@@ -67,6 +67,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   }
   assertNotInterrupted();
   const name = `bo-bench-${randomBytes(6).toString('hex')}`;
+  // The nodes authenticate each other with it (CLUSTER_SECRET); a fresh one per cluster.
+  const secret = randomBytes(24).toString('base64url');
   const dropKeys = () => dropRedisPrefix(opts.redisUrl, `${name}:`).then(() => undefined);
   const forget = onInterrupt(dropKeys);
   const nodes: RunningServer[] = [];
@@ -76,7 +78,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   // partition claims themselves, and the assignment settles once every node is a member.
   try {
     const started = await Promise.allSettled(
-      ids.map((nodeId) => startServer({ kind: 'boxoffice', databaseUrl: opts.databaseUrl, redisUrl: opts.redisUrl, redisKeyPrefix: '', adminToken: opts.adminToken, env: opts.env, cluster: { name, nodeId } })),
+      ids.map((nodeId) => startServer({ kind: 'boxoffice', databaseUrl: opts.databaseUrl, redisUrl: opts.redisUrl, redisKeyPrefix: '', adminToken: opts.adminToken, env: opts.env, cluster: { name, nodeId, secret } })),
     );
     for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -38,7 +38,8 @@ export interface ServerOptions {
   /** Knobs and scenario settings (SIM_PAYMENT_LATENCY_MS, DB_POOL_SIZE, JOURNAL_BATCH_ROWS, …). */
   env: Record<string, string>;
   /** boxoffice only: run as a node of this cluster (REDIS_URL, CLUSTER_NAME, NODE_ID); single-node mode when absent. */
-  cluster?: { name: string; nodeId: string };
+  /** `secret`: CLUSTER_SECRET, the same for every node of the cluster. */
+  cluster?: { name: string; nodeId: string; secret: string };
 }
 
 export interface RunningServer {
@@ -82,7 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   else Object.assign(env, { REDIS_URL: opts.redisUrl, REDIS_KEY_PREFIX: opts.redisKeyPrefix });
   if (opts.cluster) {
     if (opts.kind !== 'boxoffice') throw new Error(`${opts.kind} has no cluster mode`);
-    Object.assign(env, { REDIS_URL: opts.redisUrl, CLUSTER_NAME: opts.cluster.name, NODE_ID: opts.cluster.nodeId, NODE_HOST: '127.0.0.1', NODE_PORT: '0' });
+    Object.assign(env, { REDIS_URL: opts.redisUrl, CLUSTER_NAME: opts.cluster.name, CLUSTER_SECRET: opts.cluster.secret, NODE_ID: opts.cluster.nodeId, NODE_HOST: '127.0.0.1', NODE_PORT: '0' });
   }
 
   const child = trackChild(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));

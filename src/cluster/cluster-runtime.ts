@@ -27,6 +27,8 @@ export interface ClusterRuntimeDeps {
   host: PartitionHost;
   clock: Clock;
   log: Logger;
+  /** Counts a connection refused by the handshake (boxoffice_cluster_auth_failures_total). */
+  countAuthFailure?: () => void;
 }
 
 /** What `start` connects: Redis, the routing table cached from it, and the transport server peers call. */
@@ -62,7 +64,7 @@ export class ClusterRuntime implements ClusterLink {
     this.nodeId = deps.config.nodeId;
     this.partitions = deps.partitions;
     this.clock = deps.clock;
-    this.pool = new PeerPool(this.nodeId);
+    this.pool = new PeerPool(this.nodeId, { secret: deps.config.clusterSecret! });
     this.waiters = new RouteWaiters(deps.clock);
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     this.coordinator = new Coordinator({
@@ -93,10 +95,16 @@ export class ClusterRuntime implements ClusterLink {
     const redis = openClusterRedis(config.redisUrl!, onRedisError);
     const routing = await RoutingTable.open({ redis, keyPrefix: prefix, sql: this.deps.sql, onError: onRedisError });
     const server = await startTransportServer({
+      selfId: this.nodeId,
+      secret: config.clusterSecret!,
       host: config.nodeHost,
       port: config.nodePort,
       handler: (msg, from) => this.ready.then(() => this.dispatch(msg as PeerMessage, from)),
       onConnectionError: (err, from) => log.warn({ err: err.message, from }, 'transport connection error'),
+      onAuthFailure: (reason, remote) => {
+        log.warn({ reason, remote }, 'a connection to the node port failed authentication; closed, nothing executed');
+        this.deps.countAuthFailure?.();
+      },
     });
     this.joined = { redis, routing, server };
     const mine = (await readOwnerRoutes(this.deps.sql)).filter((r) => r.nodeId === this.nodeId).map((r) => r.partition);

@@ -30,6 +30,8 @@ export interface ClusterTopologyDeps {
   catalog: Catalog;
   clock: Clock;
   log: Logger;
+  /** Counts a connection the node port refused (handshake failed). */
+  countAuthFailure?: () => void;
 }
 
 /**
@@ -47,7 +49,7 @@ export class ClusterTopology implements Topology {
 
   constructor(private readonly deps: ClusterTopologyDeps) {
     const { config, sql, partitions, host, inventory, carts, cartStore, promos, catalog, clock, log } = deps;
-    this.link = new ClusterRuntime({ config, sql, partitions, host, clock, log });
+    this.link = new ClusterRuntime({ config, sql, partitions, host, clock, log, ...(deps.countAuthFailure ? { countAuthFailure: deps.countAuthFailure } : {}) });
     this.proxies = new OwnerProxies({ link: this.link, inventory, carts, promos, catalog, log, checkoutRunning: (key) => host.checkoutRunning(key) });
     this.gossip = new SoldOutGossip(this.link, (max) => inventory.soldOutActive(max));
     this.promos = this.proxies.promoUses;

@@ -6,17 +6,22 @@ import { Packr } from 'msgpackr';
  * reconnected or restarted peer does not know.
  *
  * A frame body is one of these tuples (arrays, not objects: smaller, and the kind is checked first):
- *   [HELLO, nodeId, protocolVersion]   the first frame a client sends on a connection
+ *   [CHALLENGE, serverNonce]                          the first frame a server sends on a connection
+ *   [HELLO, nodeId, protocolVersion, nonce, mac]      the client's answer (handshake.ts)
+ *   [WELCOME, serverId, mac]                          the server's proof; only then does the client send requests
  *   [REQUEST, id, message]
  *   [REPLY, id, reply]
  *   [ERROR, id, code, text]            the request failed on the server (handler threw, overload, shutdown)
  */
-export const frameKind = { hello: 0, request: 1, reply: 2, error: 3 } as const;
-export const protocolVersion = 1;
+export const frameKind = { hello: 0, request: 1, reply: 2, error: 3, challenge: 4, welcome: 5 } as const;
+/** 2: connections are authenticated (CHALLENGE, HELLO with a MAC, WELCOME); a version-1 peer is refused. */
+export const protocolVersion = 2;
 export const frameHeaderBytes = 4;
 
 export type Frame =
-  | readonly [typeof frameKind.hello, string, number]
+  | readonly [typeof frameKind.challenge, Uint8Array]
+  | readonly [typeof frameKind.hello, string, number, Uint8Array, Uint8Array]
+  | readonly [typeof frameKind.welcome, string, Uint8Array]
   | readonly [typeof frameKind.request, number, unknown]
   | readonly [typeof frameKind.reply, number, unknown]
   | readonly [typeof frameKind.error, number, string, string];
@@ -61,25 +66,39 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly bodyBytesMax: number) {}
+  constructor(private bodyBytesMax: number) {}
+
+  /** Changes the largest frame accepted from now on (small until a connection is authenticated). */
+  limit(bodyBytesMax: number): void {
+    this.bodyBytesMax = bodyBytesMax;
+  }
 
   /** Feeds a chunk; returns the frames it completed, in order. Throws FrameSizeError or ProtocolError. */
   push(chunk: Buffer): Frame[] {
+    this.feed(chunk);
+    const frames: Frame[] = [];
+    for (let frame = this.next(); frame !== null; frame = this.next()) frames.push(frame);
+    return frames;
+  }
+
+  /** Buffers a chunk; `next` takes the frames out one at a time (so a limit change applies from the next frame). */
+  feed(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const frames: Frame[] = [];
-    while (this.buffered >= frameHeaderBytes) {
-      const head = this.contiguous(frameHeaderBytes);
-      const length = head.readUInt32BE(0);
-      if (length > this.bodyBytesMax) throw new FrameSizeError(length, this.bodyBytesMax);
-      if (this.buffered < frameHeaderBytes + length) break;
-      const all = this.contiguous(frameHeaderBytes + length);
-      frames.push(decodeBody(all.subarray(frameHeaderBytes, frameHeaderBytes + length)));
-      const rest = all.subarray(frameHeaderBytes + length);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-    }
-    return frames;
+  }
+
+  /** The next whole frame, or null until more bytes come. Throws FrameSizeError or ProtocolError. */
+  next(): Frame | null {
+    if (this.buffered < frameHeaderBytes) return null;
+    const length = this.contiguous(frameHeaderBytes).readUInt32BE(0);
+    if (length > this.bodyBytesMax) throw new FrameSizeError(length, this.bodyBytesMax);
+    if (this.buffered < frameHeaderBytes + length) return null;
+    const all = this.contiguous(frameHeaderBytes + length);
+    const frame = decodeBody(all.subarray(frameHeaderBytes, frameHeaderBytes + length));
+    const rest = all.subarray(frameHeaderBytes + length);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return frame;
   }
 
   /** Makes the first chunk at least `bytes` long (joins chunks when needed) and returns it. */
@@ -100,10 +119,16 @@ function decodeBody(body: Buffer): Frame {
     throw new ProtocolError(`undecodable frame: ${(err as Error).message}`);
   }
   if (!Array.isArray(value)) throw new ProtocolError('a frame must be an array');
-  const [kind, a, b, c] = value as unknown[];
+  const [kind, a, b, c, d] = value as unknown[];
   switch (kind) {
+    case frameKind.challenge:
+      if (a instanceof Uint8Array) return [frameKind.challenge, a];
+      break;
     case frameKind.hello:
-      if (typeof a === 'string' && typeof b === 'number') return [frameKind.hello, a, b];
+      if (typeof a === 'string' && typeof b === 'number' && c instanceof Uint8Array && d instanceof Uint8Array) return [frameKind.hello, a, b, c, d];
+      break;
+    case frameKind.welcome:
+      if (typeof a === 'string' && b instanceof Uint8Array) return [frameKind.welcome, a, b];
       break;
     case frameKind.request:
     case frameKind.reply:

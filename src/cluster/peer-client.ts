@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { settledWithin } from './deadline.js';
 import { encodeFrame, FrameDecoder, frameKind, FrameSizeError, protocolVersion, ProtocolError, type Frame } from './frames.js';
+import { helloMac, isNonce, macMatches, newNonce, welcomeMac } from './handshake.js';
 import { TransportError, type TransportOutcome } from './transport-error.js';
 import { transportLimits } from '../config/limits.js';
 
@@ -19,6 +20,8 @@ import { transportLimits } from '../config/limits.js';
 export interface PeerClientOptions {
   /** Our node id, sent in HELLO; the peer's handler sees it as `from`. */
   selfId: string;
+  /** CLUSTER_SECRET: the key of the handshake's MACs (handshake.ts). */
+  secret: string;
   peerId: string;
   host: string;
   port: number;
@@ -30,6 +33,13 @@ export interface PeerClientOptions {
   closeDrainMsMax?: number;
   /** Jitter source, numbers in [0, 1); inject a seeded one to replay a run. Default Math.random. */
   rng?: () => number;
+}
+
+/** One connection's handshake: our nonce, the server's once its CHALLENGE came, and whether it is over. */
+interface Handshake {
+  nonce: Buffer;
+  serverNonce: Buffer | null;
+  done: boolean;
 }
 
 export type PeerLinkState = 'idle' | 'connecting' | 'up' | 'backoff' | 'closed';
@@ -71,7 +81,7 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
   private late = 0;
-  private readonly settings: Required<Omit<PeerClientOptions, 'selfId' | 'peerId' | 'host' | 'port'>>;
+  private readonly settings: Required<Omit<PeerClientOptions, 'selfId' | 'secret' | 'peerId' | 'host' | 'port'>>;
 
   constructor(private readonly opts: PeerClientOptions) {
     super();
@@ -179,16 +189,20 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
     this.linkState = 'connecting';
     const socket = createConnection({ host: this.opts.host, port: this.opts.port, noDelay: true });
     this.socket = socket;
-    const decoder = new FrameDecoder(this.settings.frameBytesMax);
+    const decoder = new FrameDecoder(transportLimits.handshakeFrameBytesMax);
     const connectTimer = setTimeout(() => socket.destroy(new Error(`connect timeout to ${this.peerId}`)), this.settings.connectTimeoutMs);
     let wasUp = false;
     let lastError: Error = new Error(`connection to ${this.peerId} closed`);
-    socket.once('connect', () => {
+    // Connected is not up: the link is up once the handshake proved both sides know the secret (within the timeout).
+    const handshake: Handshake = { nonce: newNonce(), serverNonce: null, done: false };
+    const up = () => {
       clearTimeout(connectTimer);
+      handshake.done = true;
       wasUp = true;
+      decoder.limit(this.settings.frameBytesMax);
       this.onUp();
-    });
-    socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
+    };
+    socket.on('data', (chunk: Buffer) => (handshake.done ? this.onData(socket, decoder, chunk) : this.onHandshake(socket, decoder, chunk, handshake, up)));
     socket.on('error', (err) => (lastError = err));
     socket.once('close', () => {
       clearTimeout(connectTimer);
@@ -196,10 +210,41 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
     });
   }
 
+  /**
+   * The handshake from the client's side: answer the server's CHALLENGE with our HELLO, then accept only a WELCOME
+   * whose MAC proves the secret and names the node we dialed. Anything else closes the connection (the link goes to
+   * backoff and redials; requests waiting for it get PEER_UNAVAILABLE when it was never up).
+   */
+  private onHandshake(socket: Socket, decoder: FrameDecoder, chunk: Buffer, hs: Handshake, up: () => void): void {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (err) {
+      socket.destroy(err as Error);
+      return;
+    }
+    for (const [i, frame] of frames.entries()) {
+      if (frame[0] === frameKind.challenge && hs.serverNonce === null && isNonce(frame[1])) {
+        hs.serverNonce = Buffer.from(frame[1]);
+        const mac = helloMac(this.opts.secret, hs.serverNonce, hs.nonce, this.opts.selfId);
+        socket.write(encodeFrame([frameKind.hello, this.opts.selfId, protocolVersion, hs.nonce, mac], transportLimits.handshakeFrameBytesMax));
+        continue;
+      }
+      const proof = hs.serverNonce && welcomeMac(this.opts.secret, hs.nonce, hs.serverNonce, this.opts.selfId, this.peerId);
+      if (frame[0] === frameKind.welcome && proof && frame[1] === this.peerId && macMatches(frame[2], proof)) {
+        up();
+        // Frames that came with the WELCOME belong to the authenticated link.
+        for (const rest of frames.slice(i + 1)) this.onFrames(socket, [rest]);
+        return;
+      }
+      socket.destroy(new ProtocolError(`${this.peerId} did not prove the cluster secret (got frame kind ${frame[0]})`));
+      return;
+    }
+  }
+
   private onUp(): void {
     this.linkState = 'up';
     this.attempt = 0;
-    this.write(encodeFrame([frameKind.hello, this.opts.selfId, protocolVersion], this.settings.frameBytesMax));
     const queued = this.queued;
     this.queued = [];
     for (const id of queued) {
@@ -241,6 +286,10 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
       socket.destroy(err as Error);
       return;
     }
+    this.onFrames(socket, frames);
+  }
+
+  private onFrames(socket: Socket, frames: Frame[]): void {
     for (const frame of frames) {
       if (frame[0] === frameKind.reply) this.settle(frame[1], (p) => p.resolve(frame[2]));
       else if (frame[0] === frameKind.error) this.settle(frame[1], (p) => p.reject(TransportError.remote(frame[2], frame[3])));

@@ -23,7 +23,7 @@ export class PeerPool {
 
   constructor(
     private readonly selfId: string,
-    private readonly clientOptions: PeerPoolClientOptions = {},
+    private readonly clientOptions: PeerPoolClientOptions,
   ) {}
 
   /** Makes the pool match `peers` (node id → address). Clients of removed or re-addressed peers close gracefully. */

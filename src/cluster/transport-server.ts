@@ -1,19 +1,26 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { settledWithin } from './deadline.js';
 import { encodeFrame, FrameDecoder, frameKind, FrameSizeError, protocolVersion, ProtocolError, type Frame } from './frames.js';
+import { helloMac, isNonce, macMatches, newNonce, welcomeMac } from './handshake.js';
 import { remoteTransportCodes } from './transport-error.js';
-import { transportLimits } from '../config/limits.js';
+import { membershipLimits, transportLimits } from '../config/limits.js';
 
 /**
  * The server side of the node-to-node transport: accepts connections from peer clients, runs each request through
  * the handler and sends its reply with the request's correlation id. Replies go out as handlers finish, in any
- * order. A handler that throws becomes an error reply; the connection and the server carry on.
+ * order. A handler that throws becomes an error reply; the connection and the server carry on. Every connection
+ * authenticates first (handshake.ts): until the peer's HELLO proves the shared secret, frames are small, nothing is
+ * dispatched, and a peer that fails or stalls is closed (onAuthFailure).
  */
 
 /** Handles one request from the node `from`; the resolved value is the reply. Expected failures should be values. */
 export type RequestHandler = (msg: unknown, from: string) => Promise<unknown>;
 
 export interface TransportServerOptions {
+  /** This node's id, named in WELCOME (the client checks it dialed the node it meant). */
+  selfId: string;
+  /** CLUSTER_SECRET: the key of the handshake's MACs. */
+  secret: string;
   host: string;
   /** 0 picks a free port; `server.port` tells which. */
   port: number;
@@ -21,8 +28,12 @@ export interface TransportServerOptions {
   frameBytesMax?: number;
   requestsInFlightPerConnectionMax?: number;
   closeDrainMsMax?: number;
+  /** Default transportLimits.handshakeTimeoutMs. */
+  handshakeTimeoutMs?: number;
   /** Connection-level problems (protocol errors, oversize frames, socket errors), for logs. Default: ignored. */
   onConnectionError?: (err: Error, from: string | null) => void;
+  /** A connection that failed the handshake (wrong secret, malformed, too slow), with its address. Default: ignored. */
+  onAuthFailure?: (reason: string, remote: string) => void;
 }
 
 export interface TransportServer {
@@ -37,18 +48,26 @@ export interface TransportServer {
 }
 
 interface ServerSettings {
+  selfId: string;
+  secret: string;
   handler: RequestHandler;
   frameBytesMax: number;
   inFlightMax: number;
+  handshakeTimeoutMs: number;
   onConnectionError: (err: Error, from: string | null) => void;
+  onAuthFailure: (reason: string, remote: string) => void;
 }
 
 export async function startTransportServer(opts: TransportServerOptions): Promise<TransportServer> {
   const settings: ServerSettings = {
+    selfId: opts.selfId,
+    secret: opts.secret,
     handler: opts.handler,
     frameBytesMax: opts.frameBytesMax ?? transportLimits.frameBytesMax,
     inFlightMax: opts.requestsInFlightPerConnectionMax ?? transportLimits.requestsInFlightPerConnectionMax,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? transportLimits.handshakeTimeoutMs,
     onConnectionError: opts.onConnectionError ?? (() => {}),
+    onAuthFailure: opts.onAuthFailure ?? (() => {}),
   };
   const closeDrainMs = opts.closeDrainMsMax ?? transportLimits.closeDrainMsMax;
   const connections = new Set<ServerConnection>();
@@ -92,6 +111,8 @@ class ServerConnection {
   readonly closed: Promise<void>;
   private readonly decoder: FrameDecoder;
   private peerId: string | null = null;
+  private readonly nonce = newNonce();
+  private readonly handshakeTimer: NodeJS.Timeout;
   private running = 0;
   private closing = false;
   private corked = false;
@@ -101,11 +122,15 @@ class ServerConnection {
     private readonly socket: Socket,
     private readonly settings: ServerSettings,
   ) {
-    this.decoder = new FrameDecoder(settings.frameBytesMax);
+    // Until the peer is authenticated only handshake frames fit.
+    this.decoder = new FrameDecoder(transportLimits.handshakeFrameBytesMax);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => settings.onConnectionError(err, this.peerId));
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.handshakeTimer = setTimeout(() => this.refuse('no valid HELLO within the handshake timeout'), settings.handshakeTimeoutMs);
+    void this.closed.then(() => clearTimeout(this.handshakeTimer));
+    this.write(encodeFrame([frameKind.challenge, this.nonce], transportLimits.handshakeFrameBytesMax));
   }
 
   /** Stops taking requests, lets running handlers reply (bounded), then ends the connection. */
@@ -117,31 +142,53 @@ class ServerConnection {
     await this.closed;
   }
 
+  /** Frames one at a time: the HELLO that authenticates a connection lifts the frame limit for the next ones. */
   private onData(chunk: Buffer): void {
-    let frames: Frame[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      this.fail(err as Error);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.socket.destroyed) return;
+    this.decoder.feed(chunk);
+    while (!this.socket.destroyed) {
+      let frame: Frame | null;
+      try {
+        frame = this.decoder.next();
+      } catch (err) {
+        if (this.peerId === null) this.refuse((err as Error).message);
+        else this.fail(err as Error);
+        return;
+      }
+      if (frame === null) return;
       this.onFrame(frame);
     }
   }
 
   private onFrame(frame: Frame): void {
-    if (this.peerId === null) {
-      if (frame[0] === frameKind.hello && frame[2] === protocolVersion) this.peerId = frame[1];
-      else this.fail(new ProtocolError('the first frame must be HELLO with protocol version ' + protocolVersion));
-      return;
-    }
+    if (this.peerId === null) return this.onHello(frame);
+
     if (frame[0] !== frameKind.request) {
       this.fail(new ProtocolError(`a client may only send requests, got kind ${frame[0]}`));
       return;
     }
     this.onRequest(frame[1], frame[2]);
+  }
+
+  /** The handshake's one client frame: a HELLO whose MAC proves the shared secret over our fresh nonce. */
+  private onHello(frame: Frame): void {
+    if (frame[0] !== frameKind.hello) return this.refuse(`the first frame must be HELLO, got kind ${frame[0]}`);
+    const [, nodeId, version, clientNonce, mac] = frame;
+    if (version !== protocolVersion) return this.refuse(`protocol version ${version}, expected ${protocolVersion}`);
+    if (!membershipLimits.nodeIdPattern.test(nodeId) || !isNonce(clientNonce)) return this.refuse('malformed HELLO');
+    const nonce = Buffer.from(clientNonce);
+    if (!macMatches(mac, helloMac(this.settings.secret, this.nonce, nonce, nodeId))) return this.refuse(`HELLO from ${nodeId} does not prove the cluster secret`);
+    clearTimeout(this.handshakeTimer);
+    this.peerId = nodeId;
+    this.decoder.limit(this.settings.frameBytesMax);
+    const proof = welcomeMac(this.settings.secret, nonce, this.nonce, nodeId, this.settings.selfId);
+    this.write(encodeFrame([frameKind.welcome, this.settings.selfId, proof], transportLimits.handshakeFrameBytesMax));
+  }
+
+  /** A peer that failed the handshake gets nothing more: logged, counted, cut. */
+  private refuse(reason: string): void {
+    if (this.socket.destroyed) return;
+    this.settings.onAuthFailure(reason, `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`);
+    this.socket.destroy();
   }
 
   private onRequest(id: number, msg: unknown): void {

@@ -43,6 +43,11 @@ export interface Config {
   cartIdleTtlMs: number;
   /** LOG_LEVEL, default info: pino level (fatal, error, warn, info, debug, trace, silent). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * CLUSTER_SECRET (required with REDIS_URL, at least 32 characters): the shared key every node-to-node connection
+   * proves with an HMAC challenge-response before anything it sends is executed. Null without REDIS_URL.
+   */
+  clusterSecret: string | null;
   /** NODE_ID, default node-1: this node's name in partition_owners. */
   nodeId: string;
   /** PARTITIONS, default 1024: the partition count; the database records it on first start and keeps it. */
@@ -97,6 +102,7 @@ const schema = z.object({
   HOLD_TTL_MS: int(limits.holdTtlMsMin, limits.holdTtlMsMax).default('600000'),
   CART_TTL_MS: int(60_000, 30 * 24 * 3600 * 1000).default('86400000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CLUSTER_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 32`)').max(1_024).optional(),
   NODE_ID: z.string().regex(membershipLimits.nodeIdPattern, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('node-1'),
   PARTITIONS: int(1, clusterLimits.partitionsMax).default('1024'),
   JOURNAL_BATCH_ROWS: int(1, limits.journalBatchRowsMax).default(String(limits.journalBatchRowsMax)),
@@ -126,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.REDIS_URL !== undefined && e.DATABASE_URL === undefined) {
     throw new ConfigError('REDIS_URL is set (cluster mode) but DATABASE_URL is not: the nodes of a cluster share one PostgreSQL server');
   }
+  if (e.REDIS_URL !== undefined && e.CLUSTER_SECRET === undefined) {
+    throw new ConfigError('REDIS_URL is set (cluster mode) but CLUSTER_SECRET is not: nodes authenticate each other with it (at least 32 characters, the same on every node)');
+  }
   if (e.PAYMENT_PROVIDER === 'stripe') {
     const missing = (['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET'] as const).filter((name) => e[name] === undefined);
     if (missing.length > 0) throw new ConfigError(`PAYMENT_PROVIDER=stripe needs ${missing.join(' and ')}`);
@@ -146,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     holdTtlMs: e.HOLD_TTL_MS,
     cartIdleTtlMs: e.CART_TTL_MS,
     logLevel: e.LOG_LEVEL,
+    clusterSecret: e.REDIS_URL === undefined ? null : e.CLUSTER_SECRET!,
     nodeId: e.NODE_ID,
     partitions: e.PARTITIONS,
     journalBatchRowsMax: e.JOURNAL_BATCH_ROWS,

@@ -332,6 +332,10 @@ export const transportLimits = {
   closeDrainMsMax: 5_000,
   /** After our FIN, how long to wait for the peer's before destroying the socket (raises no error). */
   closeLingerMs: 1_000,
+  /** A connection not authenticated by then is closed (a client's requests get PEER_UNAVAILABLE); counted as an auth failure. */
+  handshakeTimeoutMs: 5_000,
+  /** Largest frame before a connection is authenticated (a larger one closes it, PEER_UNAVAILABLE for a client). */
+  handshakeFrameBytesMax: 1_024,
 } as const;
 
 /** The `boxoffice` operator CLI (src/cli). */

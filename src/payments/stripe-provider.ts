@@ -216,6 +216,8 @@ export class StripePaymentProvider implements PaymentProvider {
           const delayMs = this.backoffMs(attempt);
           if (this.clock.now() + delayMs + stripeLimits.attemptMinMs > deadline) throw err;
           await new Promise<void>((resolve) => this.clock.setTimer(this.clock.now() + delayMs, resolve));
+          // Other calls may have opened the circuit meanwhile: while it is open nothing is sent.
+          if (!this.breaker.allows()) throw err;
         }
       }
     } finally {

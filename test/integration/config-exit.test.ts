@@ -4,8 +4,8 @@ import { ensureNodeBuilt, mainJs } from '../support/child-node.js';
 import { repoRoot } from '../support/ensure-built.js';
 import { runProcess } from '../support/run-process.js';
 
-/** The node refuses a bad payment configuration at start: exit code 2 and a message naming the variable. */
-describe('payment configuration at start', () => {
+/** The node refuses a bad payment or cluster configuration at start: exit code 2 and a message naming the variable. */
+describe('payment and cluster configuration at start', () => {
   beforeAll(() => ensureNodeBuilt(), 150_000);
 
   const start = (env: Record<string, string>) =>
@@ -20,6 +20,15 @@ describe('payment configuration at start', () => {
     const run = await start({ PAYMENT_PROVIDER: 'stripe', ...env });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain(variable);
+  });
+
+  it.each([
+    ['no CLUSTER_SECRET', {}],
+    ['a CLUSTER_SECRET under 32 characters', { CLUSTER_SECRET: 'short-secret' }],
+  ])('stops with exit code 2 in cluster mode with %s', async (_label, env) => {
+    const run = await start({ REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/never_used', ...env });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain('CLUSTER_SECRET');
   });
 
   it('stops with exit code 2 on an unknown PAYMENT_PROVIDER', async () => {

@@ -118,7 +118,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<TestClust
     NODE_HOST: '127.0.0.1',
     NODE_PORT: '0',
     DATABASE_URL: db.url,
-    ...(redisUrl === null ? {} : { REDIS_URL: redisUrl }),
+    ...(redisUrl === null ? {} : { REDIS_URL: redisUrl, CLUSTER_SECRET: randomBytes(24).toString('base64url') }),
     CLUSTER_NAME: name,
     ADMIN_TOKEN: clusterTestAdminToken,
     PARTITIONS: String(opts.partitions ?? 64),

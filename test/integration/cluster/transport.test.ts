@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   encodeFrame,
+  FrameDecoder,
   frameKind,
+  protocolVersion,
   PeerClient,
   PeerPool,
   startTransportServer,
@@ -13,9 +15,11 @@ import {
   type TransportServer,
   type TransportServerOptions,
 } from '../../../src/cluster/transport.js';
+import { helloMac, newNonce } from '../../../src/cluster/handshake.js';
 import { seededRng, seedToRun, shuffle } from '../../support/seeded-random.js';
 
 const host = '127.0.0.1';
+const secret = 'test-cluster-secret-0123456789abcdef';
 const servers: TransportServer[] = [];
 const clients: PeerClient[] = [];
 const pools: PeerPool[] = [];
@@ -29,13 +33,13 @@ afterEach(async () => {
 });
 
 async function serve(handler: RequestHandler, opts: Partial<TransportServerOptions> = {}): Promise<TransportServer> {
-  const server = await startTransportServer({ host, port: 0, handler, ...opts });
+  const server = await startTransportServer({ selfId: 'node-b', secret, host, port: 0, handler, ...opts });
   servers.push(server);
   return server;
 }
 
 function clientOf(port: number, opts: Partial<PeerClientOptions> = {}): PeerClient {
-  const client = new PeerClient({ selfId: 'node-a', peerId: 'node-b', host, port, rng: seededRng(1), ...opts });
+  const client = new PeerClient({ selfId: 'node-a', secret, peerId: 'node-b', host, port, rng: seededRng(1), ...opts });
   clients.push(client);
   return client;
 }
@@ -64,6 +68,23 @@ async function rawConnection(port: number): Promise<Socket> {
   sockets.push(socket);
   socket.on('error', () => {});
   await once(socket, 'connect');
+  return socket;
+}
+
+/** The server's CHALLENGE nonce, read from a raw connection's first frame. */
+async function challengeOf(socket: Socket): Promise<Buffer> {
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  const [frame] = new FrameDecoder(1_024).push(chunk);
+  if (frame?.[0] !== frameKind.challenge) throw new Error(`expected a CHALLENGE, got ${JSON.stringify(frame)}`);
+  return Buffer.from(frame[1]);
+}
+
+/** A raw connection that passed the handshake as `nodeId` (with `key`, the cluster secret by default). */
+async function authenticatedConnection(port: number, nodeId: string, key = secret): Promise<Socket> {
+  const socket = await rawConnection(port);
+  const serverNonce = await challengeOf(socket);
+  const nonce = newNonce();
+  socket.write(encodeFrame([frameKind.hello, nodeId, protocolVersion, nonce, helloMac(key, serverNonce, nonce, nodeId)], 1_024));
   return socket;
 }
 
@@ -176,9 +197,8 @@ describe('the node transport over TCP', () => {
   it('closes a connection whose header announces a frame over the limit', async () => {
     const errors: Error[] = [];
     const server = await serve(async (msg) => msg, { frameBytesMax: 1_024, onConnectionError: (err) => errors.push(err) });
-    const socket = await rawConnection(server.port);
+    const socket = await authenticatedConnection(server.port, 'raw');
     const closed = once(socket, 'close');
-    socket.write(encodeFrame([frameKind.hello, 'raw', 1], 1_024));
     const header = Buffer.alloc(4);
     header.writeUInt32BE(1_000_000, 0);
     socket.write(header);
@@ -189,13 +209,14 @@ describe('the node transport over TCP', () => {
   it('closes a connection whose first frame is not HELLO', async () => {
     const server = await serve(async (msg) => msg);
     const socket = await rawConnection(server.port);
+    await challengeOf(socket);
     const closed = once(socket, 'close');
     socket.write(encodeFrame([frameKind.request, 1, 'hi'], 1_024));
     await closed;
   });
 
   it('fails a request with PEER_UNAVAILABLE when nothing listens at the address', async () => {
-    const gone = await startTransportServer({ host, port: 0, handler: async () => null });
+    const gone = await startTransportServer({ selfId: 'node-b', secret, host, port: 0, handler: async () => null });
     await gone.close();
     const client = clientOf(gone.port);
     const err = await transportErrorOf(client.request('anyone?', 1_000));
@@ -280,11 +301,92 @@ describe('the node transport over TCP', () => {
   });
 });
 
+describe('authentication of node connections (CLUSTER_SECRET)', () => {
+  /** A server whose handler records what it ran, and whose refusals are recorded too. */
+  async function guarded(opts: Partial<TransportServerOptions> = {}) {
+    const ran: unknown[] = [];
+    const refused: string[] = [];
+    const server = await serve(async (msg) => (ran.push(msg), 'done'), { onAuthFailure: (reason) => refused.push(reason), ...opts });
+    return { server, ran, refused };
+  }
+
+  it('serves a client that knows the secret, and tells the handler its node id', async () => {
+    const server = await serve(async (_msg, from) => `hello ${from}`);
+    expect(await clientOf(server.port).request('hi', 1_000)).toBe('hello node-a');
+  });
+
+  it('runs nothing for a client with another secret: the server refuses it and the client never comes up', async () => {
+    const { server, ran, refused } = await guarded();
+    const intruder = clientOf(server.port, { secret: 'some-other-secret-0123456789abcdefgh' });
+    const err = await transportErrorOf(intruder.request({ t: 'inv', cmd: { t: 'setOnHand', onHand: 0 } }, 1_000));
+    expect(err.outcome).toBe('not-delivered');
+    expect(ran).toEqual([]);
+    expect(refused.join()).toMatch(/does not prove the cluster secret/);
+  });
+
+  it('sends nothing to a server that does not know the secret', async () => {
+    const { server, ran } = await guarded({ secret: 'an-impostor-secret-0123456789abcdefgh' });
+    const err = await transportErrorOf(clientOf(server.port).request('for the real node only', 1_000));
+    expect(err.outcome).toBe('not-delivered');
+    expect(ran).toEqual([]);
+  });
+
+  it('sends nothing to a server that knows the secret but is not the node it dialed', async () => {
+    const { server, ran } = await guarded({ selfId: 'node-x' });
+    const err = await transportErrorOf(clientOf(server.port).request('for node-b only', 1_000));
+    expect(err.outcome).toBe('not-delivered');
+    expect(ran).toEqual([]);
+  });
+
+  it('refuses a HELLO replayed from an earlier connection (each challenge is fresh)', async () => {
+    const { server, ran, refused } = await guarded();
+    const first = await rawConnection(server.port);
+    const serverNonce = await challengeOf(first);
+    const nonce = newNonce();
+    const hello = encodeFrame([frameKind.hello, 'node-a', protocolVersion, nonce, helloMac(secret, serverNonce, nonce, 'node-a')], 1_024);
+    first.write(hello);
+    first.destroy();
+    const replay = await rawConnection(server.port);
+    await challengeOf(replay);
+    const closed = once(replay, 'close');
+    replay.write(hello);
+    replay.write(encodeFrame([frameKind.request, 1, { t: 'admin', op: 'drain' }], 1_024));
+    await closed;
+    expect(ran).toEqual([]);
+    expect(refused.at(-1)).toMatch(/does not prove the cluster secret/);
+  });
+
+  it.each([
+    ['a request before any HELLO', () => encodeFrame([frameKind.request, 1, 'run me'], 1_024)],
+    ['a HELLO of the old protocol', () => encodeFrame([frameKind.hello, 'node-a', 1, newNonce(), Buffer.alloc(32)], 1_024)],
+    ['a HELLO with a node id that is not one', () => encodeFrame([frameKind.hello, 'node a\r\n', protocolVersion, newNonce(), Buffer.alloc(32)], 1_024)],
+    ['a HELLO with a short nonce', () => encodeFrame([frameKind.hello, 'node-a', protocolVersion, Buffer.alloc(3), Buffer.alloc(32)], 1_024)],
+    ['a frame over the handshake size', () => encodeFrame([frameKind.hello, 'node-a', protocolVersion, newNonce(), Buffer.alloc(5_000)], 10_000)],
+  ])('closes a connection that sends %s, and runs nothing', async (_label, frameOf) => {
+    const { server, ran, refused } = await guarded();
+    const socket = await rawConnection(server.port);
+    await challengeOf(socket);
+    const closed = once(socket, 'close');
+    socket.write(frameOf());
+    await closed;
+    expect(ran).toEqual([]);
+    expect(refused).toHaveLength(1);
+  });
+
+  it('closes a connection that says nothing within the handshake timeout', async () => {
+    const { server, refused } = await guarded({ handshakeTimeoutMs: 50 });
+    const socket = await rawConnection(server.port);
+    await challengeOf(socket);
+    await once(socket, 'close');
+    expect(refused).toEqual(['no valid HELLO within the handshake timeout']);
+  });
+});
+
 describe('the peer pool', () => {
   it('sends to peers by node id, skips itself, and closes the client of a peer that leaves', async () => {
     const b = await serve(async (_msg, from) => `b answers ${from}`);
-    const c = await serve(async (_msg, from) => `c answers ${from}`);
-    const pool = new PeerPool('node-a', { rng: seededRng(2) });
+    const c = await serve(async (_msg, from) => `c answers ${from}`, { selfId: 'node-c' });
+    const pool = new PeerPool('node-a', { secret, rng: seededRng(2) });
     pools.push(pool);
     pool.setPeers(
       new Map([
@@ -310,7 +412,7 @@ describe('the peer pool', () => {
   it('replaces the client of a peer that now advertises another address', async () => {
     const before = await serve(async () => 'old address');
     const after = await serve(async () => 'new address');
-    const pool = new PeerPool('node-a');
+    const pool = new PeerPool('node-a', { secret });
     pools.push(pool);
     pool.setPeers(new Map([['node-b', { host, port: before.port }]]));
     expect(await pool.request('node-b', 'hi', 1_000)).toBe('old address');

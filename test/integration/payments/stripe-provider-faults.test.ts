@@ -286,6 +286,21 @@ describe('StripePaymentProvider under faults', () => {
       expect(provider.available()).toBe(false);
     });
 
+    it('sends no retry once the circuit opened during its backoff', async () => {
+      // Backoffs wait until the test fires them, so every key is in its backoff when the circuit opens.
+      const backoffs: (() => void)[] = [];
+      const gated = { now: () => clock.now(), setTimer: (_atMs: number, fn: () => void) => (backoffs.push(fn), { cancel: () => {} }) };
+      const p = new StripePaymentProvider({ apiKey: server.apiKey, apiBase: new URL(server.url), clock: gated, random: () => 0 });
+      server.faults.next({ fault: { t: 'status', status: 503, when: 'before' }, times: 100 });
+      const calls = Array.from({ length: stripeLimits.breakerFailuresMax }, () => thrownBy(p.authorize(authorizeFor())));
+      await vi.waitFor(() => expect(p.available()).toBe(false), bound);
+      expect(server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
+      for (const fire of backoffs.splice(0)) fire();
+      for (const err of await Promise.all(calls)) expect(err).toBeInstanceOf(PaymentTimeoutError);
+      expect(server.calls).toHaveLength(stripeLimits.breakerFailuresMax);
+      server.faults.clear();
+    });
+
     it('half-opens after breakerOpenMs: one success closes it, and failures count from zero again', async () => {
       await openBreaker();
       clock.advance(stripeLimits.breakerOpenMs);

@@ -14,7 +14,9 @@ function rawFrame(value: unknown): Buffer {
 
 describe('frames', () => {
   const frames: Frame[] = [
-    [frameKind.hello, 'node-a', 1],
+    [frameKind.challenge, Buffer.alloc(32, 7)],
+    [frameKind.hello, 'node-a', 2, Buffer.alloc(32, 1), Buffer.alloc(32, 2)],
+    [frameKind.welcome, 'node-b', Buffer.alloc(32, 3)],
     [frameKind.request, 1, { sku: 'TSHIRT', qty: 2, bytes: Buffer.from([1, 2, 3]) }],
     [frameKind.reply, 1, ['ok', null, 12.5]],
     [frameKind.error, 7, 'OVERLOADED', 'too many'],
