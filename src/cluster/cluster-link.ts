@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Route } from './routing-table.js';
 
@@ -37,6 +38,9 @@ export interface ClusterLink {
   request(node: string, message: PeerMessage, timeoutMs: number): Promise<unknown>;
   /** The peers this node can send to now. */
   peerIds(): string[];
-  /** Handles messages of type `type` from the other nodes (one handler per type). */
-  onPeerMessage<M extends PeerMessage>(type: M['t'], handler: PeerHandler<M>): void;
+  /**
+   * Handles messages of type `type` from the other nodes (one handler per type). Each message is checked against
+   * `schema` first: one that does not match runs nothing and is answered MALFORMED_MESSAGE.
+   */
+  onPeerMessage<M extends PeerMessage>(type: M['t'], schema: ZodType, handler: PeerHandler<M>): void;
 }

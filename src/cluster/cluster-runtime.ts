@@ -7,7 +7,9 @@ import type { Config } from '../config/config.js';
 import { clusterLimits } from '../config/limits.js';
 import { partitionOf } from '../domain/entities.js';
 import type { SqlClient } from '../persistence/sql.js';
+import type { ZodType } from 'zod';
 import type { ClusterLink, PeerHandler, PeerMessage } from './cluster-link.js';
+import { adminMessage, partitionsMessage } from './peer-schemas.js';
 import { Coordinator, loadOverrides } from './coordinator.js';
 import { readCoordinator } from './coordinator-lease.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -52,7 +54,7 @@ export class ClusterRuntime implements ClusterLink {
   readonly coordinator: Coordinator;
   private readonly pool: PeerPool;
   private readonly waiters: RouteWaiters;
-  private readonly handlers = new Map<string, PeerHandler<PeerMessage>>();
+  private readonly handlers = new Map<string, { schema: ZodType; handler: PeerHandler<PeerMessage> }>();
   private joined: Joined | null = null;
   private membership: Membership | null = null;
   private closed = false;
@@ -79,9 +81,9 @@ export class ClusterRuntime implements ClusterLink {
       log: deps.log,
       clock: deps.clock,
     });
-    this.onPeerMessage<AcquireMessage>('acquire', (msg) => this.onAcquire(msg.partitions));
-    this.onPeerMessage<ReleaseMessage>('release', (msg) => this.onRelease(msg.partitions));
-    this.onPeerMessage<AdminMessage>('admin', (msg) => this.onAdmin(msg.op));
+    this.onPeerMessage<AcquireMessage>('acquire', partitionsMessage('acquire'), (msg) => this.onAcquire(msg.partitions));
+    this.onPeerMessage<ReleaseMessage>('release', partitionsMessage('release'), (msg) => this.onRelease(msg.partitions));
+    this.onPeerMessage<AdminMessage>('admin', adminMessage, (msg) => this.onAdmin(msg.op));
   }
 
   /**
@@ -164,9 +166,9 @@ export class ClusterRuntime implements ClusterLink {
     return this.pool.peerIds();
   }
 
-  onPeerMessage<M extends PeerMessage>(type: M['t'], handler: PeerHandler<M>): void {
+  onPeerMessage<M extends PeerMessage>(type: M['t'], schema: ZodType, handler: PeerHandler<M>): void {
     if (this.handlers.has(type)) throw new Error(`a handler for peer messages of type ${type} exists already`);
-    this.handlers.set(type, handler as PeerHandler<PeerMessage>);
+    this.handlers.set(type, { schema, handler: handler as PeerHandler<PeerMessage> });
   }
 
   isCoordinator(): boolean {
@@ -237,10 +239,17 @@ export class ClusterRuntime implements ClusterLink {
     this.joined?.redis.disconnect();
   }
 
+  /** Runs a message's handler once its shape is checked; an unknown type or a malformed message runs nothing. */
   private async dispatch(msg: PeerMessage, from: string): Promise<unknown> {
-    const handler = this.handlers.get(msg.t);
-    if (handler === undefined) throw Object.assign(new Error(`unknown message from ${from}`), { code: 'UNKNOWN_MESSAGE' });
-    return handler(msg, from);
+    const type = typeof msg === 'object' && msg !== null && typeof msg.t === 'string' ? msg.t : null;
+    const entry = type === null ? undefined : this.handlers.get(type);
+    if (entry === undefined) throw Object.assign(new Error(`unknown message from ${from}`), { code: 'UNKNOWN_MESSAGE' });
+    const checked = entry.schema.safeParse(msg);
+    if (!checked.success) {
+      this.deps.log.warn({ from, type, issues: checked.error.issues.slice(0, 5) }, 'a malformed peer message was refused');
+      throw Object.assign(new Error(`malformed ${type} message from ${from}`), { code: 'MALFORMED_MESSAGE' });
+    }
+    return entry.handler(checked.data as PeerMessage, from);
   }
 
   private async onAcquire(partitions: number[]): Promise<{ claims: Route[] }> {

@@ -10,6 +10,7 @@ import type { InventoryCommand, InventoryReply } from '../domain/inventory.js';
 import type { PromoUsage, Promotion } from '../domain/promotions.js';
 import type { ClusterLink, PeerMessage } from './cluster-link.js';
 import { settledWithin, sleepUntil } from './deadline.js';
+import { cartMessage, catalogMessage, checkoutRunningMessage, inventoryMessage, promoMessage } from './peer-schemas.js';
 import { TransportError } from './transport-error.js';
 
 type InventoryMessage = PeerMessage & { t: 'inv'; sku: string; cmd: InventoryCommand };
@@ -52,15 +53,15 @@ export class OwnerProxies {
 
   constructor(private readonly deps: OwnerProxiesDeps) {
     this.link = deps.link;
-    this.link.onPeerMessage<InventoryMessage>('inv', (msg) => this.onInventory(msg));
-    this.link.onPeerMessage<CartMessage>('cart.checkedOut', (msg) => this.onCartCheckedOut(msg));
-    this.link.onPeerMessage<PromoMessage>('promo', (msg) => this.onPromo(msg));
-    this.link.onPeerMessage<CheckoutRunningMessage>('checkout.running', async (msg) => {
+    this.link.onPeerMessage<InventoryMessage>('inv', inventoryMessage, (msg) => this.onInventory(msg));
+    this.link.onPeerMessage<CartMessage>('cart.checkedOut', cartMessage, (msg) => this.onCartCheckedOut(msg));
+    this.link.onPeerMessage<PromoMessage>('promo', promoMessage, (msg) => this.onPromo(msg));
+    this.link.onPeerMessage<CheckoutRunningMessage>('checkout.running', checkoutRunningMessage, async (msg) => {
       if (!(await this.servable(checkoutPartition(msg.key, this.link.partitions)))) return { moved: true };
       const r = deps.checkoutRunning(msg.key);
       return r === undefined ? { moved: true } : { r };
     });
-    this.link.onPeerMessage<CatalogMessage>('catalog', async (msg) => {
+    this.link.onPeerMessage<CatalogMessage>('catalog', catalogMessage, async (msg) => {
       await deps.catalog.reload(msg.skus);
       return { ok: true };
     });

@@ -3,6 +3,7 @@ import { clusterLimits } from '../config/limits.js';
 import type { InventoryView } from '../domain/inventory.js';
 import type { SkuId } from '../domain/ids.js';
 import type { ClusterLink, PeerMessage } from './cluster-link.js';
+import { soldOutMessage } from './peer-schemas.js';
 
 /** A node's complete list of its SKUs that are sold out with no write in flight. */
 interface SoldOutMessage extends PeerMessage {
@@ -28,7 +29,7 @@ export class SoldOutGossip {
 
   /** `soldOut(max)`: this node's SKUs that are sold out with no write in flight (at most max). */
   constructor(private readonly link: ClusterLink, private readonly soldOut: (max: number) => string[]) {
-    link.onPeerMessage<SoldOutMessage>('soldout', async (msg, from) => {
+    link.onPeerMessage<SoldOutMessage>('soldout', soldOutMessage, async (msg, from) => {
       this.heard(from, msg.skus);
       return { ok: true };
     });

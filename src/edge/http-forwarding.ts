@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { ClusterLink, PeerMessage } from '../cluster/cluster-link.js';
 import { clusterLimits } from '../config/limits.js';
 import { errorResponse } from '../http/error-response.js';
@@ -10,6 +11,16 @@ import { place } from './placement.js';
 export const hopsHeader = 'x-boxoffice-hops';
 
 /** An HTTP request forwarded whole to the owner of its entity; the owner runs it through its own router. */
+/** A forwarded request's envelope as checked before it is served (its body is the route's to validate). */
+const httpPeerMessage = z.object({
+  t: z.literal('http'),
+  m: z.string().min(1).max(16),
+  p: z.string().min(1).max(8_192),
+  q: z.string().max(8_192),
+  h: z.record(z.string().max(8_192)),
+  b: z.unknown(),
+});
+
 interface HttpPeerMessage extends PeerMessage {
   t: 'http';
   m: string;
@@ -41,7 +52,7 @@ export class HttpForwarding {
   private router: Router | null = null;
 
   constructor(private readonly link: ClusterLink | null, private readonly log: Logger) {
-    link?.onPeerMessage<HttpPeerMessage>('http', (msg, from) => this.serveForwarded(msg, from));
+    link?.onPeerMessage<HttpPeerMessage>('http', httpPeerMessage, (msg, from) => this.serveForwarded(msg, from));
   }
 
   /** The router forwarded requests run through (built after the services that use `placement`). */

@@ -14,7 +14,7 @@ function fakeLink(peers: string[]) {
     partitionOf: () => 0, serves: () => false, motion: () => undefined, ownerOf: () => null, routeChange: async () => false,
     request: async (peer: string, msg: PeerMessage) => void sent.push({ peer, msg }),
     peerIds: () => peers,
-    onPeerMessage: (type: string, handler: PeerHandler<PeerMessage>) => void handlers.set(type, handler),
+    onPeerMessage: (type: string, _schema: unknown, handler: PeerHandler<PeerMessage>) => void handlers.set(type, handler),
   } as unknown as ClusterLink;
   return { link, clock, sent, hear: (from: string, skus: string[]) => handlers.get('soldout')!({ t: 'soldout', skus } as PeerMessage, from) };
 }

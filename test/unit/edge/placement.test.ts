@@ -48,7 +48,7 @@ class FakeLink implements ClusterLink {
   peerIds(): string[] {
     return [];
   }
-  onPeerMessage<M extends PeerMessage>(_type: M['t'], _handler: PeerHandler<M>): void {}
+  onPeerMessage<M extends PeerMessage>(_type: M['t'], _schema: unknown, _handler: PeerHandler<M>): void {}
 }
 
 /** Lets promise callbacks run (placement awaits between its steps). */
