@@ -10,6 +10,16 @@
 export const limits = {
   /** Request body size; larger bodies get 413 BODY_TOO_LARGE before any parsing. */
   bodyBytesMax: 64 * 1024,
+  /**
+   * A request refused while its body is still coming (413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 503 NOT_READY)
+   * has up to this many more bytes read and dropped before its answer and the close, so a client still sending reads
+   * the answer instead of a reset; a body declared larger gets the answer and the close at once.
+   */
+  lingerBytesMax: 64 * 1024 * 1024,
+  /** …for at most this long (then the answer and the close, whatever is left unread; raises no error of its own)… */
+  lingerMs: 10_000,
+  /** …and only while the client keeps sending: a pause this long ends it (raises no error of its own). */
+  lingerIdleMs: 500,
   /** Body of the admin bulk catalog import; larger ones get 413 BODY_TOO_LARGE. */
   bulkBodyBytesMax: 4 * 1024 * 1024,
   /** Items in one bulk catalog import; more get 400 VALIDATION_FAILED. */

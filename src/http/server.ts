@@ -1,7 +1,8 @@
-import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import * as uWS from 'uWebSockets.js';
+import { limits } from '../config/limits.js';
 import { errorResponse } from './error-response.js';
+import { serializeBody, writeResponse, writeResponseCorked } from './response-writer.js';
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
 import { isJsonContentType, parseContentLength, readHeaders, UwsHttpRequest } from './uws-request.js';
@@ -76,13 +77,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   };
 }
 
-const jsonContentType = 'application/json; charset=utf-8';
-const textContentType = 'text/plain; charset=utf-8';
-
-/** '201' → '201 Created', precomputed because writeStatus needs the whole status line. */
-const statusLines: string[] = [];
-for (let status = 100; status < 600; status++) statusLines[status] = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
-
 /** One request whose answer leaves the route callback: it waits for its body or for an async handler. */
 class Exchange {
   aborted = false;
@@ -90,6 +84,15 @@ class Exchange {
   done = false;
   received = 0;
   chunks: Buffer[] | undefined = undefined;
+  /**
+   * The answer already decided for a request whose body is still arriving (413, 415, a gate's refusal): the rest of
+   * the body is read and dropped, then this is written and the connection closed, so a client still sending reads
+   * its answer instead of a reset (bounded by limits.lingerBytesMax and limits.lingerMs).
+   */
+  refusal: HttpResponse | null = null;
+  lingerUntilBytes = 0;
+  lingerUntilMs = 0;
+  lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly res: uWS.HttpResponse,
@@ -149,22 +152,23 @@ class ServerCore {
         return this.writeNow(res, request, errorResponse('VALIDATION_FAILED', { reason: 'Bad Content-Length.' }), true);
       }
       const bodyBytesMax = match.opts.bodyBytesMax ?? this.bodyBytesMax;
-      if (declaredBytes > bodyBytesMax) {
-        return this.writeNow(res, request, errorResponse('BODY_TOO_LARGE', { bodyBytesMax }), true);
-      }
+      if (declaredBytes > bodyBytesMax) return this.refuseBody(res, request, match, errorResponse('BODY_TOO_LARGE', { bodyBytesMax }), declaredBytes);
     }
     const hasBody = declaredBytes > 0 || request.headers['transfer-encoding'] !== undefined;
     if (hasBody && !isJsonContentType(request.headers['content-type'])) {
-      return this.writeNow(res, request, errorResponse('UNSUPPORTED_MEDIA_TYPE'), true);
+      return this.refuseBody(res, request, match, errorResponse('UNSUPPORTED_MEDIA_TYPE'), declaredBytes);
     }
     if (this.before !== undefined) {
       let early: HttpResponse | null;
       try {
         early = this.before(request);
       } catch (err) {
-        return this.writeNow(res, request, this.internalError(err, request), hasBody);
+        early = this.internalError(err, request);
       }
-      if (early !== null) return this.writeNow(res, request, this.checked(early, request), hasBody);
+      if (early !== null) {
+        const response = this.checked(early, request);
+        return hasBody ? this.refuseBody(res, request, match, response, declaredBytes) : this.writeNow(res, request, response, false);
+      }
     }
 
     if (!hasBody) {
@@ -178,14 +182,53 @@ class ServerCore {
     res.onData((chunk, isLast) => this.onChunk(exchange, chunk, isLast));
   }
 
+  /**
+   * Answers `response` for a request whose body is coming: once the body has arrived (read and dropped), or at once
+   * when it is declared larger than limits.lingerBytesMax; then closes the connection.
+   */
+  private refuseBody(res: uWS.HttpResponse, request: UwsHttpRequest, match: { handler: Handler; opts: RouteOptions }, response: HttpResponse, declaredBytes: number): void {
+    if (declaredBytes > limits.lingerBytesMax) return this.writeNow(res, request, response, true);
+    const exchange = new Exchange(res, request, match.handler, match.opts);
+    res.onAborted(() => {
+      exchange.aborted = true;
+    });
+    this.linger(exchange, response);
+    res.onData((chunk, isLast) => this.onChunk(exchange, chunk, isLast));
+  }
+
+  /**
+   * From now on the body is dropped; the refusal goes out (and the connection closes) when the body ends, when the
+   * client pauses for lingerIdleMs (it is not sending, or waits for an answer), or past the byte or time bound.
+   */
+  private linger(exchange: Exchange, response: HttpResponse): void {
+    exchange.refusal = response;
+    exchange.chunks = undefined;
+    exchange.lingerUntilBytes = exchange.received + limits.lingerBytesMax;
+    exchange.lingerUntilMs = Date.now() + limits.lingerMs;
+    this.armLinger(exchange);
+  }
+
+  private armLinger(exchange: Exchange): void {
+    if (exchange.lingerTimer !== null) clearTimeout(exchange.lingerTimer);
+    exchange.lingerTimer = setTimeout(() => this.finish(exchange, exchange.refusal!, true), limits.lingerIdleMs);
+    exchange.lingerTimer.unref();
+  }
+
   private onChunk(exchange: Exchange, chunk: ArrayBuffer, isLast: boolean): void {
     if (exchange.done || exchange.aborted) return;
     try {
       const bytes = chunk.byteLength;
       exchange.received += bytes;
+      if (exchange.refusal !== null) {
+        if (isLast || exchange.received > exchange.lingerUntilBytes || Date.now() > exchange.lingerUntilMs) this.finish(exchange, exchange.refusal, true);
+        else this.armLinger(exchange);
+        return;
+      }
       const bodyBytesMax = exchange.routeOpts.bodyBytesMax ?? this.bodyBytesMax;
       if (exchange.received > bodyBytesMax) {
-        return this.finish(exchange, errorResponse('BODY_TOO_LARGE', { bodyBytesMax }), true);
+        const tooLarge = errorResponse('BODY_TOO_LARGE', { bodyBytesMax });
+        if (isLast) return this.finish(exchange, tooLarge, true);
+        return this.linger(exchange, tooLarge);
       }
       if (!isLast) {
         // The chunk is neutered when this callback returns: keep a copy.
@@ -254,6 +297,7 @@ class ServerCore {
 
   /** Writes from outside the route callback: corked, and never to an aborted or finished response. */
   private finish(exchange: Exchange, response: HttpResponse, closeConnection: boolean): void {
+    if (exchange.lingerTimer !== null) clearTimeout(exchange.lingerTimer);
     if (exchange.aborted || exchange.done) return;
     exchange.done = true;
     let body: string | undefined;
@@ -263,20 +307,12 @@ class ServerCore {
       response = this.internalError(err, exchange.request);
       body = serializeBody(response);
     }
-    corkRes = exchange.res;
-    corkResponse = response;
-    corkBody = body;
-    corkClose = closeConnection;
     try {
-      exchange.res.cork(writeCorked);
+      writeResponseCorked(exchange.res, response, body, closeConnection);
     } catch (err) {
       // A bug here would leave the client waiting for the idle timeout: log it and cut the connection instead.
       this.logger.error({ err, method: exchange.request.method, path: exchange.request.path }, 'writing a response failed');
       exchange.res.close();
-    } finally {
-      corkRes = undefined;
-      corkResponse = undefined;
-      corkBody = undefined;
     }
   }
 
@@ -310,49 +346,6 @@ class ServerCore {
     }
     return errorResponse('INTERNAL');
   }
-}
-
-// Scratch slots for writeCorked: res.cork() takes a callback with no arguments and runs it synchronously, so passing
-// the response through module state avoids allocating a closure per response.
-let corkRes: uWS.HttpResponse | undefined;
-let corkResponse: HttpResponse | undefined;
-let corkBody: string | undefined;
-let corkClose = false;
-
-function writeCorked(): void {
-  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
-}
-
-function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
-  res.writeStatus(statusLines[response.status] as string);
-  let contentType: string | undefined;
-  const headers = response.headers;
-  if (headers !== undefined) {
-    for (const name in headers) {
-      const raw: unknown = headers[name];
-      // uWS throws on anything but strings and buffers; a handler writing `'retry-after': 2` is not worth a 500.
-      const value = typeof raw === 'string' ? raw : String(raw);
-      if (name === 'content-type') contentType = value;
-      else res.writeHeader(name, value);
-    }
-  }
-  if (body === undefined) {
-    if (contentType !== undefined) res.writeHeader('content-type', contentType);
-    // This uWS build writes 'Content-Length: 0' even for 204; its endWithoutBody() does not finish the response
-    // (the process aborts with "Returning from a request handler without responding"), so end() it is.
-    res.end(undefined, closeConnection);
-    return;
-  }
-  res.writeHeader('content-type', contentType ?? (typeof response.body === 'string' ? textContentType : jsonContentType));
-  res.end(body, closeConnection);
-}
-
-/** A string body is sent as is; anything else as JSON. Throws (before anything is written) if JSON fails. */
-function serializeBody(response: HttpResponse): string | undefined {
-  const body = response.body;
-  if (body === undefined) return undefined;
-  if (typeof body === 'string') return body;
-  return JSON.stringify(body);
 }
 
 function isHttpResponse(value: unknown): value is HttpResponse {

@@ -314,6 +314,51 @@ describe('http server: request bodies', () => {
   });
 });
 
+describe('http server: a client still sending when it is refused', () => {
+  const sixteenMiB = 16 * 1024 * 1024;
+
+  /** Writes `bytes` of body as fast as the socket takes them, and reports the answer and any write error. */
+  function upload(headers: Record<string, string | number>, bytes: number): Promise<{ status: number; json: any; writeError: string | null }> {
+    return new Promise((resolve, reject) => {
+      let writeError: string | null = null;
+      const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/echo', headers }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        // Once the whole exchange is over (the request side too): a write that failed after the answer shows then.
+        res.on('end', () => req.once('close', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text), writeError })));
+        res.on('error', reject);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => (writeError = err.code ?? err.message));
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < bytes) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+  }
+
+  it('reads and drops a 16 MiB body it refused (declared), so the client reads 413 and its code, not a reset', async () => {
+    const reply = await upload({ 'content-type': 'application/json', 'content-length': sixteenMiB }, sixteenMiB);
+    expect(reply).toEqual({ status: 413, json: { error: expect.objectContaining({ code: 'BODY_TOO_LARGE' }) }, writeError: null });
+    expect((await postJson('/echo', { still: 'serving' })).status).toBe(200);
+  });
+
+  it('does the same for a chunked body that grows past the limit', async () => {
+    const reply = await upload({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, sixteenMiB);
+    expect(reply).toEqual({ status: 413, json: { error: expect.objectContaining({ code: 'BODY_TOO_LARGE' }) }, writeError: null });
+  });
+
+  it('does the same for a body of a media type it refuses', async () => {
+    const reply = await upload({ 'content-type': 'text/plain', 'transfer-encoding': 'chunked' }, 4 * 1024 * 1024);
+    expect(reply).toEqual({ status: 415, json: { error: expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE' }) }, writeError: null });
+  });
+});
+
 describe('http server: failures', () => {
   it.each([
     ['throws', '/throws', 'secret database password'],
