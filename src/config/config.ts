@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { clusterLimits, limits, membershipLimits } from './limits.js';
+import { clusterLimits, limits, membershipLimits, persistenceLimits } from './limits.js';
 
 /**
  * Configuration comes from environment variables only, validated once at start. A bad value stops the node with a
@@ -55,6 +55,8 @@ export interface Config {
   /** JOURNAL_BATCH_ROWS, default 5000; JOURNAL_BATCH_DELAY_MS, default 0 (next event-loop turn): group commit. */
   journalBatchRowsMax: number;
   journalBatchDelayMs: number;
+  /** DB_QUERY_TIMEOUT_MS, default 30000: a PostgreSQL query not answered within this fails and is retried (an outage). */
+  dbQueryTimeoutMs: number;
   /** DB_POOL_SIZE, default 10: PostgreSQL connections (pg driver only). */
   dbPoolSize: number;
   /** SIM_PAYMENT_LATENCY_MS, default 0: latency of the simulated provider (bench and tests). */
@@ -108,6 +110,7 @@ const schema = z.object({
   JOURNAL_BATCH_ROWS: int(1, limits.journalBatchRowsMax).default(String(limits.journalBatchRowsMax)),
   JOURNAL_BATCH_DELAY_MS: int(0, limits.journalBatchDelayMsMax).default('0'),
   DB_POOL_SIZE: int(1, 200).default('10'),
+  DB_QUERY_TIMEOUT_MS: int(2_000, 300_000).default(String(persistenceLimits.queryTimeoutMs)),
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
   PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     journalBatchRowsMax: e.JOURNAL_BATCH_ROWS,
     journalBatchDelayMs: e.JOURNAL_BATCH_DELAY_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     passivateIdleMs: e.PASSIVATE_IDLE_MS,

@@ -146,10 +146,26 @@ export const actorLimits = {
 
 /** The journal and the stores (src/persistence). */
 export const persistenceLimits = {
-  /** Attempts at one journal batch; past them the node exits (crash-only, recovery repairs), exit code 70. */
+  /** Attempts at one journal batch that fails for a reason other than an outage; past them the node exits (crash-only, recovery repairs), exit code 70. */
   journalFlushAttemptsMax: 4,
-  /** Backoff before journal retry n: base · 2^(n-1) (raises no error). */
+  /**
+   * How long a journal batch is retried while the database is away (a restart, a failover, a dropped connection);
+   * past it the node exits, exit code 70. Meanwhile checkouts wait for their records (bounded by their own deadlines)
+   * and new stock work past journalPendingRowsMax answers 429 OVERLOADED.
+   */
+  journalOutageMsMax: 30_000,
+  /** Backoff before journal retry n: base · 2^(n-1), capped (raises no error). */
   journalFlushRetryDelayMsBase: 25,
+  /** The backoff's cap (raises no error). */
+  journalFlushRetryDelayMsMax: 1_000,
+  /** A new database connection not made within this fails the query waiting for it (retried as an outage; raises no error itself). */
+  connectTimeoutMs: 5_000,
+  /** DB_QUERY_TIMEOUT_MS's default: a query not answered within this fails on the client side (a connection dropped without a reset; retried as an outage, raises no error of its own). */
+  queryTimeoutMs: 30_000,
+  /** The server cancels a statement running longer than this (SQLSTATE 57014, retried as an outage; raises no error of its own). */
+  statementTimeoutMs: 25_000,
+  /** TCP keep-alive probes on idle connections start after this (raises no error). */
+  keepAliveInitialDelayMs: 10_000,
   /**
    * Journal rows waiting for or in a commit. Past it, new stock work (a new hold, an onHand change) answers 429
    * OVERLOADED before anything is applied, so a slow or stalled database cannot grow the queue without bound; what

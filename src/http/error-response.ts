@@ -11,8 +11,10 @@ export function errorResponse(
   headers?: Record<string, string>,
 ): HttpResponse {
   const response: HttpResponse = { status: errorStatus(code), body: errorBody(code, details) };
-  // DESIGN.md: admission control answers 429 with Retry-After, whichever actor or limit refused the request.
-  if (code === 'OVERLOADED' && headers?.['retry-after'] === undefined) {
+  // DESIGN.md: admission control answers 429 with Retry-After, whichever actor or limit refused the request; so does
+  // every 503 (come back in a second unless the caller knows better).
+  const status = response.status;
+  if ((status === 429 || status === 503) && headers?.['retry-after'] === undefined) {
     const retryAfterS = typeof details?.['retryAfterS'] === 'number' ? details['retryAfterS'] : 1;
     headers = { ...headers, 'retry-after': String(retryAfterS) };
   }

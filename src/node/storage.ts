@@ -5,7 +5,7 @@ import { openSql, type SqlClient } from '../persistence/sql.js';
 
 /** The node's database, migrated, and the partition count it was created with. */
 export async function openStorage(config: Config, log: Logger): Promise<{ sql: SqlClient; partitions: number }> {
-  const sql = await openSql({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const sql = await openSql({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize, queryTimeoutMs: config.dbQueryTimeoutMs });
   await migrate(sql);
   return { sql, partitions: await recordedPartitions(sql, config.partitions, log) };
 }

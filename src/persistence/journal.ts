@@ -1,4 +1,5 @@
 import { persistenceLimits } from '../config/limits.js';
+import { isTransientDbError } from './db-errors.js';
 import { bytesEqual, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 
@@ -227,19 +228,24 @@ export class GroupCommitJournal {
     this.schedule();
   }
 
+  /**
+   * Commits a batch, retrying with the same rows (a retry finds what an unanswered attempt wrote): a few times for an
+   * error of the statement, and for up to journalOutageMsMax while the database is away. Then the batch fails.
+   */
   private async commitWithRetries(batch: PendingRow[]): Promise<void> {
     let lastErr: Error = new Error('unreachable');
-    for (let attempt = 1; attempt <= persistenceLimits.journalFlushAttemptsMax; attempt++) {
-      if (attempt > 1) await sleep(persistenceLimits.journalFlushRetryDelayMsBase * 2 ** (attempt - 2));
-      let committed: Set<PendingRow>;
+    const outageEndsAt = performance.now() + persistenceLimits.journalOutageMsMax;
+    let otherFailures = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) await sleep(Math.min(persistenceLimits.journalFlushRetryDelayMsMax, persistenceLimits.journalFlushRetryDelayMsBase * 2 ** (attempt - 2)));
       try {
-        committed = await this.commitOnce(batch);
+        this.settle(batch, await this.commitOnce(batch));
+        return;
       } catch (err) {
         lastErr = err as Error;
-        continue;
+        if (!isTransientDbError(err) && ++otherFailures >= persistenceLimits.journalFlushAttemptsMax) break;
+        if (isTransientDbError(err) && performance.now() > outageEndsAt) break;
       }
-      this.settle(batch, committed);
-      return;
     }
     this.fail(batch, lastErr);
   }

@@ -1,4 +1,5 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
+import { persistenceLimits } from '../config/limits.js';
 import { parseInt8 } from './parse-int8.js';
 import type { SqlClient, SqlTx } from './sql.js';
 
@@ -22,9 +23,21 @@ function poolTypes(): TypeOverrides {
   return overrides;
 }
 
-export async function openPgClient(opts: { databaseUrl: string; poolSize: number }): Promise<SqlClient> {
+export async function openPgClient(opts: { databaseUrl: string; poolSize: number; queryTimeoutMs?: number }): Promise<SqlClient> {
   if (!(Number.isInteger(opts.poolSize) && opts.poolSize >= 1)) throw new Error(`poolSize must be a positive integer, got ${opts.poolSize}`);
-  const pool = new Pool({ connectionString: opts.databaseUrl, max: opts.poolSize, types: poolTypes() });
+  const pool = new Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize,
+    types: poolTypes(),
+    // Bounded waits and a live check of idle connections: a server that is gone, or a connection dropped silently
+    // (no RST), fails a query instead of hanging the journal's flush while heartbeats go on.
+    connectionTimeoutMillis: persistenceLimits.connectTimeoutMs,
+    query_timeout: opts.queryTimeoutMs ?? persistenceLimits.queryTimeoutMs,
+    // The server gives up a little before the client does, so a slow statement ends with its own error.
+    statement_timeout: Math.max(1, Math.min(persistenceLimits.statementTimeoutMs, (opts.queryTimeoutMs ?? persistenceLimits.queryTimeoutMs) - 1_000)),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: persistenceLimits.keepAliveInitialDelayMs,
+  });
   // An idle client that loses its connection emits 'error' on the pool; without a listener Node would crash the
   // process. The pool drops that client, and the next query on a broken server rejects on its own.
   pool.on('error', () => {});

@@ -30,11 +30,13 @@ export interface OpenSqlOptions {
   dataDir: string;
   /** pg pool size; default 10. */
   poolSize?: number;
+  /** DB_QUERY_TIMEOUT_MS: a query not answered within this fails (pg driver; default persistenceLimits.queryTimeoutMs). */
+  queryTimeoutMs?: number;
 }
 
 export async function openSql(opts: OpenSqlOptions): Promise<SqlClient> {
   if (opts.databaseUrl !== undefined && opts.databaseUrl !== '') {
-    return openPgClient({ databaseUrl: opts.databaseUrl, poolSize: opts.poolSize ?? 10 });
+    return openPgClient({ databaseUrl: opts.databaseUrl, poolSize: opts.poolSize ?? 10, ...(opts.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: opts.queryTimeoutMs }) });
   }
   return openPgliteClient({ dataDir: opts.dataDir });
 }

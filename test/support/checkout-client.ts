@@ -6,6 +6,8 @@ export interface CheckoutAnswer {
   status: number;
   body: any;
   replayed: boolean;
+  /** The Retry-After header, when there is one. */
+  retryAfter: string | null;
 }
 
 export function buyNowBody(items: { sku: string; qty: number }[], paymentMethod: string): unknown {
@@ -27,7 +29,7 @@ export async function postCheckout(base: string, key: string, body: unknown, sig
   } catch {
     // Left as text: the assertion that reads it will show it.
   }
-  return { key, status: res.status, body: parsed, replayed: res.headers.get('idempotent-replayed') === 'true' };
+  return { key, status: res.status, body: parsed, replayed: res.headers.get('idempotent-replayed') === 'true', retryAfter: res.headers.get('retry-after') };
 }
 
 /**

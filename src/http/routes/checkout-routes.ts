@@ -7,7 +7,7 @@ import { parseCheckout } from './checkout-request.js';
 /**
  * POST /api/checkout, header Idempotency-Key. 201 confirmed, 202 pending, 409 OUT_OF_STOCK, 402 PAYMENT_DECLINED,
  * 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_KEY_IN_USE, a replay with `Idempotent-Replayed: true`, and 429
- * OVERLOADED with Retry-After when the node has too many checkouts in flight.
+ * OVERLOADED with Retry-After when the node has too many checkouts in flight; every 429 and 503 carries Retry-After.
  */
 export const postCheckout = (s: NodeServices): Handler => (req) => {
   const parsed = parseCheckout(req, s.checkout.inFlight());
@@ -22,7 +22,10 @@ function checkoutResponse(key: string, reply: CheckoutReply): HttpResponse {
   const { statusCode, body } = renderCheckoutResult(reply.result);
   const headers: Record<string, string> = { 'idempotency-key': key };
   if (reply.replayed) headers['idempotent-replayed'] = 'true';
-  if (statusCode === 429) headers['retry-after'] = '1';
-  else if (reply.result.t === 'rejected' && reply.result.code === 'PAYMENT_PROVIDER_UNAVAILABLE') headers['retry-after'] = String(reply.result.details?.['retryAfterS'] ?? 1);
+  // Every 429 and 503 says when to come back (the provider's circuit knows; otherwise a second).
+  if (statusCode === 429 || statusCode === 503) {
+    const retryAfterS = reply.result.t === 'rejected' ? reply.result.details?.['retryAfterS'] : undefined;
+    headers['retry-after'] = String(typeof retryAfterS === 'number' ? retryAfterS : 1);
+  }
   return { status: statusCode, body, headers };
 }
