@@ -45,6 +45,12 @@ export function createMetrics() {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const retentionDeleted = new client.Counter({
+    name: 'boxoffice_retention_deleted_total',
+    help: 'Rows deleted by the retention jobs, by table (idempotency_keys past IDEMPOTENCY_RETENTION_MS, published outbox rows).',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   const clusterAuthFailures = new client.Counter({
     name: 'boxoffice_cluster_auth_failures_total',
     help: 'Connections to the node port closed because they did not prove CLUSTER_SECRET (or stalled, or were malformed).',
@@ -55,6 +61,7 @@ export function createMetrics() {
     webhookEvents,
     reconcileFindings,
     clusterAuthFailures,
+    retentionDeleted,
     /** Counts a checkout response in boxoffice_checkout_responses_total. */
     countCheckoutResponse,
     checkoutSeconds,

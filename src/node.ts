@@ -15,6 +15,7 @@ import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
 import { createOrderJobs } from './node/order-jobs.js';
+import { retentionJob } from './node/retention-jobs.js';
 import { createWebhooks } from './node/webhooks.js';
 import { openStorage } from './node/storage.js';
 import { timedPayments } from './node/timed.js';
@@ -84,7 +85,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, clock, log });
+    if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
   recovered.catch((err: unknown) => {
     log.fatal({ err }, 'recovery failed');

@@ -3,10 +3,10 @@ import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
 import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyRecord, type KeyEntry } from '../domain/checkout-key.js';
-import { refused, rejected, renderCheckoutResult, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
+import { refused, rejected, renderCheckoutResult, retentionOf, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
 import { checkoutEntity } from '../domain/entities.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
-import type { BloomFilter } from './bloom-filter.js';
+import type { KeyFilter } from './bloom-filter.js';
 import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
 import type { CheckoutEvent, Compensation, SagaResume } from './checkout-types.js';
@@ -45,7 +45,7 @@ export interface CheckoutActorDeps {
   system: ActorSystem;
   partition: number;
   journal: EventJournal;
-  knownKeys: BloomFilter;
+  knownKeys: KeyFilter;
   lookup: (key: string) => Promise<StoredResponse | null>;
   prepare: PrepareDeps;
   /** Saga dependencies; the actor adds `recordCompensation` (it journals into its own partition). */
@@ -199,14 +199,17 @@ export class CheckoutActor {
         return;
       }
       case 'loaded':
+        if (msg.record !== null) this.deps.knownKeys.add(msg.key);
         this.decide(msg.key, { t: 'loaded', record: keyRecordOf(msg.record) });
         return;
       case 'resume':
+        this.deps.knownKeys.add(msg.plan.key);
         // The key table says `run` for every resume; a key answered before keeps its answer while the plan runs.
         this.decide(msg.plan.key, { t: 'resume', fingerprint: msg.plan.fingerprint, answered: msg.acknowledged });
         void this.runSaga(msg.plan, { attempt: msg.attempt, acknowledged: msg.acknowledged });
         return;
       case 'finished':
+        if (retentionOf(msg.outcome) === 'durable') this.deps.knownKeys.add(msg.key);
         this.decide(msg.key, { t: 'finished', fingerprint: msg.fingerprint, outcome: msg.outcome, client: msg.client });
         return;
     }
@@ -219,7 +222,6 @@ export class CheckoutActor {
     if (d.entry === undefined) this.entries.delete(key);
     else if (d.entry !== before) {
       this.entries.set(key, d.entry);
-      this.deps.knownKeys.add(key);
       if (d.entry.t === 'done') this.remember(key);
     }
     for (const r of d.replies) r.to.reply({ result: r.result, replayed: r.replayed });
@@ -244,7 +246,12 @@ export class CheckoutActor {
     try {
       const prepared = await prepareCheckout(m.request, m.key, m.fingerprint, this.deps.prepare);
       if (!('plan' in prepared)) outcome = prepared;
-      else return await this.runSaga(prepared.plan, { client: m, fresh: true });
+      else {
+        // Only keys that may be stored go into the filter (a saga records its plan, then its answer); a sold-out or
+        // invalid request answered without one never is, so a storm of them cannot fill it.
+        this.deps.knownKeys.add(m.key);
+        return await this.runSaga(prepared.plan, { client: m, fresh: true });
+      }
     } catch (err) {
       this.deps.log.error({ err, key: m.key }, 'checkout preparation failed');
       outcome = rejected('INTERNAL', 'forget');

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { checkoutPartition, skuPartition } from '../domain/entities.js';
 import { claimPartitions, loadPartitions, type GroupCommitJournal, type PartitionClaim } from '../persistence/journal.js';
 import type { SqlClient } from '../persistence/sql.js';
-import type { BloomFilter } from './bloom-filter.js';
+import type { KeyFilter } from './bloom-filter.js';
 import type { CheckoutActor, StoredResponse } from './checkout-actor.js';
 import type { InventoryRegistry } from './inventory-registry.js';
 import { replayJournal } from './recovery.js';
@@ -21,6 +21,8 @@ import { replayJournal } from './recovery.js';
  */
 export interface PartitionHostDeps {
   sql: SqlClient;
+  /** IDEMPOTENCY_RETENTION_MS: keys stored within it are read into the known keys at start. */
+  keyRetentionMs: number;
   nodeId: string;
   partitions: number;
   journal: GroupCommitJournal;
@@ -28,7 +30,7 @@ export interface PartitionHostDeps {
   epochs: Map<number, number>;
   inventory: InventoryRegistry;
   newCheckoutActor: (partition: number) => CheckoutActor;
-  knownKeys: BloomFilter;
+  knownKeys: KeyFilter;
   lookupKey: (key: string) => Promise<StoredResponse | null>;
   /** Counts a promotion use again without a limit check (a resumed checkout took it before the restart). */
   forceReservePromo: (code: string, customerKey: string) => void;
@@ -109,7 +111,7 @@ export class PartitionHost {
     const since = this.keysScannedAt;
     const rows = await this.deps.sql.query<{ key: string; now: string }>(
       since === null
-        ? `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > now() - interval '48 hours'`
+        ? `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > now() - make_interval(secs => ${Math.ceil(this.deps.keyRetentionMs / 1000)})`
         : `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > $1::timestamptz - make_interval(secs => ${actorLimits.keyScanOverlapSeconds})`,
       since === null ? [] : [since],
     );

@@ -55,6 +55,11 @@ export interface Config {
   /** JOURNAL_BATCH_ROWS, default 5000; JOURNAL_BATCH_DELAY_MS, default 0 (next event-loop turn): group commit. */
   journalBatchRowsMax: number;
   journalBatchDelayMs: number;
+  /**
+   * IDEMPOTENCY_RETENTION_MS, default 172800000 (48 h), at least 24 h: a key's stored answer is kept this long (a
+   * retry within it replays the answer), then deleted by the retention job; known keys rotate over it too.
+   */
+  idempotencyRetentionMs: number;
   /** DB_QUERY_TIMEOUT_MS, default 30000: a PostgreSQL query not answered within this fails and is retried (an outage). */
   dbQueryTimeoutMs: number;
   /** DB_POOL_SIZE, default 10: PostgreSQL connections (pg driver only). */
@@ -110,6 +115,7 @@ const schema = z.object({
   JOURNAL_BATCH_ROWS: int(1, limits.journalBatchRowsMax).default(String(limits.journalBatchRowsMax)),
   JOURNAL_BATCH_DELAY_MS: int(0, limits.journalBatchDelayMsMax).default('0'),
   DB_POOL_SIZE: int(1, 200).default('10'),
+  IDEMPOTENCY_RETENTION_MS: int(86_400_000, 30 * 86_400_000).default('172800000'),
   DB_QUERY_TIMEOUT_MS: int(2_000, 300_000).default(String(persistenceLimits.queryTimeoutMs)),
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
@@ -164,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     journalBatchRowsMax: e.JOURNAL_BATCH_ROWS,
     journalBatchDelayMs: e.JOURNAL_BATCH_DELAY_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_MS,
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,

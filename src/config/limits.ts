@@ -205,6 +205,14 @@ export const nodeLimits = {
    * provider's state, which changes nothing).
    */
   webhookEventsKeepMs: 30 * 24 * 60 * 60 * 1000,
+  /** Idempotency keys and published outbox rows are deleted past their retention this often (raises no error). */
+  retentionIntervalMs: 60_000,
+  /** Rows one retention delete removes (one short transaction; raises no error). */
+  retentionBatchMax: 1_000,
+  /** Deletes per table per run; a larger backlog goes at the next runs (raises no error). */
+  retentionBatchesPerRunMax: 10,
+  /** Published outbox rows are kept this long for consumers to re-read, then deleted (raises no error). */
+  outboxPublishedKeepMs: 7 * 24 * 60 * 60 * 1000,
   /** Webhook event ids deleted per chore run; the rest go at the next run (raises no error). */
   webhookEventsPrunePerRunMax: 10_000,
   /**

@@ -24,12 +24,14 @@ export interface ChoreDeps {
   resolver: PinnedHoldResolver;
   reconciler: PaymentReconciler;
   webhooks: PaymentWebhooks | null;
+  /** One run of the retention jobs (idempotency keys, published outbox rows). */
+  retention: () => Promise<void>;
   clock: Clock;
   log: Logger;
 }
 
 export function startChores(o: ChoreDeps): () => void {
-  const { config, core, topology, sweeper, orders, resolver, reconciler, webhooks, clock, log } = o;
+  const { config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention, clock, log } = o;
   const nodeWide = (fn: () => Promise<unknown>, what: string) => () => {
     if (!topology.runsChores()) return;
     void fn().catch((err: unknown) => log.error({ err }, `${what} failed`));
@@ -47,6 +49,10 @@ export function startChores(o: ChoreDeps): () => void {
     setInterval(nodeWide(() => orders.completeRestocks(), 'restock recovery'), config.sweepIntervalMs),
     // Expired carts are deleted; a checked-out cart expires too, its order keeps what it bought.
     setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
+    // Answered idempotency keys and published outbox rows past their keep time are deleted, in bounded batches.
+    setInterval(nodeWide(retention, 'retention'), nodeLimits.retentionIntervalMs),
+    // Known keys rotate over the retention window: memory stays bounded and a key is known while it is stored.
+    setInterval(() => core.knownKeys.rotate(), core.knownKeys.rotateEveryMs(config.idempotencyRetentionMs)),
     // Webhook event ids past the provider's redelivery window are forgotten.
     setInterval(nodeWide(async () => webhooks?.prune(), 'webhook event cleanup'), nodeLimits.cartCleanupIntervalMs),
   ];

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { startActorSystem, type ActorSystem } from '../actors/actor-system.js';
-import { BloomFilter } from '../actors/bloom-filter.js';
+import { KnownKeys } from '../actors/bloom-filter.js';
 import { CartService } from '../actors/cart-service.js';
 import { Catalog } from '../actors/catalog.js';
 import type { CheckoutActor, StoredResponse } from '../actors/checkout-actor.js';
@@ -57,7 +57,7 @@ export interface NodeCore {
   pendingStore: PendingOrderStore;
   /** Promotion usage of the promotions whose partition this node owns. */
   ledger: PromoLedger;
-  knownKeys: BloomFilter;
+  knownKeys: KnownKeys;
   lookupKey: (key: string) => Promise<StoredResponse | null>;
   host: PartitionHost;
   onJournalFailure: (err: unknown) => void;
@@ -85,10 +85,10 @@ export function createCore(o: CoreOptions): NodeCore {
   const idempotency = new IdempotencyStore(sql);
   const orderStore = new OrderStore(sql);
   const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
-  const knownKeys = new BloomFilter();
+  const knownKeys = new KnownKeys();
   const lookupKey = (key: string) => idempotency.get(key);
   const host = new PartitionHost({
-    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, log, clock,
+    sql, nodeId: config.nodeId, partitions, journal, epochs, inventory, knownKeys, lookupKey, log, clock, keyRetentionMs: config.idempotencyRetentionMs,
     forceReservePromo: o.forceReservePromo,
     newCheckoutActor: o.newCheckoutActor,
     flushSnapshots: () => snapshots.flush(),

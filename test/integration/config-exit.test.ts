@@ -31,6 +31,12 @@ describe('payment and cluster configuration at start', () => {
     expect(run.stderr).toContain('CLUSTER_SECRET');
   });
 
+  it('stops with exit code 2 on an IDEMPOTENCY_RETENTION_MS under 24 hours', async () => {
+    const run = await start({ IDEMPOTENCY_RETENTION_MS: '3600000' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('IDEMPOTENCY_RETENTION_MS');
+  });
+
   it('stops with exit code 2 on an unknown PAYMENT_PROVIDER', async () => {
     const run = await start({ PAYMENT_PROVIDER: 'paypal' });
     expect(run.code).toBe(2);

@@ -42,11 +42,12 @@ beforeEach(() => {
 });
 afterEach(() => system.stop());
 
-function harness(partition = 1, doneEntriesMax = 100) {
+function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
   const clock = new SimulatedClock();
   const journal = new MemoryJournal();
   const state = emptyInventory(asSku('HOT'));
-  state.onHand = 10;
+  state.onHand = onHand;
+  const knownKeys = new BloomFilter(16);
   const sku = new InventoryActor({ system, journal, clock, partition, entity: `sku:HOT@${partition}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state);
   let opened: () => void = () => {};
   let gate = new Promise<void>((resolve) => (opened = resolve));
@@ -54,6 +55,7 @@ function harness(partition = 1, doneEntriesMax = 100) {
     clock,
     journal,
     sku,
+    knownKeys,
     responses: new Map<string, CheckoutResponse>(),
     orders: [] as NewOrder[],
     tombstones: [] as string[],
@@ -79,7 +81,7 @@ function harness(partition = 1, doneEntriesMax = 100) {
     system,
     partition,
     journal,
-    knownKeys: new BloomFilter(16),
+    knownKeys,
     lookup: async (key) => {
       const r = h.responses.get(key);
       return r ? { fingerprint: 'fp', statusCode: r.statusCode, body: r.body } : null;
@@ -128,6 +130,17 @@ function rendered(reply: CheckoutReply | null) {
 }
 
 describe('the checkout actor', () => {
+  it('puts into the known keys only the keys that may be stored: a sold-out storm answered from memory adds none', async () => {
+    const soldOut = harness(1, 100, 0);
+    for (let i = 0; i < 200; i++) expect(rendered(soldOut.actor.answerFromMemory(`storm-${i}`, 'fp', request))).toMatchObject({ statusCode: 409 });
+    for (let i = 0; i < 200; i++) expect(soldOut.knownKeys.mightContain(`storm-${i}`)).toBe(false);
+
+    const h = harness(2);
+    h.openGate();
+    expect(rendered(await h.actor.submit('sold-1', 'fp', request))).toMatchObject({ statusCode: 201 });
+    expect(h.knownKeys.mightContain('sold-1')).toBe(true);
+  });
+
   it('answers 201 before the holds commit, counts the saga as running until they do, and tombstones it after', async () => {
     const h = harness();
     const reply = await h.actor.submit('k1', 'fp', request);
