@@ -25,8 +25,45 @@ export class PromoLedger implements PromoUses {
   private readonly totals = new Map<string, number>();
   private readonly perCustomer = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** When each (code, customer) and each code was last loaded or counted: idle ones are forgotten (evictIdle). */
+  private readonly touched = new Map<string, number>();
 
-  constructor(private readonly load: (code: string, customerKey: string) => Promise<PromoUsage>) {}
+  constructor(
+    private readonly load: (code: string, customerKey: string) => Promise<PromoUsage>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Forgets the counts untouched since `idleSinceMs` (reloaded from the database when next needed), so the ledger holds
+   * the customers of the last hour, not of the whole sale. Safe once idle longer than any checkout runs: a use taken
+   * that long ago is in an order by now, or was given back. Returns how many entries went.
+   */
+  evictIdle(idleSinceMs: number): number {
+    let evicted = 0;
+    const liveCodes = new Set<string>();
+    for (const [k, at] of this.touched) {
+      const sep = k.indexOf('\u0000');
+      if (sep < 0) continue;
+      if (at > idleSinceMs || this.loading.has(k)) liveCodes.add(k.slice(0, sep));
+      else {
+        this.perCustomer.delete(k);
+        this.touched.delete(k);
+        evicted++;
+      }
+    }
+    for (const code of [...this.totals.keys()]) {
+      if (liveCodes.has(code) || (this.touched.get(code) ?? 0) > idleSinceMs) continue;
+      this.totals.delete(code);
+      this.touched.delete(code);
+      evicted++;
+    }
+    return evicted;
+  }
+
+  /** Entries held now (per customer and per code). */
+  size(): number {
+    return this.perCustomer.size + this.totals.size;
+  }
 
   /** Makes sure the counts for (code, customer) are in memory. */
   async prepare(code: string, customerKey: string): Promise<void> {
@@ -37,6 +74,7 @@ export class PromoLedger implements PromoUses {
       p = this.load(code, customerKey).then((u) => {
         if (!this.totals.has(code)) this.totals.set(code, u.total);
         if (!this.perCustomer.has(k)) this.perCustomer.set(k, u.byCustomer);
+        this.touch(code, k);
         this.loading.delete(k);
       });
       p.catch(() => this.loading.delete(k));
@@ -56,8 +94,8 @@ export class PromoLedger implements PromoUses {
 
   /** Forgets the counts of the codes `which` selects (their partition arrived: reload them from the database). */
   forget(which: (code: string) => boolean): void {
-    for (const code of this.totals.keys()) if (which(code)) this.totals.delete(code);
-    for (const k of this.perCustomer.keys()) if (which(k.slice(0, k.indexOf('\u0000')))) this.perCustomer.delete(k);
+    for (const code of this.totals.keys()) if (which(code)) (this.totals.delete(code), this.touched.delete(code));
+    for (const k of this.perCustomer.keys()) if (which(k.slice(0, k.indexOf('\u0000')))) (this.perCustomer.delete(k), this.touched.delete(k));
   }
 
   /** Takes one use if the limits allow it (call after prepare). */
@@ -87,5 +125,12 @@ export class PromoLedger implements PromoUses {
     if (d < 0 && !this.totals.has(code)) return;
     this.totals.set(code, Math.max(0, (this.totals.get(code) ?? 0) + d));
     if (this.perCustomer.has(k) || d > 0) this.perCustomer.set(k, Math.max(0, (this.perCustomer.get(k) ?? 0) + d));
+    this.touch(code, k);
+  }
+
+  private touch(code: string, k: string): void {
+    const at = this.now();
+    this.touched.set(code, at);
+    this.touched.set(k, at);
   }
 }

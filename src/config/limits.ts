@@ -24,6 +24,11 @@ export const limits = {
   bulkBodyBytesMax: 4 * 1024 * 1024,
   /** Items in one bulk catalog import; more get 400 VALIDATION_FAILED. */
   bulkItemsMax: 10_000,
+  /**
+   * Returned orders a SKU remembers to make a repeated restock a no-op (carried in its snapshots); the oldest is
+   * forgotten past it (raises no error: a cancel's restock is retried long before).
+   */
+  returnedOrdersPerSkuMax: 10_000,
   /** Lines in one cart or one buy-now checkout (422 CART_LINES_LIMIT_EXCEEDED). */
   cartLinesMax: 50,
   /** Quantity on one line (422 QUANTITY_LIMIT_EXCEEDED; zero, negative or fractional is 400 VALIDATION_FAILED). */
@@ -205,6 +210,13 @@ export const nodeLimits = {
    * provider's state, which changes nothing).
    */
   webhookEventsKeepMs: 30 * 24 * 60 * 60 * 1000,
+  /**
+   * Promotion usage counts untouched this long are forgotten (reloaded from the database when needed), so the ledger
+   * holds the last hour's customers, not the whole sale's; longer than any checkout runs (raises no error).
+   */
+  promoLedgerIdleMs: 60 * 60 * 1000,
+  /** …checked this often (raises no error). */
+  promoLedgerEvictIntervalMs: 5 * 60 * 1000,
   /** Idempotency keys and published outbox rows are deleted past their retention this often (raises no error). */
   retentionIntervalMs: 60_000,
   /** Rows one retention delete removes (one short transaction; raises no error). */

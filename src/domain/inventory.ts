@@ -229,6 +229,9 @@ export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void 
     }
     case 'returned':
       s.returnedOrders.add(e.orderId);
+      // Bounded, oldest first (a Set keeps insertion order): a restock is retried within minutes (the order's
+      // restock_state, completeRestocks), never after this many newer returns of the same SKU.
+      if (s.returnedOrders.size > limits.returnedOrdersPerSkuMax) s.returnedOrders.delete(s.returnedOrders.values().next().value!);
       s.sold -= e.qty;
       break;
   }

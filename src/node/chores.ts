@@ -51,6 +51,8 @@ export function startChores(o: ChoreDeps): () => void {
     setInterval(nodeWide(() => core.cartStore.deleteExpired(clock.now()), 'cart cleanup'), nodeLimits.cartCleanupIntervalMs),
     // Answered idempotency keys and published outbox rows past their keep time are deleted, in bounded batches.
     setInterval(nodeWide(retention, 'retention'), nodeLimits.retentionIntervalMs),
+    // Promotion counts of customers idle for an hour are forgotten (this node's ledger stays bounded).
+    setInterval(() => core.ledger.evictIdle(clock.now() - nodeLimits.promoLedgerIdleMs), nodeLimits.promoLedgerEvictIntervalMs),
     // Known keys rotate over the retention window: memory stays bounded and a key is known while it is stored.
     setInterval(() => core.knownKeys.rotate(), core.knownKeys.rotateEveryMs(config.idempotencyRetentionMs)),
     // Webhook event ids past the provider's redelivery window are forgotten.

@@ -84,7 +84,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const carts = new CartService(cartStore, clock, config.cartIdleTtlMs);
   const idempotency = new IdempotencyStore(sql);
   const orderStore = new OrderStore(sql);
-  const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey));
+  const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey), () => clock.now());
   const knownKeys = new KnownKeys();
   const lookupKey = (key: string) => idempotency.get(key);
   const host = new PartitionHost({

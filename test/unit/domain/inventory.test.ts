@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { limits } from '../../../src/config/limits.js';
 import { asHoldId, asSku, type HoldId } from '../../../src/domain/ids.js';
 import {
   applyInventoryEvent,
@@ -177,6 +178,19 @@ describe('applyInventoryEvent', () => {
   it('refuses an event that would oversell', () => {
     const s = stocked();
     expect(() => applyInventoryEvent(s, { t: 'reserved', holdId: h('X'), qty: 5, expiresAtMs: t0, checkoutId: 'co_x' })).toThrow(/invariant/);
+  });
+
+  it('remembers at most returnedOrdersPerSkuMax returned orders, forgetting the oldest, so snapshots stay bounded', () => {
+    const s = emptyInventory(asSku('RET'));
+    s.onHand = limits.returnedOrdersPerSkuMax + 10;
+    s.sold = limits.returnedOrdersPerSkuMax + 10;
+    for (let i = 0; i < limits.returnedOrdersPerSkuMax + 5; i++) applyInventoryEvent(s, { t: 'returned', orderId: `ord_${i}`, qty: 1 });
+    expect(s.returnedOrders.size).toBe(limits.returnedOrdersPerSkuMax);
+    expect(s.returnedOrders.has('ord_0')).toBe(false);
+    expect(s.returnedOrders.has(`ord_${limits.returnedOrdersPerSkuMax + 4}`)).toBe(true);
+    // A recent order's repeated restock is still a no-op.
+    expect(decideInventory(s, { t: 'return', orderId: `ord_${limits.returnedOrdersPerSkuMax + 4}`, qty: 1 }, t0).events).toEqual([]);
+    expect(inventoryToSnapshot(s).returnedOrders).toHaveLength(limits.returnedOrdersPerSkuMax);
   });
 
   it('ignores a commit or release of a hold that already ended, so replaying a journal twice is harmless', () => {
