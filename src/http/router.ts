@@ -48,6 +48,8 @@ const paramNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class Router {
   private readonly root: RouteNode = newNode();
+  /** Every route added, in order (for tools and tests that walk the whole API). */
+  readonly routes: { method: string; pattern: string }[] = [];
   /** Nodes reached by patterns without parameters, by their exact path. */
   private readonly staticPaths = new Map<string, RouteNode>();
 
@@ -84,6 +86,7 @@ export class Router {
       staticMatch: paramNames.length === 0 ? Object.freeze({ handler, params: emptyParams, opts: routeOpts }) : undefined,
     });
     node.allow = [...node.routes.keys()].sort();
+    this.routes.push({ method: upperMethod, pattern });
     if (paramNames.length === 0) this.staticPaths.set(pattern, node);
     return this;
   }

@@ -111,9 +111,12 @@ export function quantityProblem(lines: { sku: string; qty: number }[]): HttpResp
   return over ? errorResponse('QUANTITY_LIMIT_EXCEEDED', { sku: over.sku, max: limits.lineQtyMax }) : null;
 }
 
-/** Path parameters that cannot name anything (too long, bad characters) are simply not found. */
+/**
+ * Path parameters that cannot name anything (too long, control characters, unpaired surrogates: PostgreSQL refuses
+ * U+0000 in text) are simply not found, without a query.
+ */
 export function validId(value: string | undefined): value is string {
-  return value !== undefined && value.length > 0 && value.length <= limits.idLengthMax;
+  return value !== undefined && value.length > 0 && value.length <= limits.idLengthMax && !unsafeText.test(value);
 }
 
 export function validSku(value: string | undefined): value is string {

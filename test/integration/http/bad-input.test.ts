@@ -150,6 +150,15 @@ describe('bad input', () => {
     ['a code over the length limit', 'POST', '/api/carts/CART/promo', { code: 'C'.repeat(limits.promoCodeLengthMax + 1) }, 400, 'VALIDATION_FAILED'],
     ['no code', 'POST', '/api/carts/CART/promo', {}, 400, 'VALIDATION_FAILED'],
     ['a cart id over the id limit', 'POST', `/api/carts/${'c'.repeat(limits.idLengthMax + 1)}/promo`, { code: 'X' }, 404, 'CART_NOT_FOUND'],
+    // Path parameters that reach PostgreSQL: text it refuses (U+0000, a lone surrogate) is not found, never a 500.
+    ['U+0000 in a cart id in the path', 'POST', '/api/carts/a%00b/promo', { code: 'X' }, 404, 'CART_NOT_FOUND'],
+    ['U+0000 in a cart id to read', 'GET', '/api/carts/a%00b', undefined, 404, 'CART_NOT_FOUND'],
+    ['a lone surrogate in a cart id to read', 'GET', '/api/carts/%ED%A0%80', undefined, 404, 'ROUTE_NOT_FOUND'],
+    ['an escape sequence in a cart id to read', 'GET', '/api/carts/%1B%5B31m', undefined, 404, 'CART_NOT_FOUND'],
+    ['a right-to-left override in a cart id to read', 'GET', '/api/carts/cart%E2%80%AEx', undefined, 404, 'CART_NOT_FOUND'],
+    ['U+0000 in an order id to read', 'GET', '/api/orders/ord%00x', undefined, 404, 'ORDER_NOT_FOUND'],
+    ['a zero-width space in an order id to read', 'GET', '/api/orders/ord%E2%80%8Bx', undefined, 404, 'ORDER_NOT_FOUND'],
+    ['U+0000 in an order id to refund', 'POST', '/api/orders/ord%00x/refund', {}, 404, 'ORDER_NOT_FOUND', admin],
     // POST /api/checkout
     ['both cartId and items', 'POST', '/api/checkout', order({ cartId: 'CART' }), 400, 'VALIDATION_FAILED'],
     ['neither cartId nor items', 'POST', '/api/checkout', { paymentMethod: 'pm_card_visa', address: testAddress }, 400, 'VALIDATION_FAILED'],
