@@ -4,8 +4,9 @@ import { flashHot } from './flash-hot.js';
 import { flashSteady } from './flash-steady.js';
 import { holds } from './holds.js';
 import { memory } from './memory.js';
+import { overload } from './overload.js';
 import { scale } from './scale.js';
 import { soldoutStorm } from './soldout-storm.js';
 
-/** Every scenario, in the order `npm run bench` runs them (issue 3's list, and flash-steady for comparing changes). */
-export const scenarios: readonly Scenario[] = [flashHot, flashSteady, catalog, holds, soldoutStorm, scale, memory];
+/** Every scenario, in the order `npm run bench` runs them (issue 3's list, flash-steady for comparing changes, overload for load shedding). */
+export const scenarios: readonly Scenario[] = [flashHot, flashSteady, catalog, holds, soldoutStorm, scale, memory, overload];

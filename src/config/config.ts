@@ -70,6 +70,8 @@ export interface Config {
   sweepIntervalMs: number;
   /** PASSIVATE_IDLE_MS, default 30000: an idle SKU without holds keeps only its counts after this long. */
   passivateIdleMs: number;
+  /** CHECKOUTS_IN_FLIGHT_MAX, default 20000 (1 to 1,000,000): past it new checkouts answer 429 OVERLOADED with Retry-After. */
+  checkoutsInFlightMax: number;
   /** NODE_HOST, default 127.0.0.1: the inter-node address this node advertises (cluster mode). */
   nodeHost: string;
   /** NODE_PORT, default 0 (a free port, advertised): the inter-node TCP port (cluster mode). */
@@ -120,6 +122,7 @@ const schema = z.object({
   SIM_PAYMENT_LATENCY_MS: int(0, 60_000).default('0'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default('5000'),
   PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
+  CHECKOUTS_IN_FLIGHT_MAX: int(1, 1_000_000).default(String(limits.checkoutsInFlightMax)),
   NODE_HOST: z.string().min(1).max(membershipLimits.hostLengthMax).default('127.0.0.1'),
   NODE_PORT: int(0, 65535).default('0'),
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
@@ -175,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simPaymentLatencyMs: e.SIM_PAYMENT_LATENCY_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     passivateIdleMs: e.PASSIVATE_IDLE_MS,
+    checkoutsInFlightMax: e.CHECKOUTS_IN_FLIGHT_MAX,
     nodeHost: e.NODE_HOST,
     nodePort: e.NODE_PORT,
     clusterName: e.CLUSTER_NAME,

@@ -43,7 +43,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
       holdTtlMs: config.holdTtlMs,
     },
     carts: core.carts,
-    checkout: checkoutEntry(core.host, o.partitions, metrics),
+    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax),
     orders: o.orders,
     promos: topology.promos,
     taxRates: defaultTaxRates,
@@ -63,7 +63,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
  * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
  * through the mailbox, counted while in flight (the 429 bound) and by status when answered.
  */
-function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics): NodeServices['checkout'] {
+function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number): NodeServices['checkout'] {
   let inFlight = 0;
   const counted = (reply: CheckoutReply): CheckoutReply => {
     metrics.countCheckoutResponse(checkoutStatusOf(reply.result), reply.replayed);
@@ -71,6 +71,7 @@ function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics
   };
   return {
     inFlight: () => inFlight,
+    inFlightMax,
     submit(key: string, fingerprint: string, request: CheckoutRequest) {
       const partition = checkoutPartition(key, partitions);
       const actor = host.checkoutActor(partition);

@@ -10,7 +10,7 @@ import { parseCheckout } from './checkout-request.js';
  * OVERLOADED with Retry-After when the node has too many checkouts in flight; every 429 and 503 carries Retry-After.
  */
 export const postCheckout = (s: NodeServices): Handler => (req) => {
-  const parsed = parseCheckout(req, s.checkout.inFlight());
+  const parsed = parseCheckout(req, s.checkout.inFlight(), s.checkout.inFlightMax);
   if (!parsed.ok) return parsed.response;
   const reply = s.checkout.submit(parsed.key, parsed.fingerprint, parsed.request);
   // Answers from memory (a sold-out storm) are written without a promise in between.

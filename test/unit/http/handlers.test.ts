@@ -27,7 +27,7 @@ function services(overrides: Partial<NodeServices> = {}): NodeServices {
     ready: () => true,
     catalog: { product: () => undefined, promotion: async () => undefined },
     inventory: { view: () => undefined, setOnHand: unused },
-    checkout: { inFlight: () => 0, submit: unused },
+    checkout: { inFlight: () => 0, inFlightMax: limits.checkoutsInFlightMax, submit: unused },
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     placement: () => null,
     ...overrides,
@@ -76,7 +76,7 @@ describe('readiness', () => {
 describe('POST /api/checkout without a socket', () => {
   it('answers 429 OVERLOADED with Retry-After at the in-flight limit, before running anything', async () => {
     const submit = vi.fn();
-    const s = services({ checkout: { inFlight: () => limits.checkoutsInFlightMax, submit } });
+    const s = services({ checkout: { inFlight: () => limits.checkoutsInFlightMax, inFlightMax: limits.checkoutsInFlightMax, submit } });
     const r = await dispatch(s, request('POST', '/api/checkout', { headers: { 'idempotency-key': 'k1' }, body: order }));
     expect(r.status).toBe(429);
     expect(errorCode(r)).toBe('OVERLOADED');
@@ -90,7 +90,7 @@ describe('POST /api/checkout without a socket', () => {
       seen.push({ fingerprint, request: req });
       return { result: { t: 'recorded', response: { statusCode: 201, body: { orderId: 'ord_1', status: 'confirmed' } } }, replayed: seen.length > 1 };
     };
-    const s = services({ checkout: { inFlight: () => 0, submit } });
+    const s = services({ checkout: { inFlight: () => 0, inFlightMax: limits.checkoutsInFlightMax, submit } });
     const reordered = { address: { ...address }, paymentMethod: 'pm_card_visa', items: [{ qty: 1, sku: 'SKU-1' }] };
     const first = await dispatch(s, request('POST', '/api/checkout', { headers: { 'idempotency-key': 'k2' }, body: order }));
     const second = await dispatch(s, request('POST', '/api/checkout', { headers: { 'idempotency-key': 'k2' }, body: reordered }));
