@@ -4,7 +4,7 @@ import type { Topology } from './actors/topology.js';
 import { systemClock, type Clock } from './clock.js';
 import { ClusterTopology } from './cluster/cluster-topology.js';
 import type { Config } from './config/config.js';
-import { limits } from './config/limits.js';
+import { limits, nodeLimits } from './config/limits.js';
 import { HttpForwarding } from './edge/http-forwarding.js';
 import { buildRouter, readinessGate } from './http/routes/index.js';
 import { startHttpServer } from './http/server.js';
@@ -102,6 +102,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       stopChores();
       http.close();
       await recovered.catch(() => undefined);
+      if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
       // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a
       // write still in flight would only be fenced (safe, but the work is redone by the next owner).
       await flushCore(core);

@@ -212,6 +212,22 @@ export class PartitionHost {
     this.deps.log.warn({ partitions: rangeText(lost), reason }, 'partitions dropped');
   }
 
+  /**
+   * Waits (at most `timeoutMs`) until no checkout on this node is queued, running or committing the holds of an
+   * answered order: a clean stop finishes what it acknowledged, so the next start has nothing to resume and answers
+   * replays at once. Past the bound it gives up (raises no error: what is left resumes from the journal). New
+   * checkouts must already be refused (the HTTP server closed). Returns whether everything finished.
+   */
+  async drainCheckouts(timeoutMs: number): Promise<boolean> {
+    const { clock } = this.deps;
+    const deadlineMs = clock.now() + timeoutMs;
+    while (this.checkouts.some((a) => (a?.running() ?? 0) > 0)) {
+      if (clock.now() >= deadlineMs) return false;
+      await new Promise<void>((r) => clock.setTimer(clock.now() + actorLimits.releaseIdlePollMs, r));
+    }
+    return true;
+  }
+
   /** Stops everything (node shutdown). */
   stopAll(): void {
     for (const a of this.checkouts) a?.stop();

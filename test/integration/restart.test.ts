@@ -41,4 +41,25 @@ describe('a node restarted on the same database', () => {
       await second.stop();
     }
   });
+
+  it('finishes the checkouts it acknowledged before it stops, so replays after a clean restart are answered at once', async () => {
+    const first = await startTestNode({ env: { DATABASE_URL: db.url } });
+    await stock(first, 'KEEP-2', 1_000);
+    const buy = (t: typeof first, key: string) => t.call('POST', '/api/checkout', { items: [{ sku: 'KEEP-2', qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress }, { 'idempotency-key': key });
+    const keys = Array.from({ length: 200 }, (_, i) => `drain-${i}`);
+    const bought = await Promise.all(keys.map((k) => buy(first, k)));
+    expect(bought.map((r) => r.status)).toEqual(keys.map(() => 201));
+    // Stopped the moment the last answer arrived: the sagas' steps after the acknowledgement are still running.
+    await first.stop();
+
+    const second = await startTestNode({ env: { DATABASE_URL: db.url } });
+    try {
+      const replays = await Promise.all(keys.map((k) => buy(second, k)));
+      expect(replays.map((r) => r.status)).toEqual(keys.map(() => 201));
+      expect(replays.map((r) => r.body.orderId)).toEqual(bought.map((r) => r.body.orderId));
+      expect((await second.call('GET', '/api/inventory/KEEP-2')).body).toEqual({ sku: 'KEEP-2', onHand: 1_000, available: 800, held: 0, sold: 200 });
+    } finally {
+      await second.stop();
+    }
+  });
 });
