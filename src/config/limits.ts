@@ -188,11 +188,7 @@ export const persistenceLimits = {
 
 /** A node's own housekeeping (src/node): snapshots, compaction, cart cleanup. None of these refuses a request. */
 export const nodeLimits = {
-  /**
-   * A clean stop waits this long at most for the node's checkouts to finish, their holds committed (raises no error:
-   * past it the rest is resumed from the journal by the next owner or start, and a replay meanwhile may get 409
-   * IDEMPOTENCY_KEY_IN_USE).
-   */
+  /** A clean stop waits this long at most for its checkouts to finish (raises no error: the next start resumes the rest). */
   closeDrainMs: 10_000,
   /** A SKU is snapshotted every this many events, so recovery reads a snapshot and a short tail (raises no error). */
   snapshotEveryEvents: 1_000,
