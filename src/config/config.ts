@@ -74,6 +74,11 @@ export interface Config {
   nodeHost: string;
   /** NODE_PORT, default 0 (a free port, advertised): the inter-node TCP port (cluster mode). */
   nodePort: number;
+  /**
+   * NODE_ADVERTISE_PORT, default 0 (advertise the port listened on): the inter-node port the other nodes are told
+   * to connect to, when something between them forwards it to NODE_PORT (a port mapping, a proxy).
+   */
+  nodeAdvertisePort: number;
   /** CLUSTER_NAME, default boxoffice: prefix of the cluster's Redis keys, so clusters can share one Redis. */
   clusterName: string;
   /** MEMBER_TTL_MS, default 1500: a node silent this long is taken as dead and its partitions fail over. */
@@ -122,6 +127,7 @@ const schema = z.object({
   PASSIVATE_IDLE_MS: int(1_000, 86_400_000).default('30000'),
   NODE_HOST: z.string().min(1).max(membershipLimits.hostLengthMax).default('127.0.0.1'),
   NODE_PORT: int(0, 65535).default('0'),
+  NODE_ADVERTISE_PORT: int(0, 65535).default('0'),
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
   MEMBER_TTL_MS: int(membershipLimits.ttlMsMin, membershipLimits.ttlMsMax).default('1500'),
 });
@@ -177,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passivateIdleMs: e.PASSIVATE_IDLE_MS,
     nodeHost: e.NODE_HOST,
     nodePort: e.NODE_PORT,
+    nodeAdvertisePort: e.NODE_ADVERTISE_PORT,
     clusterName: e.CLUSTER_NAME,
     memberTtlMs: e.MEMBER_TTL_MS,
   };
