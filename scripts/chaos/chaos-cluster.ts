@@ -1,3 +1,4 @@
+import { pollUntil } from '../../test/support/checkout-client.js';
 import { startCluster, type TestCluster } from '../../test/support/cluster-harness.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/support/private-postgres.js';
 import { startStripeTestServer, type StripeTestServer } from '../../test/stripe-server/server.js';
@@ -63,9 +64,19 @@ export async function startChaosCluster(nodes: number): Promise<ChaosCluster> {
     cleanups.push(() => cluster.stop());
     await Promise.all(nodeEnv.slice(1).map((e, i) => cluster.addNode(`node-${i + 2}`, e)));
     cluster.nodes.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+    await settled(cluster, nodes);
     return { cluster, pg, redis, stripe, links, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** Waits until `n` members share every partition: the nodes joined one by one and the first moves take a moment. */
+async function settled(c: TestCluster, n: number): Promise<void> {
+  await pollUntil(`${n} members sharing every partition`, 30_000, async () => {
+    const r = await c.admin(0, 'GET', '/api/admin/cluster');
+    const s = r.body as { coordinator: string | null; unowned: number; members: { partitions: number }[] };
+    return r.status === 200 && s.members.length === n && s.unowned === 0 && s.coordinator !== null && s.members.every((m) => m.partitions > 0) ? true : undefined;
+  });
 }

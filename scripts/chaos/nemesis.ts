@@ -4,7 +4,7 @@ import { describeStep, type FaultStep, type ProviderMode } from './schedule.js';
 
 /**
  * Runs the schedule against the chaos cluster, one step at a time: inject, wait the step's fault time, heal, wait
- * its quiet time; no new step starts past the deadline. Each fault pairs with its healing, and `run` always heals
+ * its quiet time; no new step starts past the deadline once the first round is done. Each fault pairs with its healing, and `run` always heals
  * the step it is in, even when it fails, so the cluster is whole again when it returns.
  */
 export interface NemesisEvent {
@@ -17,8 +17,11 @@ export interface NemesisEvent {
 export interface Nemesis {
   /** The fault in force now, for the progress line ("none" between steps). */
   current(): string;
-  /** Runs steps until the schedule or the time is over; resolves with what was done. */
-  run(steps: readonly FaultStep[], deadlineMs: number): Promise<NemesisEvent[]>;
+  /**
+   * Runs steps until the schedule or the time is over, but at least the first `stepsMin` whatever the time (the
+   * schedule's first round has every enabled fault once); resolves with what was done.
+   */
+  run(steps: readonly FaultStep[], deadlineMs: number, stepsMin?: number): Promise<NemesisEvent[]>;
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,10 +30,10 @@ export function createNemesis(env: ChaosCluster): Nemesis {
   let current = 'none';
   return {
     current: () => current,
-    async run(steps, deadlineMs) {
+    async run(steps, deadlineMs, stepsMin = 0) {
       const events: NemesisEvent[] = [];
       for (const step of steps) {
-        if (Date.now() >= deadlineMs) break;
+        if (Date.now() >= deadlineMs && events.length >= stepsMin) break;
         const startedMs = Date.now();
         current = describeStep(step);
         let error: string | null = null;

@@ -55,7 +55,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const progress = setInterval(() => opts.onProgress?.(progressLine(startedMs, workload.history.tally(), nemesis.current())), 1_000);
     let events: NemesisEvent[];
     try {
-      events = await nemesis.run(schedule, Date.now() + opts.durationMs);
+      events = await nemesis.run(schedule, Date.now() + opts.durationMs, opts.faults.length);
     } finally {
       clearInterval(progress);
     }
