@@ -52,7 +52,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await stock(env, skus);
     const workload = startWorkload(env.cluster, opts.seed, `chaos-${opts.seed}-${randomBytes(3).toString('hex')}`, skus, opts.clients);
     const nemesis = createNemesis(env);
-    const progress = setInterval(() => opts.onProgress?.(progressLine(startedMs, workload.history.tally(), nemesis.current())), 1_000);
+    const saleStartedMs = Date.now();
+    const progress = setInterval(() => opts.onProgress?.(progressLine(saleStartedMs, workload.history.tally(), nemesis.current())), 1_000);
     let events: NemesisEvent[];
     try {
       events = await nemesis.run(schedule, Date.now() + opts.durationMs, opts.faults.length);
