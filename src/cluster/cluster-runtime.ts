@@ -114,7 +114,8 @@ export class ClusterRuntime implements ClusterLink {
     const membership = await Membership.start({
       redis,
       keyPrefix: prefix,
-      self: { nodeId: this.nodeId, host: config.nodeHost, port: server.port, startedAt: this.clock.now() },
+      // Peers connect where this node says: NODE_ADVERTISE_PORT when something forwards it to the port listened on.
+      self: { nodeId: this.nodeId, host: config.nodeHost, port: config.nodeAdvertisePort || server.port, startedAt: this.clock.now() },
       ttlMs: config.memberTtlMs,
       pollIntervalMs: Math.max(50, Math.floor(config.memberTtlMs / 6)),
       onError: (err) => {

@@ -76,6 +76,11 @@ export interface Config {
   nodeHost: string;
   /** NODE_PORT, default 0 (a free port, advertised): the inter-node TCP port (cluster mode). */
   nodePort: number;
+  /**
+   * NODE_ADVERTISE_PORT, default 0 (advertise the port listened on): the inter-node port the other nodes are told
+   * to connect to, when something between them forwards it to NODE_PORT (a port mapping, a proxy).
+   */
+  nodeAdvertisePort: number;
   /** CLUSTER_NAME, default boxoffice: prefix of the cluster's Redis keys, so clusters can share one Redis. */
   clusterName: string;
   /** MEMBER_TTL_MS, default 1500: a node silent this long is taken as dead and its partitions fail over. */
@@ -125,6 +130,7 @@ const schema = z.object({
   CHECKOUTS_IN_FLIGHT_MAX: int(1, 1_000_000).default(String(limits.checkoutsInFlightMax)),
   NODE_HOST: z.string().min(1).max(membershipLimits.hostLengthMax).default('127.0.0.1'),
   NODE_PORT: int(0, 65535).default('0'),
+  NODE_ADVERTISE_PORT: int(0, 65535).default('0'),
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
   MEMBER_TTL_MS: int(membershipLimits.ttlMsMin, membershipLimits.ttlMsMax).default('1500'),
 });
@@ -181,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkoutsInFlightMax: e.CHECKOUTS_IN_FLIGHT_MAX,
     nodeHost: e.NODE_HOST,
     nodePort: e.NODE_PORT,
+    nodeAdvertisePort: e.NODE_ADVERTISE_PORT,
     clusterName: e.CLUSTER_NAME,
     memberTtlMs: e.MEMBER_TTL_MS,
   };

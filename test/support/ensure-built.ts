@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /**
  * Tests that run compiled code (dist/) as child processes build it first when src/ is newer. `npm test` builds with
  * tsc before vitest, so this only compiles on a direct `npx vitest run …`. Same rule as test/integration/crash.test.ts.
  */
-export const repoRoot = join(__dirname, '..', '..');
+const twoUp = join(__dirname, '..', '..');
+/** The repository: two folders up from test/support, three from dist/test/support (scripts like `npm run chaos`). */
+export const repoRoot = basename(twoUp) === 'dist' ? join(twoUp, '..') : twoUp;
 
 const buildMsMax = 120_000;
 

@@ -138,9 +138,11 @@ export async function checkInvariants(c: TestCluster, answers: Map<string, Check
     for (const [sku, onHand] of stock) {
       const units = soldBySku.get(sku) ?? 0;
       expect(units, `${sku}: sold ${units} of ${onHand}`).toBeLessThanOrEqual(onHand);
-      const inv = await eventually(`${sku} counts`, async () => {
+      // A 201 is sent once the order is stored; the holds' commit lands just after it. Wait for it (nothing held).
+      const inv = await eventually(`${sku} counts with nothing held`, async () => {
         const r = await fetch(`${c.nodes.find((n) => n.running)!.url}/api/inventory/${sku}`);
-        return r.status === 200 ? ((await r.json()) as { onHand: number; available: number; held: number; sold: number }) : undefined;
+        const v = r.status === 200 ? ((await r.json()) as { onHand: number; available: number; held: number; sold: number }) : undefined;
+        return v !== undefined && v.held === 0 ? v : undefined;
       });
       expect(inv.sold, `${sku}: the actor's sold count equals the confirmed orders' units`).toBe(units);
       expect(inv.available + inv.held + inv.sold, `${sku}: conservation`).toBe(inv.onHand);
