@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import type { Logger } from 'pino';
 import { checkoutPartition, skuPartition } from '../domain/entities.js';
+import { scanIdempotencyKeys } from '../persistence/idempotency-key-scan.js';
 import { claimPartitions, loadPartitions, type GroupCommitJournal, type PartitionClaim } from '../persistence/journal.js';
 import type { SqlClient } from '../persistence/sql.js';
 import type { KeyFilter } from './bloom-filter.js';
@@ -106,19 +107,16 @@ export class PartitionHost {
     return this.checkoutActor(checkoutPartition(key, this.deps.partitions))?.isRunning(key);
   }
 
-  /** Keys read from the database so far go into the Bloom filter (at start, before any partition is served). */
+  /**
+   * Keys read from the database so far go into the Bloom filter (at start, before any partition is served), a
+   * bounded page at a time (a sale's keys do not fit one result).
+   */
   async scanKnownKeys(): Promise<number> {
     const since = this.keysScannedAt;
-    const rows = await this.deps.sql.query<{ key: string; now: string }>(
-      since === null
-        ? `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > now() - make_interval(secs => ${Math.ceil(this.deps.keyRetentionMs / 1000)})`
-        : `SELECT key, now()::text AS now FROM idempotency_keys WHERE created_at > $1::timestamptz - make_interval(secs => ${actorLimits.keyScanOverlapSeconds})`,
-      since === null ? [] : [since],
-    );
-    for (const r of rows) this.deps.knownKeys.add(r.key);
-    if (rows[0] !== undefined) this.keysScannedAt = rows[0].now;
-    else this.keysScannedAt = (await this.deps.sql.query<{ now: string }>('SELECT now()::text AS now'))[0]!.now;
-    return rows.length;
+    const from = since === null ? { withinMs: this.deps.keyRetentionMs } : { since, overlapSeconds: actorLimits.keyScanOverlapSeconds };
+    const scan = await scanIdempotencyKeys(this.deps.sql, from, actorLimits.keyScanPageRowsMax, (key) => this.deps.knownKeys.add(key));
+    this.keysScannedAt = scan.scannedAt;
+    return scan.keys;
   }
 
   /**

@@ -6,11 +6,13 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  * handshake gets in, and each side proves it knows the secret without sending it.
  *
  *   server → client   CHALLENGE serverNonce
- *   client → server   HELLO nodeId, version, clientNonce, HMAC(secret, "hello",   serverNonce, clientNonce, nodeId)
+ *   client → server   HELLO nodeId, version, clientNonce, HMAC(secret, "hello",   serverNonce, clientNonce, nodeId, serverId)
  *   server → client   WELCOME serverId,                   HMAC(secret, "welcome", clientNonce, serverNonce, nodeId, serverId)
  *
  * The server executes nothing before a HELLO that verifies; the client sends no request before a WELCOME that
- * verifies and names the node it dialed. Fields are length-prefixed so no two inputs share an encoding.
+ * verifies and names the node it dialed. Each MAC names both ends, so a HELLO made for one node (say, a node that a
+ * forged membership record made a peer dial) cannot be relayed to another. Fields are length-prefixed so no two inputs
+ * share an encoding.
  */
 
 export const nonceBytes = 32;
@@ -33,8 +35,9 @@ function mac(secret: string, label: string, fields: (Buffer | string)[]): Buffer
   return h.digest();
 }
 
-export function helloMac(secret: string, serverNonce: Buffer, clientNonce: Buffer, nodeId: string): Buffer {
-  return mac(secret, 'hello', [serverNonce, clientNonce, nodeId]);
+/** The client's proof, for the server it means to reach (`serverId`): a relay to any other node fails. */
+export function helloMac(secret: string, serverNonce: Buffer, clientNonce: Buffer, clientId: string, serverId: string): Buffer {
+  return mac(secret, 'hello', [serverNonce, clientNonce, clientId, serverId]);
 }
 
 export function welcomeMac(secret: string, clientNonce: Buffer, serverNonce: Buffer, clientId: string, serverId: string): Buffer {

@@ -226,7 +226,7 @@ export class PeerClient extends EventEmitter<PeerClientEvents> {
     for (const [i, frame] of frames.entries()) {
       if (frame[0] === frameKind.challenge && hs.serverNonce === null && isNonce(frame[1])) {
         hs.serverNonce = Buffer.from(frame[1]);
-        const mac = helloMac(this.opts.secret, hs.serverNonce, hs.nonce, this.opts.selfId);
+        const mac = helloMac(this.opts.secret, hs.serverNonce, hs.nonce, this.opts.selfId, this.peerId);
         socket.write(encodeFrame([frameKind.hello, this.opts.selfId, protocolVersion, hs.nonce, mac], transportLimits.handshakeFrameBytesMax));
         continue;
       }

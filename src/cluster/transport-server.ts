@@ -176,7 +176,7 @@ class ServerConnection {
     if (version !== protocolVersion) return this.refuse(`protocol version ${version}, expected ${protocolVersion}`);
     if (!membershipLimits.nodeIdPattern.test(nodeId) || !isNonce(clientNonce)) return this.refuse('malformed HELLO');
     const nonce = Buffer.from(clientNonce);
-    if (!macMatches(mac, helloMac(this.settings.secret, this.nonce, nonce, nodeId))) return this.refuse(`HELLO from ${nodeId} does not prove the cluster secret`);
+    if (!macMatches(mac, helloMac(this.settings.secret, this.nonce, nonce, nodeId, this.settings.selfId))) return this.refuse(`HELLO from ${nodeId} does not prove the cluster secret`);
     clearTimeout(this.handshakeTimer);
     this.peerId = nodeId;
     this.decoder.limit(this.settings.frameBytesMax);

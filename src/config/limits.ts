@@ -143,6 +143,8 @@ export const actorLimits = {
   releaseIdlePollMs: 5,
   /** Idempotency keys created this long before the last scan are read again on acquire (raises no error). */
   keyScanOverlapSeconds: 120,
+  /** Keys one statement of the known-keys scan reads (a page; the scan takes as many as the window holds; raises no error). */
+  keyScanPageRowsMax: 10_000,
   /** Random bytes drawn from the CSPRNG at a time, for ids (raises no error). */
   randomPoolBytes: 64 * 1024,
   /** Longest single timer armed; longer deadlines re-arm, since Node and nact wrap delays past 24.8 days (raises no error). */

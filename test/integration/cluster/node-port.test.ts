@@ -68,7 +68,7 @@ describe('the node port of a cluster node', () => {
     const challenge = (await frames.next()).value as Frame;
     const serverNonce = Buffer.from(challenge[1] as Uint8Array);
     const nonce = newNonce();
-    socket.write(encodeFrame([frameKind.hello, 'node-tester', protocolVersion, nonce, helloMac(secret, serverNonce, nonce, 'node-tester')], 1_024));
+    socket.write(encodeFrame([frameKind.hello, 'node-tester', protocolVersion, nonce, helloMac(secret, serverNonce, nonce, 'node-tester', target.id)], 1_024));
     expect(((await frames.next()).value as Frame)[0]).toBe(frameKind.welcome);
 
     socket.write(encodeFrame([frameKind.request, 1, { t: 'inv', sku, cmd: { t: 'setOnHand', onHand: -5 } }], 1_024));

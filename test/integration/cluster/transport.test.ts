@@ -84,7 +84,7 @@ async function authenticatedConnection(port: number, nodeId: string, key = secre
   const socket = await rawConnection(port);
   const serverNonce = await challengeOf(socket);
   const nonce = newNonce();
-  socket.write(encodeFrame([frameKind.hello, nodeId, protocolVersion, nonce, helloMac(key, serverNonce, nonce, nodeId)], 1_024));
+  socket.write(encodeFrame([frameKind.hello, nodeId, protocolVersion, nonce, helloMac(key, serverNonce, nonce, nodeId, 'node-b')], 1_024));
   return socket;
 }
 
@@ -343,7 +343,7 @@ describe('authentication of node connections (CLUSTER_SECRET)', () => {
     const first = await rawConnection(server.port);
     const serverNonce = await challengeOf(first);
     const nonce = newNonce();
-    const hello = encodeFrame([frameKind.hello, 'node-a', protocolVersion, nonce, helloMac(secret, serverNonce, nonce, 'node-a')], 1_024);
+    const hello = encodeFrame([frameKind.hello, 'node-a', protocolVersion, nonce, helloMac(secret, serverNonce, nonce, 'node-a', 'node-b')], 1_024);
     first.write(hello);
     first.destroy();
     const replay = await rawConnection(server.port);
@@ -371,6 +371,37 @@ describe('authentication of node connections (CLUSTER_SECRET)', () => {
     await closed;
     expect(ran).toEqual([]);
     expect(refused).toHaveLength(1);
+  });
+
+  it('runs nothing for a relay that passes a HELLO meant for another node on to this one', async () => {
+    // A node dials what it believes is node-evil (say, a forged membership record); node-evil relays the handshake to
+    // node-b. The HELLO proves the secret but names the node it was made for, so node-b must refuse it.
+    const { server, ran, refused } = await guarded();
+    const { createServer } = await import('node:net');
+    const relay = createServer((downstream) => {
+      downstream.on('error', () => {});
+      const upstream = createConnection({ host, port: server.port });
+      sockets.push(upstream);
+      upstream.on('error', () => {});
+      const decoder = new FrameDecoder(1_024);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!downstream.destroyed) downstream.write(chunk);
+        // Once node-b welcomes the relayed HELLO, the relay keeps the connection and sends its own request.
+        if (decoder.push(chunk).some((f) => f[0] === frameKind.welcome)) upstream.write(encodeFrame([frameKind.request, 1, { t: 'admin', op: { op: 'rebalance' } }], 1_024));
+      });
+      downstream.on('data', (chunk: Buffer) => upstream.write(chunk));
+    });
+    await new Promise<void>((resolve) => relay.listen(0, host, resolve));
+    try {
+      const port = (relay.address() as { port: number }).port;
+      const err = await transportErrorOf(clientOf(port, { peerId: 'node-evil' }).request('for node-evil', 1_000));
+      expect(err.outcome).toBe('not-delivered');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ran).toEqual([]);
+      expect(refused.at(-1)).toMatch(/does not prove the cluster secret/);
+    } finally {
+      relay.close();
+    }
   });
 
   it('closes a connection that says nothing within the handshake timeout', async () => {
