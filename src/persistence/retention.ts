@@ -8,12 +8,13 @@ import type { SqlClient } from './sql.js';
 export class Retention {
   constructor(private readonly sql: SqlClient) {}
 
-  /** Answered keys older than `olderThanMs` (a key still without an answer belongs to a saga and is kept). */
+  /** Answered keys older than `olderThanMs` (a key without an answer, or whose order is still pending, is kept). */
   async deleteKeys(olderThanMs: number, batchMax: number): Promise<number> {
     const rows = await this.sql.query(
       `DELETE FROM idempotency_keys WHERE key IN (
          SELECT key FROM idempotency_keys
          WHERE created_at < now() - make_interval(secs => $1::double precision / 1000) AND status_code IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.checkout_id = idempotency_keys.checkout_id AND o.status = 'pending')
          ORDER BY created_at LIMIT $2)
        RETURNING key`,
       [olderThanMs, batchMax],

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrderWriter } from '../../../src/persistence/order-writer.js';
 import { Retention } from '../../../src/persistence/retention.js';
+import { makeOrder } from '../../support/orders.js';
 import { drivers, createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
 
 describe.each(drivers)('retention on %s', (driver) => {
@@ -28,6 +30,23 @@ describe.each(drivers)('retention on %s', (driver) => {
     expect(left).toEqual(['old-running', 'recent']);
   });
 
+  it('keeps a key past the retention while its order is still pending, so a retry of it cannot start a second checkout', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0 });
+    await writer.write(makeOrder({ orderId: 'ord_pending', checkoutId: 'co_pending-key', status: 'pending' }));
+    await writer.write(makeOrder({ orderId: 'ord_settled', checkoutId: 'co_settled-key', status: 'confirmed' }));
+    await writer.close();
+    for (const key of ['pending-key', 'settled-key']) {
+      await db.sql.query(
+        `INSERT INTO idempotency_keys (key, fingerprint, checkout_id, status_code, response, created_at) VALUES ($1, 'fp', $2, 202, '{}', now() - make_interval(hours => 100))`,
+        [key, `co_${key}`],
+      );
+    }
+    const retention = new Retention(db.sql);
+    expect(await retention.deleteKeys(2 * day, 100)).toBe(1);
+    const left = (await db.sql.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE key IN ('pending-key', 'settled-key') ORDER BY key`)).map((r) => r.key);
+    expect(left).toEqual(['pending-key']);
+  });
+
   it('deletes published outbox rows past their keep time, never unpublished ones', async () => {
     const insert = (ageDays: number, published: boolean) =>
       db.sql.query(
@@ -40,7 +59,7 @@ describe.each(drivers)('retention on %s', (driver) => {
     await insert(1, true);
     const retention = new Retention(db.sql);
     expect(await retention.deletePublishedOutbox(7 * day, 100)).toBe(2);
-    const left = await db.sql.query<{ published: boolean; age: number }>(`SELECT published_at IS NOT NULL AS published, extract(day from now() - created_at)::int AS age FROM outbox ORDER BY id`);
+    const left = await db.sql.query<{ published: boolean; age: number }>(`SELECT published_at IS NOT NULL AS published, extract(day from now() - created_at)::int AS age FROM outbox WHERE aggregate_id = 'o' ORDER BY id`);
     expect(left.map((r) => [r.published, r.age])).toEqual([[false, 10], [true, 1]]);
   });
 });
