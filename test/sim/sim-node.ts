@@ -76,7 +76,7 @@ export class SimNode {
     };
     const journal = { append: (p: number, e: string, ev: unknown) => this.journal.append(p, e, ev), backlogged: () => this.journal.backlogged() };
     this.inventory = new InventoryRegistry({
-      system: this.system, journal, clock: s.clock, partitions: s.partitions, snapshotEveryEvents: 8, log: silent, onJournalFailure,
+      system: this.system, journal, clock: s.clock, askClock: s.clock, partitions: s.partitions, snapshotEveryEvents: 8, log: silent, onJournalFailure,
       onSnapshot: (p, entity, seq, snap) => this.snapshots.add(p, entity, seq, snap),
     });
     this.host = new PartitionHost({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PaymentProvider } from '../../src/payments/provider.js';
 import { intBetween, pick, seededRng, type Rng } from '../support/seeded-random.js';
-import { SimChecker, SimViolation } from './sim-check.js';
+import { openHoldsReport, SimChecker, SimViolation } from './sim-check.js';
 import { makeClients, send, type Answer, type SimClient } from './sim-clients.js';
 import { drawRates, SimFaults, type FaultKind } from './sim-faults.js';
 import { SimWorld } from './sim-world.js';
@@ -58,7 +58,8 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     await checker.final(clients);
     return { seed, ok: true, counts: faults.counts, steps, confirmed: world.db.orderLog.filter((o) => o.status === 'confirmed').length, digest: digestOf(world) };
   } catch (err) {
-    const error = err instanceof SimViolation ? err.message : `${(err as Error).stack ?? String(err)}`;
+    let error = err instanceof SimViolation ? err.message : `${(err as Error).stack ?? String(err)}`;
+    if (process.env['SIM_DEBUG']) error += `\n${openHoldsReport(world)}\n${JSON.stringify([...world.db.owners])}`;
     return { seed, ok: false, error, counts: faults.counts, steps, confirmed: 0, digest: digestOf(world) };
   } finally {
     for (const n of world.nodes) if (n.alive) n.crash();
@@ -186,7 +187,14 @@ function settled(world: SimWorld, clients: SimClient[]): boolean {
 function unsettled(world: SimWorld, clients: SimClient[]): string {
   const waiting = clients.filter((c) => c.final === null || c.inFlight > 0).map((c) => c.key);
   const running = world.live().flatMap((n) => n.host.servedPartitions().map((p) => `${n.id}/${p}:${n.host.checkoutActor(p)?.running() ?? 0}`));
-  return JSON.stringify({ waiting: waiting.slice(0, 5), waitingCount: waiting.length, running, busy: world.busy() });
+  const detail = process.env['SIM_DEBUG']
+    ? clients.filter((c) => c.final === null).map((c) => {
+        const actors = world.live().flatMap((n) => n.host.servedPartitions().map((p) => n.host.checkoutActor(p) as unknown as { entries: Map<string, { t: string }>; committing: number; sagaKeys: Set<string> }));
+        const states = actors.map((a) => `${a.entries.get(c.key)?.t ?? '-'}/${a.sagaKeys.has(c.key)}/${a.committing}`);
+        return `${c.key} answers ${c.answers.map((a) => a.statusCode).join(',')} lost ${c.lost} actors ${states.join(' ')}`;
+      })
+    : [];
+  return JSON.stringify({ waiting: waiting.slice(0, 5), waitingCount: waiting.length, running, busy: world.busy(), detail });
 }
 
 /** Planted: a provider that does not honour idempotency keys: every authorization is made twice. */
