@@ -40,12 +40,25 @@ export class SimChecker {
 
   constructor(private readonly w: SimWorld) {}
 
+  /** The first violation seen in an answer (answers arrive in promise callbacks; the next step throws it). */
+  private answerViolation: SimViolation | null = null;
+
   /** Every answer as the client reads it: an acknowledged order is in the database, and a replay equals the first answer. */
   onAnswer(c: SimClient, a: Answer): void {
+    try {
+      this.checkAnswer(c, a);
+    } catch (err) {
+      if (!(err instanceof SimViolation)) throw err;
+      this.answerViolation ??= err;
+    }
+  }
+
+  private checkAnswer(c: SimClient, a: Answer): void {
     if (a.kind === 'durable' && (a.statusCode === 201 || a.statusCode === 202)) {
       const orderId = (a.body as { orderId?: string }).orderId ?? '';
       const order = this.w.db.orders.get(orderId);
       must(order !== undefined && order.idempotencyKey === c.key, `${c.key}: answered ${a.statusCode} for ${orderId}, which is not stored`);
+      must(a.statusCode !== 201 || order!.status === 'confirmed', `${c.key}: answered 201 confirmed for ${orderId}, which is stored ${order!.status}`);
       this.acknowledged.set(c.key, { orderId, status: a.statusCode === 201 ? 'confirmed' : 'pending' });
     }
     const first = c.final;
@@ -56,6 +69,8 @@ export class SimChecker {
 
   /** After every step. */
   step(): void {
+    if (this.answerViolation) throw this.answerViolation;
+    if (this.w.violation) throw new SimViolation(this.w.violation);
     for (const [key, ack] of this.acknowledged) must(this.w.db.orders.has(ack.orderId), `${key}: acknowledged order ${ack.orderId} lost`);
     this.conservation();
     this.newOrders();
@@ -218,7 +233,9 @@ export function openHoldsReport(w: SimWorld): string {
       byHold.set(id, list);
     }
   }
-  const open = [...byHold].filter(([, l]) => !/committed|released/.test(l[l.length - 1]!));
+  const confirmedCheckouts = new Set([...w.db.orders.values()].filter((o) => o.status === 'confirmed').map((o) => o.checkoutId));
+  const soldWithoutOrder = [...byHold].filter(([id, l]) => l.some((x) => x.includes('committed')) && !confirmedCheckouts.has(id.split('/')[1]!));
+  const open = [...byHold].filter(([, l]) => !/committed|released/.test(l[l.length - 1]!)).concat(soldWithoutOrder);
   const sagas = open.map(([id]) => {
     const checkoutId = id.split('/')[1]!;
     const rows = w.db.journalRows().filter((r) => r.entity.startsWith('co:')).map((r) => ({ r, e: decodePayload(r.payload) as { t: string; plan?: { checkoutId: string; key: string } } }));

@@ -1,4 +1,5 @@
 import type { StoredResponse } from '../../src/actors/checkout-actor.js';
+import { decodePayload } from '../../src/persistence/journal-codec.js';
 import type { SqlClient, SqlTx } from '../../src/persistence/sql.js';
 import type { NewOrder } from '../../src/persistence/order-writer.js';
 import type { SimFaults } from './sim-faults.js';
@@ -26,6 +27,8 @@ export class SimDatabase {
   /** Orders in the order they committed (the checker reads new ones after every step). */
   readonly orderLog: NewOrder[] = [];
   readonly responses = new Map<string, StoredResponse>();
+  /** Checkout ids whose plan (`started` event) is in the journal: recovery can see these checkouts. */
+  readonly recordedPlans = new Set<string>();
   /**
    * A planted fault for the checker's own test: a crash loses the last committed order (as a database that
    * acknowledged a commit it never made durable). Never set in a normal run.
@@ -39,10 +42,10 @@ export class SimDatabase {
     const byKey = [...this.orders.values()].find((x) => x.idempotencyKey === o.idempotencyKey && x.orderId !== o.orderId);
     // The real idempotency_keys row is the key's primary key: a second order for one key cannot commit.
     if (byKey) throw Object.assign(new Error(`duplicate key value violates unique constraint (idempotency key ${o.idempotencyKey})`), { code: '23505' });
-    if (!this.orders.has(o.orderId)) {
-      this.orders.set(o.orderId, o);
-      this.orderLog.push(o);
-    }
+    // As OrderWriter's statement: an order already stored is left as it is, and so is its key's answer.
+    if (this.orders.has(o.orderId)) return;
+    this.orders.set(o.orderId, o);
+    this.orderLog.push(o);
     this.responses.set(o.idempotencyKey, { fingerprint: o.fingerprint, statusCode: o.response.statusCode, body: o.response.body });
   }
 
@@ -125,6 +128,10 @@ export class SimSql implements SqlClient {
       if (this.db.owners.get(partition)?.epoch !== epochs[i] || this.db.journal.has(id)) return;
       const payload = Buffer.from(bytes.subarray(starts[i]! - 1, starts[i]! - 1 + lengths[i]!));
       this.db.journal.set(id, { partition, seq, epoch: epochs[i]!, entity: entities[i]!, payload });
+      if (entities[i]!.startsWith('co:')) {
+        const ev = decodePayload(payload) as { t?: string; plan?: { checkoutId: string } };
+        if (ev.t === 'started' && ev.plan) this.db.recordedPlans.add(ev.plan.checkoutId);
+      }
       inserted.push({ partition, seq });
     });
     if (fault === 'ambiguous') throw connectionError('journal insert committed, reply lost');

@@ -37,9 +37,15 @@ export interface SimShared {
   inventory: (from: SimNode, sku: string) => InventoryHandle;
   /** A journal batch could not commit after its retries: the node exits (crash-only), as `startNode` does. */
   onFatal: (node: SimNode) => void;
+  /** An invariant broke inside a node's call (the checker throws it at its next step). */
+  onViolation: (what: string) => void;
 }
 
 const silent = pino({ level: 'silent' });
+/** SIM_TRACE=<key>: what the sagas of one key do (debugging a failed seed). */
+const trace = (key: string, what: string) => {
+  if (process.env['SIM_TRACE'] === key) process.stderr.write(`[trace ${key}] ${what}\n`);
+};
 /** Never settles: what a crashed process's pending calls become. */
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
@@ -138,7 +144,7 @@ export class SimNode {
     const saga: Omit<SagaDeps, 'recordCompensation'> = {
       inventory: (sku) => s.inventory(this, sku),
       payments: this.livePayments(),
-      orders: { write: (o: NewOrder) => this.storeWrite(() => s.db.writeOrder(o), () => faults.orderWrite(), 'order write') },
+      orders: { write: (o: NewOrder) => this.storeWrite(() => { trace(o.idempotencyKey, `${this.id} write ${o.status} order`); s.db.writeOrder(o); }, () => faults.orderWrite(), 'order write') },
       responses: {
         saveResponse: (r) => this.storeWrite(() => s.db.saveResponse(r), () => (faults.chance(faults.rates.store, 'responseWriteFailed') ? 'fail' : undefined), 'response write'),
       },
@@ -149,6 +155,7 @@ export class SimNode {
       log: silent,
       storedResponse: async (key) => {
         const rec = await this.lookup(key);
+        trace(key, `${this.id} storedResponse ${rec?.statusCode ?? null}`);
         return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
       },
     };
@@ -176,7 +183,12 @@ export class SimNode {
     const p = this.s.payments;
     return {
       name: p.name,
-      authorize: (r) => this.live(() => p.authorize(r)),
+      authorize: (r) => this.live(() => {
+        trace(r.metadata['checkoutKey'] ?? '', `${this.id} authorize`);
+        // DESIGN.md, "Money, exactly once": an attempt is recorded durably before the provider is called.
+        if (!this.s.db.recordedPlans.has(r.metadata['checkoutId'] ?? '')) this.s.onViolation(`checkout ${r.metadata['checkoutId']} (${r.metadata['checkoutKey']}) called the provider before its plan was durable`);
+        return p.authorize(r);
+      }),
       capture: (r) => this.live(() => p.capture(r)),
       void: (r) => this.live(() => p.void(r)),
       refund: (r) => this.live(() => p.refund(r)),

@@ -41,6 +41,8 @@ export class SimWorld {
   readonly skus: string[];
   /** Background work (acquires, releases) and the node doing it; a dead node's work never ends and does not count. */
   readonly tasks = new Map<Promise<unknown>, SimNode>();
+  /** The first violation seen inside a node's call, thrown by the checker's next step. */
+  violation: string | undefined;
   private readonly shared: SimShared;
   private incarnations = 0;
 
@@ -64,6 +66,7 @@ export class SimWorld {
       payments: o.wrapPayments ? o.wrapPayments(this.provider) : this.provider,
       inventory: (from, sku) => this.network.inventory(from, sku),
       onFatal: (node) => queueMicrotask(() => this.crash(node)),
+      onViolation: (what) => (this.violation ??= what),
     };
   }
 
