@@ -85,6 +85,8 @@ export class CheckoutActor {
   private doneHead = 0;
   /** The seq of the latest journal event of each running saga: its tombstone snapshot covers up to it. */
   private readonly lastSeqs = new Map<string, number>();
+  /** The `started` append of each saga begun here and not finished: a re-run waits for it (rerecordPlan). */
+  private readonly planRecords = new Map<string, Promise<void>>();
   /** Compensations journaled by sagas still running here, so an in-process re-run repeats only them. */
   private readonly compensations = new Map<string, Compensation>();
   private readonly sagaDeps: SagaDeps;
@@ -268,7 +270,7 @@ export class CheckoutActor {
   private async runSaga(plan: CheckoutPlan, opts: RunOptions): Promise<void> {
     const { client = null, fresh = false, attempt = 0 } = opts;
     this.sagaKeys.add(plan.key);
-    const recorded = fresh ? this.recordPlan(plan) : undefined;
+    const recorded = fresh ? this.recordPlan(plan) : this.rerecordPlan(plan);
     // Answered once the order is durable; the saga goes on committing the holds (counted in `committing` until it
     // ends, retries included, so a move waits for it) and is tombstoned only after that.
     let acknowledged = opts.acknowledged ?? false;
@@ -291,6 +293,7 @@ export class CheckoutActor {
     // The tombstone: recovery skips this saga. Its response is already stored (or needs none), so the reply does
     // not wait for it.
     this.compensations.delete(plan.key);
+    this.planRecords.delete(plan.key);
     this.sagaKeys.delete(plan.key);
     this.tombstone(plan.key);
     if (acknowledged) this.committing--;
@@ -307,12 +310,30 @@ export class CheckoutActor {
     });
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
     recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
+    this.planRecords.set(plan.key, recorded);
     return recorded;
+  }
+
+  /**
+   * A re-run in this process of a saga whose first run threw before it waited for its plan's record (a reserve that
+   * failed in transit, say): the re-run waits for that record too, and appends the plan again if it failed, so no
+   * payment is ever attempted for a checkout recovery cannot see. Undefined for a plan read from the journal.
+   */
+  private rerecordPlan(plan: CheckoutPlan): Promise<void> | undefined {
+    const first = this.planRecords.get(plan.key);
+    if (first === undefined) return undefined;
+    const again = first.then(
+      () => undefined,
+      () => this.recordPlan(plan),
+    );
+    again.catch(() => undefined);
+    return again;
   }
 
   private onSagaThrew(plan: CheckoutPlan, err: unknown, run: { client: Submission | null; attempt: number; acknowledged: boolean }): void {
     if (this.stopped) {
       this.sagaKeys.delete(plan.key);
+      this.planRecords.delete(plan.key);
       if (run.acknowledged) this.committing--;
       this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
       if (!run.acknowledged) run.client?.reply(partitionLeft(this.deps.partition));
@@ -325,6 +346,7 @@ export class CheckoutActor {
     this.deps.clock.setTimer(this.deps.clock.now() + delayMs, () => {
       if (this.ref.tell({ t: 'resume', plan, attempt: run.attempt + 1, acknowledged: run.acknowledged }, true)) return;
       this.sagaKeys.delete(plan.key);
+      this.planRecords.delete(plan.key);
       if (run.acknowledged) this.committing--;
     });
   }

@@ -46,6 +46,8 @@ export interface InventoryActorDeps {
   onJournalFailure: (err: unknown) => void;
   onBug: (err: unknown) => void;
   onQueueWait?: (seconds: number) => void;
+  /** The clock of an ask's deadline (limits.actorAskTimeoutMs); default: the system clock (test/sim injects its own). */
+  askClock?: Clock;
 }
 
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
@@ -96,11 +98,15 @@ export class InventoryActor {
   ask(cmd: InventoryCommand): Promise<InventoryReply> {
     return new Promise<InventoryReply>((resolve) => {
       let done = false;
-      const timeout = setTimeout(() => finish(fail('INTERNAL', { reason: 'inventory actor timed out' })), limits.actorAskTimeoutMs);
+      // The deadline runs on real time unless a simulation injects its clock (`askClock`): an ask to an actor stopped
+      // under it (its partition left) then times out in simulated time, so a seeded run never waits for a real timer.
+      const expire = () => finish(fail('INTERNAL', { reason: 'inventory actor timed out' }));
+      const askClock = this.deps.askClock;
+      const timeout = askClock ? askClock.setTimer(askClock.now() + limits.actorAskTimeoutMs, expire) : realTimer(expire, limits.actorAskTimeoutMs);
       const finish = (r: InventoryReply) => {
         if (done) return;
         done = true;
-        clearTimeout(timeout);
+        timeout.cancel();
         resolve(r);
       };
       if (!this.ref.tell({ t: 'cmd', cmd, reply: finish })) finish(fail('OVERLOADED', { retryAfterS: 1 }));
@@ -224,4 +230,10 @@ export class InventoryActor {
       this.ref.tell({ t: 'timer' }, true);
     });
   }
+}
+
+/** A plain timer (kept referenced, as an ask's deadline always was). */
+function realTimer(fn: () => void, ms: number): TimerHandle {
+  const t = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(t) };
 }

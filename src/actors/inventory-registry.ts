@@ -15,6 +15,8 @@ export interface InventoryRegistryDeps {
   onSnapshot: (partition: number, entity: string, seq: number, snap: InventorySnapshot) => void;
   onJournalFailure: (err: unknown) => void;
   onQueueWait?: (seconds: number) => void;
+  /** The clock of each ask's deadline; default: the system clock (the seeded simulation injects its own). */
+  askClock?: Clock;
   log: Logger;
 }
 
@@ -83,6 +85,7 @@ export class InventoryRegistry {
         onJournalFailure: this.deps.onJournalFailure,
         onBug: (err) => this.deps.log.error({ err, sku }, 'inventory actor bug'),
         ...(this.deps.onQueueWait ? { onQueueWait: this.deps.onQueueWait } : {}),
+        ...(this.deps.askClock ? { askClock: this.deps.askClock } : {}),
       },
       state,
     );

@@ -2,6 +2,7 @@ import { persistenceLimits } from '../config/limits.js';
 import { isTransientDbError } from './db-errors.js';
 import { bytesEqual, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
+import type { Clock } from '../clock.js';
 
 export { claimPartitions, loadPartitions, writeSnapshots } from './partitions.js';
 export type { JournalEntry, PartitionClaim, SnapshotRecord } from './partitions.js';
@@ -40,6 +41,11 @@ export interface GroupCommitOptions {
   onFatal: (err: Error) => void;
   /** Rows waiting for or in a commit at which `backlogged()` turns true (default persistenceLimits.journalPendingRowsMax). */
   pendingRowsMax?: number;
+  /**
+   * Times the retry backoff and the outage bound. Default: real timers and `performance.now()`; the seeded
+   * simulation (test/sim) passes its simulated clock so a run that retries a batch replays exactly.
+   */
+  clock?: Clock;
 }
 
 export interface JournalStats {
@@ -234,17 +240,18 @@ export class GroupCommitJournal {
    */
   private async commitWithRetries(batch: PendingRow[]): Promise<void> {
     let lastErr: Error = new Error('unreachable');
-    const outageEndsAt = performance.now() + persistenceLimits.journalOutageMsMax;
+    const now = () => this.opts.clock?.now() ?? performance.now();
+    const outageEndsAt = now() + persistenceLimits.journalOutageMsMax;
     let otherFailures = 0;
     for (let attempt = 1; ; attempt++) {
-      if (attempt > 1) await sleep(Math.min(persistenceLimits.journalFlushRetryDelayMsMax, persistenceLimits.journalFlushRetryDelayMsBase * 2 ** (attempt - 2)));
+      if (attempt > 1) await this.sleep(Math.min(persistenceLimits.journalFlushRetryDelayMsMax, persistenceLimits.journalFlushRetryDelayMsBase * 2 ** (attempt - 2)));
       try {
         this.settle(batch, await this.commitOnce(batch));
         return;
       } catch (err) {
         lastErr = err as Error;
         if (!isTransientDbError(err) && ++otherFailures >= persistenceLimits.journalFlushAttemptsMax) break;
-        if (isTransientDbError(err) && performance.now() > outageEndsAt) break;
+        if (isTransientDbError(err) && now() > outageEndsAt) break;
       }
     }
     this.fail(batch, lastErr);
@@ -299,6 +306,12 @@ export class GroupCommitJournal {
       if (s !== undefined && s.epoch === row.epoch && s.entity === row.entity && bytesEqual(s.payload, row.payload)) committed.add(row);
     }
     return committed;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const clock = this.opts.clock;
+    if (clock === undefined) return sleep(ms);
+    return new Promise((resolve) => clock.setTimer(clock.now() + ms, resolve));
   }
 
   private settle(batch: PendingRow[], committed: Set<PendingRow>): void {
