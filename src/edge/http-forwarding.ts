@@ -69,6 +69,7 @@ export class HttpForwarding {
     return placed.then((r) => {
       if (r.t === 'here') return null;
       if (r.t === 'owner') return r.reply;
+      if (r.t === 'overloaded') return errorResponse('OVERLOADED', { partition: r.partition, owner: r.owner, retryAfterS: 1 }, { 'retry-after': '1' });
       const details = { partition: r.partition, reason: r.reason, ...(r.owner !== undefined ? { owner: r.owner } : {}) };
       return errorResponse('PARTITION_UNAVAILABLE', details, { 'retry-after': '1' });
     });

@@ -1,6 +1,6 @@
 import type { ClusterLink } from '../cluster/cluster-link.js';
 import { settledWithin } from '../cluster/deadline.js';
-import { TransportError } from '../cluster/transport-error.js';
+import { remoteTransportCodes, TransportError } from '../cluster/transport-error.js';
 import { clusterLimits } from '../config/limits.js';
 import { isCheckoutEntity } from '../domain/entities.js';
 
@@ -11,7 +11,9 @@ export type Placed<R> =
   /** The owner ran it; its reply. */
   | { t: 'owner'; reply: R }
   /** No owner could take it in time: the client retries (503 PARTITION_UNAVAILABLE for HTTP). */
-  | { t: 'unavailable'; partition: number; reason: string; owner?: string };
+  | { t: 'unavailable'; partition: number; reason: string; owner?: string }
+  /** The owner is at its bound of requests in flight and did not run it: the client backs off (429 OVERLOADED). */
+  | { t: 'overloaded'; partition: number; owner: string };
 
 export interface PlaceOptions<R> {
   /** Hops the request has taken already (a node forwards at most `clusterLimits.forwardHopsMax` times). */
@@ -53,8 +55,15 @@ async function placeAway<R>(link: ClusterLink, p: number, checkouts: boolean, op
       } catch (err) {
         const delivered = !(err instanceof TransportError && err.outcome === 'not-delivered');
         if (delivered) return unavailable('the owner did not answer in time; the outcome is unknown', route.nodeId);
+        // Shed by the owner (or by this node's bound on requests to it): waiting for another route would not help.
+        if (isOverload(err)) return { t: 'overloaded', partition: p, owner: route.nodeId };
       }
     }
     if (!(await link.routeChange(p, route?.epoch ?? 0, deadlineMs))) return unavailable('no reachable owner');
   }
+}
+
+/** A request refused for load, not run: this node's in-flight bound to the peer, or the peer's per-connection bound. */
+function isOverload(err: unknown): boolean {
+  return err instanceof TransportError && (err.code === 'IN_FLIGHT_LIMIT' || (err.code === 'REMOTE_ERROR' && err.remoteCode === remoteTransportCodes.overloaded));
 }

@@ -135,6 +135,21 @@ describe('placement of a request on its entity owner', () => {
     expect(sends).toBe(1);
   });
 
+  it.each([
+    ['this node is at its bound of requests to the owner', new TransportError('IN_FLIGHT_LIMIT', 'not-delivered', 'limit')],
+    ['the owner sheds the request', TransportError.remote('OVERLOADED', 'too many requests on this connection')],
+  ])('answers overloaded at once, without waiting for another route, when %s', async (_label, refusal) => {
+    const link = new FakeLink();
+    link.routes.set(10, { partition: 10, nodeId: 'node-2', epoch: 1 });
+    let sends = 0;
+    const placed = await place(link, 'x:10', { hops: 0, send: async () => {
+      sends++;
+      throw refusal;
+    } });
+    expect(placed).toEqual({ t: 'overloaded', partition: 10, owner: 'node-2' });
+    expect(sends).toBe(1);
+  });
+
   it('waits for a route when none is known, and gives up at the deadline', async () => {
     const link = new FakeLink();
     let placed: Placed<string> | null = null;
