@@ -73,6 +73,10 @@ export async function startTransportServer(opts: TransportServerOptions): Promis
   const connections = new Set<ServerConnection>();
   const server = createServer({ noDelay: true });
   server.on('connection', (socket) => {
+    // A flood of connections that never authenticate holds at most this many sockets: the oldest waiting one makes
+    // room. A real peer authenticates within a round trip, so a flood would have to outpace that to keep one out.
+    const waiting = [...connections].filter((c) => !c.authenticated);
+    if (waiting.length >= transportLimits.unauthenticatedConnectionsMax) waiting[0]!.evict('too many connections waiting to authenticate; the oldest was closed');
     const conn = new ServerConnection(socket, settings);
     connections.add(conn);
     void conn.closed.then(() => connections.delete(conn));
@@ -117,6 +121,10 @@ class ServerConnection {
   private closing = false;
   private corked = false;
   private idle: (() => void) | null = null;
+
+  get authenticated(): boolean {
+    return this.peerId !== null;
+  }
 
   constructor(
     private readonly socket: Socket,
@@ -185,6 +193,12 @@ class ServerConnection {
   }
 
   /** A peer that failed the handshake gets nothing more: logged, counted, cut. */
+  /** Closes a connection still waiting to authenticate, to make room for a newer one. */
+  evict(reason: string): void {
+    clearTimeout(this.handshakeTimer);
+    this.refuse(reason);
+  }
+
   private refuse(reason: string): void {
     if (this.socket.destroyed) return;
     this.settings.onAuthFailure(reason, `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`);

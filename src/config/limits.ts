@@ -4,6 +4,7 @@
  * comment names the error a caller meets past it — a catalogue code (src/errors.ts), a transport or CLI code — or
  * says "raises no error" and what happens instead; test/unit/config/limits.test.ts holds every entry to that.
  * A request that exceeds a request limit gets a 4xx with the code named beside it and changes nothing.
+ * It is longer than 400 lines because it is that one index: splitting it would hide limits from each other.
  */
 
 /** What a request may carry and what one node takes on at once (src/http, src/actors). */
@@ -386,6 +387,8 @@ export const transportLimits = {
   handshakeTimeoutMs: 5_000,
   /** Largest frame before a connection is authenticated (a larger one closes it, PEER_UNAVAILABLE for a client). */
   handshakeFrameBytesMax: 1_024,
+  /** Connections waiting to authenticate at once; one more closes the oldest, counted as an auth failure (raises no error). */
+  unauthenticatedConnectionsMax: 256,
 } as const;
 
 /** The `boxoffice` operator CLI (src/cli). */

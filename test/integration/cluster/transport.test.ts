@@ -16,6 +16,7 @@ import {
   type TransportServerOptions,
 } from '../../../src/cluster/transport.js';
 import { helloMac, newNonce } from '../../../src/cluster/handshake.js';
+import { transportLimits } from '../../../src/config/limits.js';
 import { seededRng, seedToRun, shuffle } from '../../support/seeded-random.js';
 
 const host = '127.0.0.1';
@@ -402,6 +403,26 @@ describe('authentication of node connections (CLUSTER_SECRET)', () => {
     } finally {
       relay.close();
     }
+  });
+
+  it('keeps at most transportLimits.unauthenticatedConnectionsMax connections waiting to authenticate, closing the oldest', async () => {
+    const { server, refused } = await guarded({ handshakeTimeoutMs: 60_000 });
+    const flood: Socket[] = [];
+    for (let i = 0; i < transportLimits.unauthenticatedConnectionsMax; i++) {
+      const s = await rawConnection(server.port);
+      await challengeOf(s);
+      flood.push(s);
+    }
+    expect(refused).toEqual([]);
+    const closedFirst = once(flood[0]!, 'close');
+    const late = await rawConnection(server.port);
+    await challengeOf(late);
+    await closedFirst;
+    expect(refused).toEqual(['too many connections waiting to authenticate; the oldest was closed']);
+    expect(server.connectionCount()).toBe(transportLimits.unauthenticatedConnectionsMax);
+    // A real peer still gets in: its handshake takes a round trip.
+    expect(await clientOf(server.port).request('after the flood', 1_000)).toBeDefined();
+    for (const s of [...flood, late]) s.destroy();
   });
 
   it('closes a connection that says nothing within the handshake timeout', async () => {
