@@ -16,7 +16,7 @@ import {
 import { asCheckoutId, asSku, holdIdFor, type HoldId } from '../domain/ids.js';
 import type { InventoryReply, ReleaseReason } from '../domain/inventory.js';
 import { PaymentTimeoutError, withTimeout, type AuthorizeRequest, type PaymentOutcome, type PaymentProvider } from '../payments/provider.js';
-import { OrderRejectedError, type NewOrder } from '../persistence/order-writer.js';
+import { OrderRejectedError, type NewOrder, type OrderWriteResult } from '../persistence/order-writer.js';
 import type { SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import { orderRow } from './order-row.js';
@@ -26,7 +26,8 @@ import type { PromoUses } from './promo-ledger.js';
 export interface SagaDeps {
   inventory: (sku: string) => InventoryHandle;
   payments: PaymentProvider;
-  orders: { write(order: NewOrder): Promise<void> };
+  /** Writes the order, fenced by the checkout partition's epoch (see OrderWriteResult). */
+  orders: { write(order: NewOrder): Promise<OrderWriteResult> };
   responses: { saveResponse(rec: { key: string; fingerprint: string; checkoutId: string; statusCode: number; body: unknown }): Promise<void> };
   carts: { markCheckedOut(cartId: string): Promise<void> };
   promos: PromoUses;
@@ -351,13 +352,26 @@ async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
  */
 async function writeOrder(r: SagaRun, order: NewOrder): Promise<StepResult | null> {
   try {
-    await r.deps.orders.write(order);
-    return null;
+    const written = await r.deps.orders.write(order);
+    // The partition's next owner runs this checkout now: stop without an answer or an undo (the client retries there).
+    if (written === 'fenced') throw new SagaAbandonedError(r.plan.key);
+    return written === 'existed' ? await followStoredOrder(r, order) : null;
   } catch (err) {
     if (!(err instanceof OrderRejectedError)) throw err;
     r.deps.log.error({ err, checkoutId: r.plan.checkoutId, orderId: r.plan.orderId }, 'the database refused the order; the checkout is compensated');
     return { t: 'compensate', rejection: rejected('INTERNAL', 'durable', { reason: 'the order could not be stored; nothing was charged' }) };
   }
+}
+
+/**
+ * Another run of this checkout (this node's earlier one, or an earlier owner's) stored its order first. Stored as this
+ * run would store it: go on (commit the holds again). Stored otherwise (pending while this run confirms, say): the
+ * stored order is the truth; the saga ends with its answer and leaves the holds to whoever resolves that order.
+ */
+async function followStoredOrder(r: SagaRun, order: NewOrder): Promise<StepResult | null> {
+  const stored = await r.deps.storedResponse(r.plan.key);
+  if (stored === null) throw new Error(`order ${order.orderId} is stored but its answer was not found; the saga runs again`);
+  return recordedOrderStatus(stored) === order.status ? null : { t: 'stop', outcome: { t: 'recorded', response: stored } };
 }
 
 async function markCartCheckedOut(r: SagaRun): Promise<void> {

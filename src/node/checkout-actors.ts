@@ -32,10 +32,9 @@ export interface CheckoutActorsOptions {
  */
 export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: number) => CheckoutActor {
   const { config, core, topology, metrics, clock, log } = o;
-  const saga: Omit<SagaDeps, 'recordCompensation'> = {
+  const saga: Omit<SagaDeps, 'recordCompensation' | 'orders'> = {
     inventory: (sku) => topology.inventory(sku),
     payments: o.payments,
-    orders: { write: timed(metrics.orderWriteSeconds, (order: NewOrder) => core.orderWriter.write(order)) },
     responses: core.idempotency,
     carts: { markCheckedOut: (cartId) => topology.carts.markCheckedOut(cartId) },
     promos: topology.promos,
@@ -62,9 +61,20 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
   };
   // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
   const doneEntriesMax = Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / o.partitions));
+  // An order is written only while this node owns its checkout's partition at the epoch it claimed; a write fenced
+  // by a newer owner drops the partition here (as a fenced journal write does), so the saga stops instead of retrying.
+  const orders = (partition: number): SagaDeps['orders'] => ({
+    write: timed(metrics.orderWriteSeconds, async (order: NewOrder) => {
+      const epoch = core.journal.epochOf(partition);
+      if (epoch === undefined) return 'fenced' as const;
+      const written = await core.orderWriter.write(order, { partition, epoch });
+      if (written === 'fenced') core.host.fenced(partition, epoch);
+      return written;
+    }),
+  });
   return (partition) =>
     new CheckoutActor({
-      system: core.system, partition, journal: core.timedJournal, knownKeys: core.knownKeys, lookup: core.lookupKey, prepare, saga, clock, log, doneEntriesMax,
+      system: core.system, partition, journal: core.timedJournal, knownKeys: core.knownKeys, lookup: core.lookupKey, prepare, saga: { ...saga, orders: orders(partition) }, clock, log, doneEntriesMax,
       onJournalFailure: core.onJournalFailure,
       onTombstone: (entity, seq) => core.snapshots.add(partition, entity, seq, { finished: true }),
     });

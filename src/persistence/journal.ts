@@ -100,6 +100,11 @@ export class GroupCommitJournal {
     if (!(opts.batchDelayMs >= 0)) throw new Error('batchDelayMs must be >= 0');
   }
 
+  /** The epoch this journal writes `partition` at, while it owns it. */
+  epochOf(partition: number): number | undefined {
+    return this.owned.get(partition)?.epoch;
+  }
+
   /** Starts writing to `claim.partition` at `claim.epoch`, from `claim.nextSeq`. */
   own(claim: PartitionClaim): void {
     if (!(Number.isInteger(claim.epoch) && claim.epoch >= 1)) throw new Error(`bad epoch ${claim.epoch}`);

@@ -46,6 +46,24 @@ export class OrderRejectedError extends Error {
 
 const permanentSqlStateClasses = new Set(['22', '23']);
 
+/**
+ * What one write did: `inserted` the order; found it `existed` already (written by an earlier run of its checkout,
+ * maybe with another status: the caller reads the stored answer); or `fenced`: the write named the checkout
+ * partition's owner epoch and that epoch is over, so nothing was written (a newer owner runs the checkout now).
+ */
+export type OrderWriteResult = 'inserted' | 'existed' | 'fenced';
+
+/** The checkout partition and the epoch its owner writes at: the order is written only while that epoch holds. */
+export interface OrderFence {
+  partition: number;
+  epoch: number;
+}
+
+interface OrderWrite {
+  order: NewOrder;
+  fence: OrderFence | null;
+}
+
 function asRejection(order: NewOrder, err: Error): Error {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && permanentSqlStateClasses.has(code.slice(0, 2)) ? new OrderRejectedError(order.orderId, code, err) : err;
@@ -60,7 +78,7 @@ function asRejection(order: NewOrder, err: Error): Error {
  * alone, as an OrderRejectedError when the database refused its data, and the others commit.
  */
 export class OrderWriter {
-  private readonly batcher: Batcher<NewOrder, void>;
+  private readonly batcher: Batcher<OrderWrite, OrderWriteResult>;
 
   constructor(
     private readonly sql: SqlClient,
@@ -69,9 +87,14 @@ export class OrderWriter {
     this.batcher = new Batcher((orders) => this.writeBatch(orders), { batchMax: opts.batchMax, batchDelayMs: opts.batchDelayMs });
   }
 
-  /** Resolves once the order is committed (or was already there). */
-  write(order: NewOrder): Promise<void> {
-    return this.batcher.add(order);
+  /**
+   * Resolves once the order is committed, was already there, or was fenced (see OrderWriteResult). With a fence the
+   * insert holds the partition's owner row FOR SHARE, as the journal does, so a claim (an epoch bump) and the write
+   * of an order at the old epoch never interleave: an owner that lost its partition cannot write an order after the
+   * next owner began, which might void the same checkout's authorization meanwhile.
+   */
+  write(order: NewOrder, fence: OrderFence | null = null): Promise<OrderWriteResult> {
+    return this.batcher.add({ order, fence });
   }
 
   /** Writes what is waiting, then refuses new orders. Does not close the SQL client. */
@@ -79,33 +102,33 @@ export class OrderWriter {
     return this.batcher.close();
   }
 
-  private async writeBatch(orders: NewOrder[]): Promise<Outcome<void>[]> {
+  private async writeBatch(writes: OrderWrite[]): Promise<Outcome<OrderWriteResult>[]> {
     // The same order twice in one batch is written once; both writes share its outcome.
     const firstIndex = new Map<string, number>();
-    const unique: NewOrder[] = [];
-    for (const o of orders) {
-      if (!firstIndex.has(o.orderId)) {
-        firstIndex.set(o.orderId, unique.length);
-        unique.push(o);
+    const unique: OrderWrite[] = [];
+    for (const w of writes) {
+      if (!firstIndex.has(w.order.orderId)) {
+        firstIndex.set(w.order.orderId, unique.length);
+        unique.push(w);
       }
     }
-    let outcomes: Outcome<void>[];
+    let outcomes: Outcome<OrderWriteResult>[];
     try {
       // One statement is atomic by itself: no BEGIN/COMMIT round trips.
-      await insertOrders(this.sql, unique);
-      outcomes = unique.map(() => ({ ok: true, value: undefined }));
+      const results = await writeOrders(this.sql, unique);
+      outcomes = results.map((value) => ({ ok: true, value }));
     } catch {
       outcomes = [];
-      for (const order of unique) {
+      for (const w of unique) {
         try {
-          await insertOrders(this.sql, [order]);
-          outcomes.push({ ok: true, value: undefined });
+          const [value] = await writeOrders(this.sql, [w]);
+          outcomes.push({ ok: true, value: value! });
         } catch (err) {
-          outcomes.push({ ok: false, error: asRejection(order, err as Error) });
+          outcomes.push({ ok: false, error: asRejection(w.order, err as Error) });
         }
       }
     }
-    return orders.map((o) => outcomes[firstIndex.get(o.orderId)!]!);
+    return writes.map((w) => outcomes[firstIndex.get(w.order.orderId)!]!);
   }
 }
 
@@ -121,13 +144,20 @@ WITH src AS (
     order_id text, user_id text, customer_key text, status text, total bigint, currency text, created_at timestamptz,
     checkout_id text, idempotency_key text, subtotal bigint, discount bigint, shipping bigint, tax bigint,
     promo_code text, address jsonb, priced jsonb, snapshot_hash text, fingerprint text,
-    items jsonb, payment jsonb, reservations jsonb, outbox jsonb, status_code int, response jsonb)
+    items jsonb, payment jsonb, reservations jsonb, outbox jsonb, status_code int, response jsonb,
+    fence_partition int, fence_epoch bigint)
+), owners AS (
+  SELECT partition, epoch FROM partition_owners
+  WHERE partition IN (SELECT fence_partition FROM src WHERE fence_partition IS NOT NULL)
+  ORDER BY partition FOR SHARE
 ), o AS (
   INSERT INTO orders (order_id, user_id, customer_key, status, total, currency, created_at, updated_at, checkout_id,
                       idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash)
   SELECT order_id, user_id, customer_key, status, total, currency, created_at, now(), checkout_id,
          idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash
   FROM src
+  WHERE src.fence_partition IS NULL
+     OR EXISTS (SELECT 1 FROM owners w WHERE w.partition = src.fence_partition AND w.epoch = src.fence_epoch)
   ON CONFLICT (order_id) DO NOTHING
   RETURNING order_id
 ), fresh AS (
@@ -165,12 +195,22 @@ WITH src AS (
   ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, checkout_id = excluded.checkout_id,
     status_code = excluded.status_code, response = excluded.response, completed_at = now()
 )
-SELECT count(*)::int AS inserted FROM o`;
+SELECT order_id FROM o`;
 
-async function insertOrders(tx: SqlTx, orders: NewOrder[]): Promise<void> {
-  await tx.query(insertOrdersStatement, [
+/** Writes the orders in one statement; then tells, of those not inserted, the ones already stored from the fenced. */
+async function writeOrders(sql: SqlTx, writes: OrderWrite[]): Promise<OrderWriteResult[]> {
+  const inserted = new Set((await insertOrders(sql, writes)).map((r) => r.order_id));
+  const missed = writes.filter((w) => !inserted.has(w.order.orderId)).map((w) => w.order.orderId);
+  const stored = missed.length === 0 ? new Set<string>() : new Set((await sql.query<{ order_id: string }>('SELECT order_id FROM orders WHERE order_id = ANY($1::text[])', [missed])).map((r) => r.order_id));
+  return writes.map((w) => (inserted.has(w.order.orderId) ? 'inserted' : stored.has(w.order.orderId) ? 'existed' : 'fenced'));
+}
+
+async function insertOrders(tx: SqlTx, writes: OrderWrite[]): Promise<{ order_id: string }[]> {
+  return tx.query<{ order_id: string }>(insertOrdersStatement, [
     JSON.stringify(
-      orders.map((o) => ({
+      writes.map(({ order: o, fence }) => ({
+        fence_partition: fence?.partition ?? null,
+        fence_epoch: fence?.epoch ?? null,
         order_id: o.orderId,
         user_id: o.userId,
         customer_key: o.customerKey,

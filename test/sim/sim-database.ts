@@ -1,7 +1,7 @@
 import type { StoredResponse } from '../../src/actors/checkout-actor.js';
 import { decodePayload } from '../../src/persistence/journal-codec.js';
 import type { SqlClient, SqlTx } from '../../src/persistence/sql.js';
-import type { NewOrder } from '../../src/persistence/order-writer.js';
+import type { NewOrder, OrderWriteResult } from '../../src/persistence/order-writer.js';
 import type { SimFaults } from './sim-faults.js';
 
 /**
@@ -38,15 +38,18 @@ export class SimDatabase {
   constructor(readonly now: () => number) {}
 
   /** The order write of a checkout: orders, items, payment, reservations and the idempotency record in one transaction. */
-  writeOrder(o: NewOrder): void {
+  writeOrder(o: NewOrder, fence: { partition: number; epoch: number | undefined }): OrderWriteResult {
+    // As OrderWriter's statement: written only while the checkout partition's owner row holds the writer's epoch.
+    if (fence.epoch === undefined || this.owners.get(fence.partition)?.epoch !== fence.epoch) return this.orders.has(o.orderId) ? 'existed' : 'fenced';
     const byKey = [...this.orders.values()].find((x) => x.idempotencyKey === o.idempotencyKey && x.orderId !== o.orderId);
     // The real idempotency_keys row is the key's primary key: a second order for one key cannot commit.
     if (byKey) throw Object.assign(new Error(`duplicate key value violates unique constraint (idempotency key ${o.idempotencyKey})`), { code: '23505' });
     // As OrderWriter's statement: an order already stored is left as it is, and so is its key's answer.
-    if (this.orders.has(o.orderId)) return;
+    if (this.orders.has(o.orderId)) return 'existed';
     this.orders.set(o.orderId, o);
     this.orderLog.push(o);
     this.responses.set(o.idempotencyKey, { fingerprint: o.fingerprint, statusCode: o.response.statusCode, body: o.response.body });
+    return 'inserted';
   }
 
   /** The planted fault: forgets the newest order and its answer. */

@@ -127,14 +127,15 @@ export class SimNode {
   }
 
   /** A write of the order store or the idempotency store: it may fail before it commits, or commit and then fail. */
-  private storeWrite(write: () => void, fault: () => 'fail' | 'ambiguous' | undefined, what: string): Promise<void> {
+  private storeWrite<T>(write: () => T, fault: () => 'fail' | 'ambiguous' | undefined, what: string): Promise<T> {
     return this.live(async () => {
       await this.s.faults.latency();
-      if (!this.alive) return never<void>();
+      if (!this.alive) return never<T>();
       const f = fault();
       if (f === 'fail') throw connectionError(`${what} lost before commit`);
-      write();
+      const result = write();
       if (f === 'ambiguous') throw connectionError(`${what} committed, reply lost`);
+      return result;
     });
   }
 
@@ -144,7 +145,16 @@ export class SimNode {
     const saga: Omit<SagaDeps, 'recordCompensation'> = {
       inventory: (sku) => s.inventory(this, sku),
       payments: this.livePayments(),
-      orders: { write: (o: NewOrder) => this.storeWrite(() => { trace(o.idempotencyKey, `${this.id} write ${o.status} order`); s.db.writeOrder(o); }, () => faults.orderWrite(), 'order write') },
+      orders: {
+        write: (o: NewOrder) =>
+          this.storeWrite(() => {
+            const epoch = this.journal.epochOf(partition);
+            const result = s.db.writeOrder(o, { partition, epoch });
+            if (result === 'fenced' && epoch !== undefined) this.host.fenced(partition, epoch);
+            trace(o.idempotencyKey, `${this.id} write ${o.status} order: ${result}`);
+            return result;
+          }, () => faults.orderWrite(), 'order write'),
+      },
       responses: {
         saveResponse: (r) => this.storeWrite(() => s.db.saveResponse(r), () => (faults.chance(faults.rates.store, 'responseWriteFailed') ? 'fail' : undefined), 'response write'),
       },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderRejectedError, OrderWriter } from '../../../src/persistence/order-writer.js';
 import { OrderStore } from '../../../src/persistence/order-store.js';
+import { claimPartitions } from '../../../src/persistence/partitions.js';
 import { makeOrder } from '../../support/orders.js';
 import { drivers, createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
 import { spyOnSql } from '../../support/sql-spy.js';
@@ -130,12 +131,36 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     await writer.close();
   });
 
+  it('writes an order only while its fence epoch owns the partition, and tells inserted, existed and fenced apart', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const partition = 61;
+    const [first] = await claimPartitions(db.sql, 'node-a', [partition]);
+    const current = { partition, epoch: first!.epoch };
+    const kept = makeOrder({ status: 'pending' });
+    expect(await writer.write(kept, current)).toBe('inserted');
+    // The same order again, now confirmed: the stored one stays as it is, and the writer says so.
+    expect(await writer.write({ ...kept, status: 'confirmed' }, current)).toBe('existed');
+    // Another node claims the partition: an order written at the old epoch is not written.
+    await claimPartitions(db.sql, 'node-b', [partition]);
+    const late = makeOrder();
+    const [lateWrite, batchMate] = await Promise.all([writer.write(late, current), writer.write(makeOrder())]);
+    expect(lateWrite).toBe('fenced');
+    expect(batchMate).toBe('inserted');
+    const store = new OrderStore(db.sql);
+    expect(await store.get(late.orderId)).toBeNull();
+    expect((await store.get(kept.orderId))?.status).toBe('pending');
+    // A fenced order wrote nothing else either: no answer for its key, no outbox event.
+    expect(await db.sql.query('SELECT key FROM idempotency_keys WHERE key = $1', [late.idempotencyKey])).toEqual([]);
+    expect(await db.sql.query('SELECT id FROM outbox WHERE aggregate_id = $1', [late.orderId])).toEqual([]);
+    await writer.close();
+  });
+
   it('refuses writes after close, having written the earlier ones', async () => {
     const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 1_000 });
     const order = makeOrder();
     const written = writer.write(order);
     await writer.close();
-    await expect(written).resolves.toBeUndefined();
+    await expect(written).resolves.toBe('inserted');
     await expect(writer.write(makeOrder())).rejects.toThrow(/closed/);
   });
 });

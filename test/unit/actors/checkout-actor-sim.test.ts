@@ -141,8 +141,10 @@ function world(system: ActorSystem, rng: Rng, seed: number) {
       orders: {
         write: async (o) => {
           if (once(o.idempotencyKey, 'orderWriteFails')) throw new Error('the database went away');
-          if (!w.orders.some((x) => x.orderId === o.orderId)) w.orders.push(o);
+          if (w.orders.some((x) => x.orderId === o.orderId)) return 'existed' as const;
+          w.orders.push(o);
           records.set(o.idempotencyKey, { fingerprint: o.fingerprint, statusCode: o.response.statusCode, body: o.response.body });
+          return 'inserted' as const;
         },
       },
       responses: { saveResponse: async (r) => void records.set(r.key, { fingerprint: r.fingerprint, statusCode: r.statusCode, body: r.body }) },

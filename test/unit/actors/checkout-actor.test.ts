@@ -102,8 +102,10 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
       payments: new SimulatedPaymentProvider(),
       orders: {
         write: async (o) => {
+          if (h.orders.some((x) => x.orderId === o.orderId)) return 'existed' as const;
           h.orders.push(o);
           h.responses.set(o.idempotencyKey, o.response);
+          return 'inserted' as const;
         },
       },
       responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },

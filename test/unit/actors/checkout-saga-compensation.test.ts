@@ -68,8 +68,10 @@ function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | 
           h.failOrderWrites--;
           throw new Error('database went away');
         }
-        if (!h.orders.some((x) => x.orderId === o.orderId)) h.orders.push(o);
+        if (h.orders.some((x) => x.orderId === o.orderId)) return 'existed' as const;
+        h.orders.push(o);
         h.responses.set(o.idempotencyKey, o.response);
+        return 'inserted' as const;
       },
     },
     responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },

@@ -68,8 +68,10 @@ function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | 
           h.failOrderWrites--;
           throw new Error('database went away');
         }
-        if (!h.orders.some((x) => x.orderId === o.orderId)) h.orders.push(o);
+        if (h.orders.some((x) => x.orderId === o.orderId)) return 'existed' as const;
+        h.orders.push(o);
         h.responses.set(o.idempotencyKey, o.response);
+        return 'inserted' as const;
       },
     },
     responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
@@ -346,6 +348,43 @@ describe('money, exactly once (issue 10)', () => {
     refuseRelease = false;
     await runCheckoutSaga(p, h.deps, { resume: { compensating: { rejection: h.compensations[0]!, authId: null } } });
     expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
+  });
+});
+
+describe('a checkout run by two owners at once (a partition taken over while its old owner still runs)', () => {
+  it('stops without an answer or an undo when its order write is fenced: the new owner runs the checkout', async () => {
+    const h = harness({ A: 5 });
+    h.deps = { ...h.deps, orders: { write: async () => 'fenced' as const } };
+    await expect(runCheckoutSaga(plan([{ sku: 'A', qty: 2 }]), h.deps)).rejects.toThrow(SagaAbandonedError);
+    // Nothing undone here: no void of the authorization the new owner's run shares, no release of the pinned holds.
+    expect(h.compensations).toEqual([]);
+    expect(h.provider.authorizations()).toBe(1);
+    expect(h.provider.voids()).toBe(0);
+    expect(counts(h, 'A')).toMatchObject({ held: 2, sold: 0 });
+  });
+
+  it('answers with the order another run stored (pending) instead of its own confirmation, and commits nothing', async () => {
+    const h = harness({ A: 5 });
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    // The old owner's run stored the order pending (its authorization timed out) before this run wrote.
+    const storedPending: CheckoutResponse = { statusCode: 202, body: { orderId: p.orderId, status: 'pending' } };
+    h.responses.set(p.key, storedPending);
+    h.deps = { ...h.deps, orders: { write: async () => 'existed' as const } };
+    const acks: CheckoutOutcome[] = [];
+    const out = await runCheckoutSaga(p, h.deps, { acknowledge: (o) => acks.push(o) });
+    expect(answer(out)).toEqual(storedPending);
+    expect(acks).toEqual([]);
+    // The holds stay pinned for whoever resolves the pending order (the sweeper, the pinned-hold resolver).
+    expect(counts(h, 'A')).toMatchObject({ held: 2, sold: 0 });
+  });
+
+  it('goes on when the order another run stored is the one it writes (a re-run after a crash)', async () => {
+    const h = harness({ A: 5 });
+    const p = plan([{ sku: 'A', qty: 2 }]);
+    h.responses.set(p.key, { statusCode: 201, body: { orderId: p.orderId, status: 'confirmed' } });
+    h.deps = { ...h.deps, orders: { write: async () => 'existed' as const } };
+    expect(answer(await runCheckoutSaga(p, h.deps)).statusCode).toBe(201);
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 3, held: 0, sold: 2 });
   });
 });
 

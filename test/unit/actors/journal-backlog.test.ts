@@ -62,7 +62,7 @@ function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | 
   const deps: SagaDeps = {
     inventory: (sku) => stock.get(sku)!,
     payments: provider,
-    orders: { write: async (o) => void (orders.push(o), responses.set(o.idempotencyKey, o.response)) },
+    orders: { write: async (o) => (orders.push(o), responses.set(o.idempotencyKey, o.response), 'inserted' as const) },
     responses: { saveResponse: async (r) => void responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
     carts: { markCheckedOut: async () => {} },
     promos: new PromoLedger(async () => ({ total: 0, byCustomer: 0 })),
@@ -146,7 +146,7 @@ describe('the checkout actor while the journal is backlogged', () => {
       },
       saga: {
         inventory: () => sku, payments: provider, promos, holdTtlMs: 60_000, log: pino({ level: 'silent' }), clock,
-        orders: { write: async (o) => void responses.set(o.idempotencyKey, o.response) },
+        orders: { write: async (o) => (responses.set(o.idempotencyKey, o.response), 'inserted' as const) },
         responses: { saveResponse: async (r) => void responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
         carts: { markCheckedOut: async () => {} },
         storedResponse: async (key) => responses.get(key) ?? null,
