@@ -25,7 +25,6 @@ export interface StoredResponse {
   body: unknown;
 }
 
-
 /** A client's request for a key, waiting for its answer. */
 interface Submission {
   key: string;
@@ -103,9 +102,11 @@ export class CheckoutActor {
       ...deps.saga,
       alive: () => !this.stopped,
       recordCompensation: async (plan, rejection, authId) => {
-        this.compensations.set(plan.key, { rejection, authId });
         const ev: CheckoutEvent = { t: 'compensating', rejection, outcome: { response: renderCheckoutResult(rejection), retention: rejection.retention }, authId };
-        this.lastSeqs.set(plan.key, await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev));
+        this.lastSeqs.set(plan.key, await this.append(plan.key, ev));
+        // Remembered only once durable: one kept from a fenced append let a re-run void an authorization that the new
+        // owner, resuming from a journal without it, authorized again with the same key and confirmed (seed 3325).
+        this.compensations.set(plan.key, { rejection, authId });
       },
     };
     this.ref = deps.system.spawn<null, CheckoutMsg>({
@@ -305,13 +306,25 @@ export class CheckoutActor {
    * `awaitsPlanRecord`), which saves one group-commit round on every checkout.
    */
   private recordPlan(plan: CheckoutPlan): Promise<void> {
-    const recorded = this.deps.journal.append(this.deps.partition, checkoutEntity(plan.key), { t: 'started', plan } satisfies CheckoutEvent).then((seq) => {
+    const recorded = this.append(plan.key, { t: 'started', plan } satisfies CheckoutEvent).then((seq) => {
       this.lastSeqs.set(plan.key, Math.max(seq, this.lastSeqs.get(plan.key) ?? 0));
     });
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
     recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
     this.planRecords.set(plan.key, recorded);
     return recorded;
+  }
+
+  /**
+   * Appends a saga event to the partition's journal. A refused append goes to `onJournalFailure` before the saga
+   * sees it: a fenced one drops the partition, which stops this actor, so the saga stops before its next side effect
+   * (an undo of an owner that lost the partition is not journaled, and the new owner runs the checkout on).
+   */
+  private append(key: string, ev: CheckoutEvent): Promise<number> {
+    return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev).catch((err: unknown) => {
+      this.deps.onJournalFailure(err);
+      throw err;
+    });
   }
 
   /**

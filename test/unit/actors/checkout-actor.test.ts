@@ -16,6 +16,7 @@ import { defaultShippingTable } from '../../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../../src/domain/tax.js';
 import { fail } from '../../../src/errors.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
+import { FencedError } from '../../../src/persistence/journal.js';
 import type { NewOrder } from '../../../src/persistence/order-writer.js';
 
 /**
@@ -26,7 +27,11 @@ import type { NewOrder } from '../../../src/persistence/order-writer.js';
 class MemoryJournal implements EventJournal {
   seq = 0;
   readonly events: unknown[] = [];
+  /** An append this returns an error for is refused (a fenced write, say) and stored nowhere. */
+  refuse: (event: unknown) => Error | undefined = () => undefined;
   async append(_partition: number, _entity: string, event: unknown): Promise<number> {
+    const refused = this.refuse(event);
+    if (refused) throw refused;
     this.events.push(event);
     return ++this.seq;
   }
@@ -61,12 +66,18 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     tombstones: [] as string[],
     /** How many commits the SKU answers with a transient failure before the real one. */
     commitFailures: 0,
+    /** The SKU answers every pin HOLD_EXPIRED (the saga compensates after its authorization). */
+    pinsExpire: false,
+    payments: new SimulatedPaymentProvider(),
+    /** What the node does with a refused journal append (the partition host drops a fenced partition). */
+    onJournalFailure: (_err: unknown): void => {},
     openGate: () => opened(),
     closeGate: () => (gate = new Promise<void>((resolve) => (opened = resolve))),
     actor: undefined as unknown as CheckoutActor,
   };
   const gated: InventoryHandle = {
     async ask(cmd: InventoryCommand): Promise<InventoryReply> {
+      if (cmd.t === 'pin' && h.pinsExpire) return fail('HOLD_EXPIRED');
       if (cmd.t !== 'commit') return sku.ask(cmd);
       await gate;
       if (h.commitFailures > 0) {
@@ -99,7 +110,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     },
     saga: {
       inventory: () => gated,
-      payments: new SimulatedPaymentProvider(),
+      payments: h.payments,
       orders: {
         write: async (o) => {
           if (h.orders.some((x) => x.orderId === o.orderId)) return 'existed' as const;
@@ -118,7 +129,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     clock,
     doneEntriesMax,
     log: pino({ level: 'silent' }),
-    onJournalFailure: () => {},
+    onJournalFailure: (err) => h.onJournalFailure(err),
     onTombstone: (entity) => h.tombstones.push(entity),
   });
   return h;
@@ -201,6 +212,27 @@ describe('the checkout actor', () => {
     // What the version before the CheckoutResult union wrote and reads: the rejection rendered as its answer.
     expect(ev['outcome']).toEqual({ response: renderCheckoutResult(reply.result), retention: 'durable' });
     h.openGate();
+  });
+
+  it('stops without voiding or releasing when its compensation cannot be journaled because the partition has a new owner', async () => {
+    const h = harness(5);
+    h.openGate();
+    h.pinsExpire = true;
+    h.journal.refuse = (ev) => ((ev as { t?: string }).t === 'compensating' ? new FencedError(5, 1) : undefined);
+    // As the partition host does: a fenced write drops the partition, which stops its checkout actor.
+    h.onJournalFailure = (err) => {
+      if (err instanceof FencedError) h.actor.stop();
+    };
+    const reply = await h.actor.submit('k6', 'fp', request);
+    expect(rendered(reply)).toMatchObject({ statusCode: 503, body: { error: { code: 'PARTITION_UNAVAILABLE' } } });
+    // The new owner resumes from a journal without this compensation: it authorizes again with the same key (the
+    // provider answers with this authorization) and may confirm the order, so this node must not void it or
+    // release the hold, not even in a re-run after the backoff.
+    h.clock.advance(actorLimits.sagaRetryDelayMsBase * 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.payments.voids()).toBe(0);
+    expect(h.payments.stateOf('pi_sim_1')?.status).toBe('authorized');
+    expect(h.sku.view).toMatchObject({ held: 1, available: 9 });
   });
 
   it('answers a retried key with the stored 201 while a recovered saga is still committing its holds', async () => {
