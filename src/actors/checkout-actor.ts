@@ -105,7 +105,7 @@ export class CheckoutActor {
       recordCompensation: async (plan, rejection, authId) => {
         this.compensations.set(plan.key, { rejection, authId });
         const ev: CheckoutEvent = { t: 'compensating', rejection, outcome: { response: renderCheckoutResult(rejection), retention: rejection.retention }, authId };
-        this.lastSeqs.set(plan.key, await deps.journal.append(deps.partition, checkoutEntity(plan.key), ev));
+        this.lastSeqs.set(plan.key, await this.append(plan.key, ev));
       },
     };
     this.ref = deps.system.spawn<null, CheckoutMsg>({
@@ -305,7 +305,7 @@ export class CheckoutActor {
    * `awaitsPlanRecord`), which saves one group-commit round on every checkout.
    */
   private recordPlan(plan: CheckoutPlan): Promise<void> {
-    const recorded = this.deps.journal.append(this.deps.partition, checkoutEntity(plan.key), { t: 'started', plan } satisfies CheckoutEvent).then((seq) => {
+    const recorded = this.append(plan.key, { t: 'started', plan }).then((seq) => {
       this.lastSeqs.set(plan.key, Math.max(seq, this.lastSeqs.get(plan.key) ?? 0));
     });
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
@@ -328,6 +328,18 @@ export class CheckoutActor {
     );
     again.catch(() => undefined);
     return again;
+  }
+
+  /**
+   * Appends a checkout event. A failed append is reported (`onJournalFailure`) as the SKU actors report theirs: a
+   * fenced one means a newer owner claimed the partition, and the host must drop it. Once the journal has seen a
+   * fenced row it refuses every append of the partition, so a host left unaware would keep serving it and every
+   * checkout there would fail and retry for ever.
+   */
+  private append(key: string, ev: CheckoutEvent): Promise<number> {
+    const appended = this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev);
+    appended.catch((err: unknown) => this.deps.onJournalFailure(err));
+    return appended;
   }
 
   private onSagaThrew(plan: CheckoutPlan, err: unknown, run: { client: Submission | null; attempt: number; acknowledged: boolean }): void {

@@ -16,6 +16,7 @@ import { defaultShippingTable } from '../../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../../src/domain/tax.js';
 import { fail } from '../../../src/errors.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
+import { FencedError } from '../../../src/persistence/journal.js';
 import type { NewOrder } from '../../../src/persistence/order-writer.js';
 
 /**
@@ -26,7 +27,10 @@ import type { NewOrder } from '../../../src/persistence/order-writer.js';
 class MemoryJournal implements EventJournal {
   seq = 0;
   readonly events: unknown[] = [];
-  async append(_partition: number, _entity: string, event: unknown): Promise<number> {
+  /** Checkout events of this type are refused as fenced (a newer owner claimed the partition). */
+  fencedType: string | null = null;
+  async append(partition: number, entity: string, event: unknown): Promise<number> {
+    if (entity.startsWith('co:') && (event as { t?: string }).t === this.fencedType) throw new FencedError(partition, 1);
     this.events.push(event);
     return ++this.seq;
   }
@@ -59,6 +63,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     responses: new Map<string, CheckoutResponse>(),
     orders: [] as NewOrder[],
     tombstones: [] as string[],
+    journalFailures: [] as unknown[],
     /** How many commits the SKU answers with a transient failure before the real one. */
     commitFailures: 0,
     openGate: () => opened(),
@@ -118,7 +123,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     clock,
     doneEntriesMax,
     log: pino({ level: 'silent' }),
-    onJournalFailure: () => {},
+    onJournalFailure: (err) => h.journalFailures.push(err),
     onTombstone: (entity) => h.tombstones.push(entity),
   });
   return h;
@@ -200,6 +205,20 @@ describe('the checkout actor', () => {
     expect(ev['rejection']).toMatchObject({ t: 'rejected', code: 'PAYMENT_DECLINED', retention: 'durable' });
     // What the version before the CheckoutResult union wrote and reads: the rejection rendered as its answer.
     expect(ev['outcome']).toEqual({ response: renderCheckoutResult(reply.result), retention: 'durable' });
+    h.openGate();
+  });
+
+  // Once the journal has seen a fenced row it refuses every append of the partition: a host that is not told keeps
+  // serving it, and every checkout there fails (503) or its saga retries for ever (seeds 708, 1994, 6083 of the
+  // simulation). Told, the host drops the partition and the clients retry at its new owner.
+  it.each([
+    { fenced: 'started', paymentMethod: 'pm_card_visa' },
+    { fenced: 'compensating', paymentMethod: 'pm_card_chargeDeclined' },
+  ])('reports a fenced $fenced append to its host, which drops the partition', async ({ fenced, paymentMethod }) => {
+    const h = harness(5);
+    h.journal.fencedType = fenced;
+    expect(rendered(await h.actor.submit('k6', 'fp', { ...request, paymentMethod })).statusCode).toBe(503);
+    await vi.waitFor(() => expect(h.journalFailures).toEqual([new FencedError(5, 1)]));
     h.openGate();
   });
 
