@@ -1,4 +1,4 @@
-import { authorizeWithRetries } from '../../src/actors/checkout-authorization.js';
+import { authorizeWithRetries } from '../../src/actors/checkout-saga.js';
 import { totalsOf } from '../../src/domain/checkout-result.js';
 import type { CheckoutPlan } from '../../src/domain/checkout.js';
 import { errorBody } from '../../src/errors.js';

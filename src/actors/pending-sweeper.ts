@@ -4,7 +4,7 @@ import { actorLimits, limits } from '../config/limits.js';
 import { asCheckoutId, asSku, holdIdFor } from '../domain/ids.js';
 import { withTimeout, type PaymentProvider, type PaymentState } from '../payments/provider.js';
 import { paymentMethodOf } from '../persistence/pending-order-store.js';
-import { authorizeWithRetries } from './checkout-authorization.js';
+import { authorizeWithRetries } from './checkout-saga.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import type { OrderService, OrderSource, StoredOrder } from './order-service.js';
 import type { PromoUses } from './promo-ledger.js';

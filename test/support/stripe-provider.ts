@@ -1,4 +1,4 @@
-import { authorizeRequest, type AuthorizeTarget } from '../../src/actors/checkout-authorization.js';
+import { authorizeRequest, type AuthorizeTarget } from '../../src/actors/checkout-saga.js';
 import type { Clock, TimerHandle } from '../../src/clock.js';
 import type { AuthorizeRequest } from '../../src/payments/provider.js';
 import { StripePaymentProvider } from '../../src/payments/stripe-provider.js';

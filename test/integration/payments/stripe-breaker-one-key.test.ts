@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { authorizeWithRetries } from '../../../src/actors/checkout-authorization.js';
+import { authorizeWithRetries } from '../../../src/actors/checkout-saga.js';
 import { checkoutTarget, startProviderRig, type ProviderRig } from '../../support/stripe-provider.js';
 
 /**
