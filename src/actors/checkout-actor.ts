@@ -316,9 +316,9 @@ export class CheckoutActor {
   }
 
   /**
-   * Appends a saga event to the partition's journal. A refused append goes to `onJournalFailure` before the saga
-   * sees it: a fenced one drops the partition, which stops this actor, so the saga stops before its next side effect
-   * (an undo of an owner that lost the partition is not journaled, and the new owner runs the checkout on).
+   * Appends a saga event. A refused one goes to `onJournalFailure` before the saga sees it: a fenced one drops the
+   * partition and stops this actor, so the saga stops before any undo (the new owner runs the checkout on), and the
+   * host never keeps serving a partition whose journal refuses every append (its checkouts retrying for ever).
    */
   private append(key: string, ev: CheckoutEvent): Promise<number> {
     return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev).catch((err: unknown) => {

@@ -41,7 +41,8 @@ export interface SimShared {
   onViolation: (what: string) => void;
 }
 
-const silent = pino({ level: 'silent' });
+/** SIM_LOG=1: the nodes' warnings and errors (a saga that keeps failing, a dropped partition) on stderr. */
+const silent = process.env['SIM_LOG'] ? pino({ level: 'warn' }, pino.destination(2)) : pino({ level: 'silent' });
 /** SIM_TRACE=<key>: what the sagas of one key do (debugging a failed seed). */
 const trace = (key: string, what: string) => {
   if (process.env['SIM_TRACE'] === key) process.stderr.write(`[trace ${key}] ${what}\n`);

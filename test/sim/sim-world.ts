@@ -126,12 +126,18 @@ export class SimWorld {
     this.background(to, to.host.acquire(partitions));
   }
 
-  /** A move: the owner drains and releases `p`, then `to` acquires it. */
+  /**
+   * A move: the owner drains and releases `p`, then `to` acquires it. Each half is the background work of the node
+   * doing it: if `to` crashes during its acquire, that acquire never ends (a dead process is answered nothing) and,
+   * counted as `from`'s work, would keep the run busy for ever although no live node is doing anything.
+   */
   move(p: number, from: SimNode, to: SimNode): void {
     this.faults.count('partitionMove');
     this.background(
       from,
-      from.host.release([p], 2_000).then((released) => (released.length > 0 && to.alive ? to.host.acquire(released) : undefined)),
+      from.host.release([p], 2_000).then((released) => {
+        if (released.length > 0 && to.alive) this.background(to, to.host.acquire(released));
+      }),
     );
   }
 

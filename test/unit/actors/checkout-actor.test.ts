@@ -64,6 +64,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     responses: new Map<string, CheckoutResponse>(),
     orders: [] as NewOrder[],
     tombstones: [] as string[],
+    journalFailures: [] as unknown[],
     /** How many commits the SKU answers with a transient failure before the real one. */
     commitFailures: 0,
     /** The SKU answers every pin HOLD_EXPIRED (the saga compensates after its authorization). */
@@ -129,7 +130,10 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
     clock,
     doneEntriesMax,
     log: pino({ level: 'silent' }),
-    onJournalFailure: (err) => h.onJournalFailure(err),
+    onJournalFailure: (err) => {
+      h.journalFailures.push(err);
+      h.onJournalFailure(err);
+    },
     onTombstone: (entity) => h.tombstones.push(entity),
   });
   return h;
@@ -233,6 +237,20 @@ describe('the checkout actor', () => {
     expect(h.payments.voids()).toBe(0);
     expect(h.payments.stateOf('pi_sim_1')?.status).toBe('authorized');
     expect(h.sku.view).toMatchObject({ held: 1, available: 9 });
+  });
+
+  // Once the journal has seen a fenced row it refuses every append of the partition: a host that is not told keeps
+  // serving it, and every checkout there fails (503) or its saga retries for ever (seeds 708, 1994, 6083 of the
+  // simulation). Told, the host drops the partition and the clients retry at its new owner.
+  it.each([
+    { fenced: 'started', paymentMethod: 'pm_card_visa' },
+    { fenced: 'compensating', paymentMethod: 'pm_card_chargeDeclined' },
+  ])('reports a fenced $fenced append to its host, which drops the partition', async ({ fenced, paymentMethod }) => {
+    const h = harness(5);
+    h.journal.refuse = (ev) => ((ev as { t?: string }).t === fenced ? new FencedError(5, 1) : undefined);
+    expect(rendered(await h.actor.submit('k6', 'fp', { ...request, paymentMethod })).statusCode).toBe(503);
+    await vi.waitFor(() => expect(h.journalFailures).toEqual([new FencedError(5, 1)]));
+    h.openGate();
   });
 
   it('answers a retried key with the stored 201 while a recovered saga is still committing its holds', async () => {
