@@ -71,6 +71,11 @@ export class Coordinator {
   private quietReconciles = 0;
   /** Partitions whose last move step failed: not tried again before `until` (doubling backoff, capped). */
   private readonly moveBackoff = new Map<number, { until: number; delayMs: number }>();
+  /**
+   * Partitions whose last acquire failed: their owner of record may be the node that failed to load them (its claim
+   * committed first), which serves nothing; the next reconcile sends it the acquire again instead of skipping them.
+   */
+  private readonly unserved = new Set<number>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.lease = new CoordinatorLease({
@@ -235,8 +240,8 @@ export class Coordinator {
     for (let p = 0; p < this.deps.partitions; p++) {
       const want = desired[p]!;
       const cur = owners.get(p)?.nodeId ?? null;
-      if (cur === want) continue;
-      if (cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
+      if (cur === want && !this.unserved.has(p)) continue;
+      if (cur === want || cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
       else {
         if ((this.moveBackoff.get(p)?.until ?? 0) > this.now()) continue;
         const key = `${cur}\u0000${want}`;
@@ -253,9 +258,11 @@ export class Coordinator {
     const startedMs = this.now();
     try {
       await this.deps.rpc(to, { t: 'acquire', partitions }, coordinatorLimits.acquireRpcTimeoutMs);
+      for (const p of partitions) this.unserved.delete(p);
       this.noteMoved(result, partitions, startedMs);
       this.deps.log.info({ to, partitions: partitions.length }, 'failover: partitions taken over');
     } catch (err) {
+      for (const p of partitions) this.unserved.add(p);
       result.failed.push({ partitions, reason: `acquire on ${to}: ${(err as Error).message}` });
     }
   }
@@ -271,7 +278,10 @@ export class Coordinator {
       released = true;
       await this.deps.rpc(to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
       this.noteMoved(result, step, startedMs);
-      for (const p of step) this.moveBackoff.delete(p);
+      for (const p of step) {
+        this.moveBackoff.delete(p);
+        this.unserved.delete(p);
+      }
       log.info({ from, to, partitions: step.length, pauseMs: this.now() - startedMs }, 'partitions moved');
     } catch (err) {
       result.failed.push({ partitions: step, reason: `${from} → ${to}: ${(err as Error).message}` });
@@ -282,8 +292,12 @@ export class Coordinator {
       log.warn({ from, to, partitions: step.length, err: (err as Error).message }, 'move failed; it is tried again after a backoff');
       // Released but not taken: the old owner takes the partitions back, so they are not left without a server.
       if (released) {
-        await this.deps.rpc(from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).catch((e: unknown) =>
-          log.error({ from, partitions: step.length, err: (e as Error).message }, 'taking back released partitions failed; the next reconcile fails them over'),
+        await this.deps.rpc(from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).then(
+          () => step.forEach((p) => this.unserved.delete(p)),
+          (e: unknown) => {
+            step.forEach((p) => this.unserved.add(p));
+            log.error({ from, partitions: step.length, err: (e as Error).message }, 'taking back released partitions failed; the next reconcile acquires them again');
+          },
         );
       }
     }
