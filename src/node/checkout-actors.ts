@@ -61,11 +61,13 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
   };
   // The memory bound is for the node; each partition keeps its share (durable answers are looked up again).
   const doneEntriesMax = Math.max(16, Math.ceil(limits.idempotencyMemoryEntriesMax / o.partitions));
-  // An order is written only while this node owns its checkout's partition at the epoch it claimed; a write fenced
-  // by a newer owner drops the partition here (as a fenced journal write does), so the saga stops instead of retrying.
-  const orders = (partition: number): SagaDeps['orders'] => ({
+  // An order is written only while this node owns its checkout's partition at the epoch this actor was made for (the
+  // acquire claimed it just before): a write fenced by a newer owner drops the partition here (as a fenced journal
+  // write does), so the saga stops instead of retrying. Not the journal's epoch at the write: after the same node
+  // acquires the partition again, a saga of the stopped actor (one that writes its pending order after a long
+  // authorization, with no check that its actor lives) would write at the new epoch beside the new actor's run.
+  const orders = (partition: number, epoch: number | undefined): SagaDeps['orders'] => ({
     write: timed(metrics.orderWriteSeconds, async (order: NewOrder) => {
-      const epoch = core.journal.epochOf(partition);
       if (epoch === undefined) return 'fenced' as const;
       const written = await core.orderWriter.write(order, { partition, epoch });
       if (written === 'fenced') core.host.fenced(partition, epoch);
@@ -74,7 +76,7 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
   });
   return (partition) =>
     new CheckoutActor({
-      system: core.system, partition, journal: core.timedJournal, knownKeys: core.knownKeys, lookup: core.lookupKey, prepare, saga: { ...saga, orders: orders(partition) }, clock, log, doneEntriesMax,
+      system: core.system, partition, journal: core.timedJournal, knownKeys: core.knownKeys, lookup: core.lookupKey, prepare, saga: { ...saga, orders: orders(partition, core.journal.epochOf(partition)) }, clock, log, doneEntriesMax,
       onJournalFailure: core.onJournalFailure,
       onTombstone: (entity, seq) => core.snapshots.add(partition, entity, seq, { finished: true }),
     });

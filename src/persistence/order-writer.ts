@@ -102,23 +102,43 @@ export class OrderWriter {
     return this.batcher.close();
   }
 
+  /**
+   * Identical writes of one order in a batch (same status, same fence) are written once and share its outcome. A
+   * different write of the same order (another run of its checkout: another status, or another epoch) goes in a
+   * later round, which finds the order stored or its epoch fenced: sharing the first write's outcome would tell a
+   * confirmed write behind a pending one that it inserted (a 201 for an order stored pending), or a write at the
+   * owner's epoch behind a stale one that it was fenced (the owner would drop its partition).
+   */
   private async writeBatch(writes: OrderWrite[]): Promise<Outcome<OrderWriteResult>[]> {
-    // The same order twice in one batch is written once; both writes share its outcome.
-    const firstIndex = new Map<string, number>();
-    const unique: OrderWrite[] = [];
-    for (const w of writes) {
-      if (!firstIndex.has(w.order.orderId)) {
-        firstIndex.set(w.order.orderId, unique.length);
-        unique.push(w);
+    const outcomes = new Array<Outcome<OrderWriteResult>>(writes.length);
+    let left = writes.map((w, i) => ({ w, i }));
+    while (left.length > 0) {
+      const round = new Map<string, { w: OrderWrite; at: number[] }>();
+      const later: typeof left = [];
+      for (const x of left) {
+        const first = round.get(x.w.order.orderId);
+        if (first === undefined) round.set(x.w.order.orderId, { w: x.w, at: [x.i] });
+        else if (sameWrite(first.w, x.w)) first.at.push(x.i);
+        else later.push(x);
       }
+      const unique = [...round.values()];
+      const results = await this.writeUnique(unique.map((u) => u.w));
+      unique.forEach((u, k) => {
+        for (const i of u.at) outcomes[i] = results[k]!;
+      });
+      left = later;
     }
-    let outcomes: Outcome<OrderWriteResult>[];
+    return outcomes;
+  }
+
+  /** Writes orders with distinct ids in one statement; if it fails, one statement each. */
+  private async writeUnique(unique: OrderWrite[]): Promise<Outcome<OrderWriteResult>[]> {
     try {
       // One statement is atomic by itself: no BEGIN/COMMIT round trips.
       const results = await writeOrders(this.sql, unique);
-      outcomes = results.map((value) => ({ ok: true, value }));
+      return results.map((value) => ({ ok: true, value }));
     } catch {
-      outcomes = [];
+      const outcomes: Outcome<OrderWriteResult>[] = [];
       for (const w of unique) {
         try {
           const [value] = await writeOrders(this.sql, [w]);
@@ -127,9 +147,13 @@ export class OrderWriter {
           outcomes.push({ ok: false, error: asRejection(w.order, err as Error) });
         }
       }
+      return outcomes;
     }
-    return writes.map((w) => outcomes[firstIndex.get(w.order.orderId)!]!);
   }
+}
+
+function sameWrite(a: OrderWrite, b: OrderWrite): boolean {
+  return a.order.status === b.order.status && a.fence?.partition === b.fence?.partition && a.fence?.epoch === b.fence?.epoch;
 }
 
 /**

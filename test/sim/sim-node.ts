@@ -143,13 +143,14 @@ export class SimNode {
   private checkoutActor(partition: number, journal: CheckoutActorJournal, onJournalFailure: (err: unknown) => void): CheckoutActor {
     const { s } = this;
     const faults = s.faults;
+    // As checkoutActorFactory: orders are written at the epoch the actor was made for, not the journal's at the write.
+    const epoch = this.journal.epochOf(partition);
     const saga: Omit<SagaDeps, 'recordCompensation'> = {
       inventory: (sku) => s.inventory(this, sku),
       payments: this.livePayments(),
       orders: {
         write: (o: NewOrder) =>
           this.storeWrite(() => {
-            const epoch = this.journal.epochOf(partition);
             const result = s.db.writeOrder(o, { partition, epoch });
             if (result === 'fenced' && epoch !== undefined) this.host.fenced(partition, epoch);
             trace(o.idempotencyKey, `${this.id} write ${o.status} order: ${result}`);

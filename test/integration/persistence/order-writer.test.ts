@@ -155,6 +155,27 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     await writer.close();
   });
 
+  it('shares a batch outcome only between identical writes of an order: another status or fence is written after it', async () => {
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const partition = 62;
+    const [old] = await claimPartitions(db.sql, 'node-a', [partition]);
+    const [now] = await claimPartitions(db.sql, 'node-a', [partition]);
+    const stale = { partition, epoch: old!.epoch };
+    const current = { partition, epoch: now!.epoch };
+    // Two runs of one checkout in one batch: the pending write lands first, so the confirmed one must not be told it
+    // inserted (its saga would answer 201 for an order stored pending).
+    const order = makeOrder({ status: 'pending' });
+    const [pendingWrite, confirmedWrite] = await Promise.all([writer.write(order, current), writer.write({ ...order, status: 'confirmed' }, current)]);
+    expect(pendingWrite).toBe('inserted');
+    expect(confirmedWrite).toBe('existed');
+    // A stale run's write first, the owner's next: the owner's is not fenced (that would drop its partition).
+    const next = makeOrder();
+    const [staleWrite, ownerWrite] = await Promise.all([writer.write(next, stale), writer.write(next, current)]);
+    expect(staleWrite).toBe('fenced');
+    expect(ownerWrite).toBe('inserted');
+    await writer.close();
+  });
+
   it('refuses writes after close, having written the earlier ones', async () => {
     const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 1_000 });
     const order = makeOrder();
