@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkHistory, type CheckResult } from './checker.js';
 import { startChaosCluster, type ChaosCluster } from './chaos-cluster.js';
 import type { AttemptKind } from './outcome.js';
@@ -65,9 +68,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const final = await readFinalState(env, skus.map((s) => s.sku));
     const history = workload.history;
     const result = checkHistory({ operations: [...history.operations.values()], attempts: history.attempts, final, initialStock: new Map(skus.map((s) => [s.sku, s.onHand])) });
-    return { seed: opts.seed, schedule, events, unexpectedExits, tally: history.tally(), attempts: history.attempts.length, result, elapsedMs: Date.now() - startedMs };
+    const report = { seed: opts.seed, schedule, events, unexpectedExits, tally: history.tally(), attempts: history.attempts.length, result, elapsedMs: Date.now() - startedMs };
+    if (!result.valid) keepNodeLogs(env, opts.seed);
+    return report;
+  } catch (err) {
+    keepNodeLogs(env, opts.seed);
+    throw err;
   } finally {
     await env.stop();
+  }
+}
+
+/** A failed run keeps each node's last log lines (the harness keeps a bounded tail) in the temp folder, and says where. */
+function keepNodeLogs(env: ChaosCluster, seed: number): void {
+  for (const node of env.cluster.nodes) {
+    const file = join(tmpdir(), `chaos-${seed}-${node.id}.log`);
+    writeFileSync(file, node.logs.join('\n'));
+    process.stderr.write(`[chaos] ${node.id}'s log: ${file}\n`);
   }
 }
 
