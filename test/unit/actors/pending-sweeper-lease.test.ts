@@ -1,13 +1,14 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
-import { OrderService, type OrderBook, type StoredOrder } from '../../../src/actors/order-service.js';
-import { PendingSweeper, type PendingOrder, type PendingSource, type SweepLease } from '../../../src/actors/pending-sweeper.js';
+import { InventoryActor } from '../../../src/actors/inventory-actor.js';
+import { OrderService } from '../../../src/actors/order-service.js';
+import { PendingSweeper, type SweepLease } from '../../../src/actors/pending-sweeper.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedClock } from '../../../src/clock.js';
 import { asCheckoutId, asSku, holdIdFor } from '../../../src/domain/ids.js';
 import { emptyInventory } from '../../../src/domain/inventory.js';
+import { MemoryJournal, MemoryOrders } from './memory-doubles.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 
 /**
@@ -15,37 +16,6 @@ import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provid
  * sale's 3-D Secure completions) must each renew it: a lease taken once by the first would expire (jobLeaseTtlMs),
  * another node's sweep would take it, and the first node would go on resolving orders without it, two nodes at once.
  */
-class MemoryJournal implements EventJournal {
-  seq = 0;
-  async append(): Promise<number> {
-    return ++this.seq;
-  }
-}
-
-class MemoryOrders implements PendingSource, OrderBook {
-  readonly orders = new Map<string, StoredOrder & { paymentMethod: string }>();
-  async get(orderId: string) {
-    const o = this.orders.get(orderId);
-    return o ? { ...o, payment: { ...o.payment } } : null;
-  }
-  async listPending(): Promise<PendingOrder[]> {
-    return [...this.orders.values()].filter((o) => o.status === 'pending').map((o) => ({ ...o, payment: { ...o.payment } }));
-  }
-  refunds = async () => [];
-  beginRefund = async (): Promise<number> => {
-    throw new Error('the sweeper never refunds');
-  };
-  finishRefund = async () => {};
-  listRestockPending = async () => [];
-  markRestocked = async () => {};
-  async transition(orderId: string, from: string[], to: string, paymentStatus: string, _ev: unknown, opts: { authId?: string | null } = {}) {
-    const o = this.orders.get(orderId);
-    if (!o || !from.includes(o.status)) return 'conflict' as const;
-    o.status = to;
-    o.payment = { ...o.payment, status: paymentStatus, authId: opts.authId ?? o.payment.authId };
-    return 'ok' as const;
-  }
-}
 
 /** job_leases as JobLease uses it: taken when free, expired or already held; renewed by a take; ttl from the clock. */
 class ExpiringLease {

@@ -1,13 +1,14 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
-import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
-import { OrderService, type OrderBook, type StoredOrder } from '../../../src/actors/order-service.js';
-import { PendingSweeper, type PendingOrder, type PendingSource, type SweepLease } from '../../../src/actors/pending-sweeper.js';
+import { InventoryActor } from '../../../src/actors/inventory-actor.js';
+import { OrderService } from '../../../src/actors/order-service.js';
+import { PendingSweeper, type SweepLease } from '../../../src/actors/pending-sweeper.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedClock } from '../../../src/clock.js';
 import { asCheckoutId, asSku, holdIdFor } from '../../../src/domain/ids.js';
 import { emptyInventory } from '../../../src/domain/inventory.js';
+import { MemoryJournal, MemoryOrders } from './memory-doubles.js';
 import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/payments/simulated-provider.js';
 
 /**
@@ -15,40 +16,6 @@ import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/paym
  * status changes are conditional like the real one's (src/persistence/order-store.ts). What is under test: sweeps
  * that overlap, copies of an order that went stale, and which provider answers settle an order.
  */
-class MemoryJournal implements EventJournal {
-  seq = 0;
-  async append(): Promise<number> {
-    return ++this.seq;
-  }
-}
-
-class MemoryOrders implements PendingSource, OrderBook {
-  readonly orders = new Map<string, StoredOrder & { paymentMethod: string }>();
-  /** What listPending answers: by default the orders as they are; a test can hand out a stale copy. */
-  listed: PendingOrder[] | null = null;
-  async get(orderId: string) {
-    const o = this.orders.get(orderId);
-    return o ? { ...o, payment: { ...o.payment } } : null;
-  }
-  async listPending(): Promise<PendingOrder[]> {
-    return this.listed ?? [...this.orders.values()].filter((o) => o.status === 'pending').map((o) => ({ ...o, payment: { ...o.payment } }));
-  }
-  // Refunds and restocks are not the sweeper's: never called here.
-  refunds = async () => [];
-  beginRefund = async (): Promise<number> => {
-    throw new Error('the sweeper never refunds');
-  };
-  finishRefund = async () => {};
-  listRestockPending = async () => [];
-  markRestocked = async () => {};
-  async transition(orderId: string, from: string[], to: string, paymentStatus: string, _ev: unknown, opts: { authId?: string | null } = {}) {
-    const o = this.orders.get(orderId);
-    if (!o || !from.includes(o.status)) return 'conflict' as const;
-    o.status = to;
-    o.payment = { ...o.payment, status: paymentStatus, authId: opts.authId ?? o.payment.authId };
-    return 'ok' as const;
-  }
-}
 
 /** One lease for every sweeper of the "cluster": held by one holder at a time. */
 class SharedLease {

@@ -5,7 +5,8 @@ import type { SagaDeps } from '../../../src/actors/checkout-saga.js';
 import { renderCheckoutResult, type CheckoutOutcome, type CheckoutRejection, type CheckoutResponse } from '../../../src/domain/checkout-result.js';
 import type { CheckoutPlan } from '../../../src/domain/checkout.js';
 import { SimulatedClock } from '../../../src/clock.js';
-import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
+import { InventoryActor } from '../../../src/actors/inventory-actor.js';
+import { MemoryJournal } from './memory-doubles.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { asSku } from '../../../src/domain/ids.js';
 import { emptyInventory } from '../../../src/domain/inventory.js';
@@ -23,13 +24,6 @@ import type { NewOrder } from '../../../src/persistence/order-writer.js';
  */
 export const address = { name: 'Ada', line1: '1 Main St', city: 'New York', postalCode: '10001', country: 'US', region: 'NY' };
 export const ttlMs = 60_000;
-
-export class MemoryJournal implements EventJournal {
-  seq = 0;
-  async append(): Promise<number> {
-    return ++this.seq;
-  }
-}
 
 export interface Harness {
   deps: SagaDeps;
