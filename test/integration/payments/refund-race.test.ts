@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderService, type OrderBook } from '../../../src/actors/order-service.js';
+import { OrderService } from '../../../src/actors/order-service.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 import type { PaymentProvider, RefundRequest, SettleResult } from '../../../src/payments/provider.js';
@@ -8,6 +8,7 @@ import { OrderStore } from '../../../src/persistence/order-store.js';
 import { OrderWriter } from '../../../src/persistence/order-writer.js';
 import type { SqlClient } from '../../../src/persistence/sql.js';
 import { makeOrder } from '../../support/orders.js';
+import { racingRefundBooks } from './refund-race-support.js';
 import { createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
 
 /**
@@ -16,12 +17,6 @@ import { createTestDatabase, type TestDatabase } from '../../support/sql-drivers
  * row's amount (`ON CONFLICT DO NOTHING`) while each node sends its own amount under `<orderId>:refund:1`. The amount
  * recorded as refunded must be the amount the provider refunded.
  */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => (open = resolve));
-  return { wait, open };
-}
-
 describe('refunds of one order from two nodes at once (pg)', () => {
   let db: TestDatabase;
   let sqlB: SqlClient;
@@ -46,27 +41,7 @@ describe('refunds of one order from two nodes at once (pg)', () => {
     const noStock = () => ({ ask: async () => ({ ok: true as const }) }) as never;
 
     // Both nodes read the order's refunds before either records one.
-    let reads = 0;
-    const bothRead = gate();
-    const aBegun = gate();
-    const aMaySend = gate();
-    const book = (sql: SqlClient, node: 'A' | 'B'): OrderBook => {
-      const store = new OrderStore(sql);
-      return Object.assign(Object.create(store) as OrderStore, {
-        refunds: async (orderId: string) => {
-          const rows = await store.refunds(orderId);
-          if (++reads === 2) bothRead.open();
-          await bothRead.wait;
-          return rows;
-        },
-        beginRefund: async (orderId: string, n: number, amountMinor: number) => {
-          if (node === 'B') await aBegun.wait;
-          const recorded = await store.beginRefund(orderId, n, amountMinor);
-          if (node === 'A') aBegun.open();
-          return recorded;
-        },
-      });
-    };
+    const { book, aMaySend } = racingRefundBooks();
     const payments = (node: 'A' | 'B'): PaymentProvider =>
       Object.assign(Object.create(provider) as SimulatedPaymentProvider, {
         refund: async (req: RefundRequest): Promise<SettleResult> => {

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderService, type OrderBook } from '../../../src/actors/order-service.js';
+import { OrderService } from '../../../src/actors/order-service.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 import type { PaymentProvider, RefundRequest, SettleResult } from '../../../src/payments/provider.js';
@@ -8,6 +8,7 @@ import { OrderStore } from '../../../src/persistence/order-store.js';
 import { OrderWriter } from '../../../src/persistence/order-writer.js';
 import type { SqlClient } from '../../../src/persistence/sql.js';
 import { makeOrder } from '../../support/orders.js';
+import { racingRefundBooks } from './refund-race-support.js';
 import { createTestDatabase, type TestDatabase } from '../../support/sql-drivers.js';
 
 /**
@@ -17,12 +18,6 @@ import { createTestDatabase, type TestDatabase } from '../../support/sql-drivers
  * provider, or whose lost answer hid a refund that happened) could never settle it, and the order would say the
  * customer got nothing back when they did.
  */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => (open = resolve));
-  return { wait, open };
-}
-
 const log = pino({ level: 'silent' });
 const noStock = () => ({ ask: async () => ({ ok: true as const }) }) as never;
 /** What the Stripe adapter answers with its circuit open (stripe-provider-faults.test.ts checks it). */
@@ -52,27 +47,7 @@ describe('a refund that another request refused for nothing sent (pg)', () => {
     const provider = new SimulatedPaymentProvider();
     const { orderId, authId } = await shippedOrder(provider, 'chk_r10b_race');
     const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
-    let reads = 0;
-    const bothRead = gate();
-    const aBegun = gate();
-    const aMaySend = gate();
-    const book = (sql: SqlClient, node: 'A' | 'B'): OrderBook => {
-      const store = new OrderStore(sql);
-      return Object.assign(Object.create(store) as OrderStore, {
-        refunds: async (id: string) => {
-          const rows = await store.refunds(id);
-          if (++reads === 2) bothRead.open();
-          await bothRead.wait;
-          return rows;
-        },
-        beginRefund: async (id: string, n: number, amountMinor: number) => {
-          if (node === 'B') await aBegun.wait;
-          const recorded = await store.beginRefund(id, n, amountMinor);
-          if (node === 'A') aBegun.open();
-          return recorded;
-        },
-      });
-    };
+    const { book, aMaySend } = racingRefundBooks();
     // A's request reaches the provider after B's; B's node has its circuit open (each node has its own breaker).
     const payments = (node: 'A' | 'B'): PaymentProvider =>
       Object.assign(Object.create(provider) as SimulatedPaymentProvider, {
