@@ -1,6 +1,7 @@
 import { membershipLimits } from '../config/limits.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { subscribeChannel, type ChannelSubscriber } from './redis-client.js';
 
 /**
  * Cluster membership in Redis (DESIGN.md, "Routing is Redis"): each node keeps a key `<prefix>member:<nodeId>` alive
@@ -91,7 +92,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private pollAgain = false;
-  private subscriber: Redis | null = null;
+  private subscriber: ChannelSubscriber | null = null;
   private closed = false;
 
   private constructor(private readonly opts: MembershipOptions) {
@@ -144,7 +145,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.closed = true;
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
-    this.subscriber?.disconnect();
+    this.subscriber?.close();
     this.subscriber = null;
     await this.polling?.catch(() => {});
     const self = this.opts.self;
@@ -162,11 +163,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       await this.opts.redis.publish(this.keys.changed, this.opts.self.nodeId);
       this.scheduleHeartbeat();
     }
-    const subscriber = this.opts.redis.duplicate();
+    const refresh = () => void this.refresh().catch(() => {});
+    const subscriber = subscribeChannel(this.opts.redis, this.keys.changed, { onMessage: refresh, onError: (err) => this.onError(err), onResubscribed: refresh });
     this.subscriber = subscriber;
-    subscriber.on('error', (err: Error) => this.onError(err));
-    subscriber.on('message', () => void this.refresh().catch(() => {}));
-    await subscriber.subscribe(this.keys.changed);
+    await subscriber.subscribed;
     await this.poll();
   }
 

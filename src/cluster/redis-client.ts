@@ -23,3 +23,51 @@ export function openClusterRedis(url: string, onError: (err: Error) => void = ()
   redis.on('error', onError);
   return redis;
 }
+
+export interface ChannelSubscriber {
+  /** The pub/sub connection (duplicated from the command connection). */
+  readonly connection: Redis;
+  /** Settles with the first SUBSCRIBE. */
+  readonly subscribed: Promise<void>;
+  /** Disconnects; nothing is reported after it. Idempotent. */
+  close(): void;
+}
+
+export interface ChannelHandlers {
+  onMessage(text: string): void;
+  onError(err: Error): void;
+  /** After every SUBSCRIBE that a reconnect needed: messages published meanwhile were lost, so catch up. */
+  onResubscribed?(): void;
+}
+
+/**
+ * A connection subscribed to one channel, for good. ioredis's own resubscribe after a reconnect sends SUBSCRIBE and
+ * drops its promise: a disconnect before the reply (a node closing while Redis comes back) rejects it unhandled, and
+ * an unhandled rejection ends a Node process. So ours is off, and every `ready` subscribes again here, its failure
+ * reported to `onError` (the first `ready` repeats the first SUBSCRIBE, which Redis takes as a no-op).
+ */
+export function subscribeChannel(redis: Redis, channel: string, handlers: ChannelHandlers): ChannelSubscriber {
+  const connection = redis.duplicate({ autoResubscribe: false });
+  let closed = false;
+  const report = (err: Error) => {
+    if (!closed) handlers.onError(err);
+  };
+  connection.on('error', report);
+  connection.on('message', (_channel: string, text: string) => {
+    if (!closed) handlers.onMessage(text);
+  });
+  connection.on('ready', () => {
+    if (closed) return;
+    connection.subscribe(channel).then(() => {
+      if (!closed) handlers.onResubscribed?.();
+    }, report);
+  });
+  return {
+    connection,
+    subscribed: connection.subscribe(channel).then(() => undefined),
+    close() {
+      closed = true;
+      connection.disconnect();
+    },
+  };
+}

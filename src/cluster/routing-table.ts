@@ -1,6 +1,7 @@
 import { routingLimits } from '../config/limits.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { subscribeChannel, type ChannelSubscriber } from './redis-client.js';
 import type { SqlClient } from '../persistence/sql.js';
 
 /**
@@ -134,7 +135,7 @@ export class RoutingTable extends EventEmitter<RoutingTableEvents> implements Ro
   private readonly keys: ReturnType<typeof routingKeys>;
   private readonly onError: (err: Error) => void;
   private knownVersion = 0;
-  private subscriber: Redis | null = null;
+  private subscriber: ChannelSubscriber | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
@@ -220,7 +221,7 @@ export class RoutingTable extends EventEmitter<RoutingTableEvents> implements Ro
     if (this.resyncTimer !== null) clearTimeout(this.resyncTimer);
     this.resyncTimer = null;
     this.opts.redis.off('ready', this.onReconnect);
-    this.subscriber?.disconnect();
+    this.subscriber?.close();
     this.subscriber = null;
     await this.reloading?.catch(() => {});
   }
@@ -230,16 +231,17 @@ export class RoutingTable extends EventEmitter<RoutingTableEvents> implements Ro
   };
 
   private async begin(): Promise<void> {
-    const subscriber = this.opts.redis.duplicate();
+    // After a reconnect, messages published meanwhile are lost: reload to catch up once subscribed again.
+    const subscriber = subscribeChannel(this.opts.redis, this.keys.changed, {
+      onMessage: (text) => this.onMessage(text),
+      onError: (err) => this.onError(err),
+      onResubscribed: this.onReconnect,
+    });
     this.subscriber = subscriber;
-    subscriber.on('error', (err: Error) => this.onError(err));
-    subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
-    // After a reconnect, ioredis resubscribes but messages sent meanwhile are lost: reload to catch up.
-    subscriber.on('ready', this.onReconnect);
     // The command connection may come back after the subscriber; reloading then too avoids waiting for the resync.
     this.opts.redis.on('ready', this.onReconnect);
     try {
-      await subscriber.subscribe(this.keys.changed);
+      await subscriber.subscribed;
       await this.refresh();
     } catch (err) {
       this.onError(err as Error);

@@ -22,11 +22,16 @@ import { intBetween, seededRng, seedToRun, shuffle, type Rng } from '../support/
  */
 
 const holdTtlMs = 2_000;
-const skus = { A: { sku: 'CRASH-A', onHand: 80 }, B: { sku: 'CRASH-B', onHand: 30 } };
+const skus = { A: { sku: 'CRASH-A', onHand: 160 }, B: { sku: 'CRASH-B', onHand: 60 } };
 const checkouts = 400;
 const inFlightMax = 60;
-/** The node is killed once this many checkouts were acknowledged with 201. */
+/**
+ * The node is killed once this many checkouts were acknowledged with 201 and some checkout has been out for at least
+ * `midSagaMs`: its hold is taken and it waits for the 300 ms payment. Killing at the 30th 201 alone failed on CI: a
+ * stalled journal flush answered every request in flight in the same instant, so none was interrupted.
+ */
 const killAfterConfirmed = 30;
+const midSagaMs = 40;
 const requestTimeoutMs = 20_000;
 
 function boot(port: number, databaseUrl: string, simPaymentLatencyMs: number): Promise<ChildNode> {
@@ -103,22 +108,33 @@ describe('a node killed with kill -9 in the middle of a sale', () => {
     const plans = planCheckouts(rng, seed);
     const answered = new Map<string, CheckoutAnswer>();
     const interrupted: Plan[] = [];
+    const sentAt = new Map<string, number>(); // requests sent and not answered yet
     let confirmedBeforeKill = 0;
     let killing: Promise<void> | null = null;
     const boot1 = current;
+    const killWhenMidSaga = setInterval(() => {
+      const now = Date.now();
+      if (killing || confirmedBeforeKill < killAfterConfirmed || ![...sentAt.values()].some((t) => now - t >= midSagaMs)) return;
+      killing = kill9(boot1);
+      clearInterval(killWhenMidSaga);
+    }, 5);
     const { errors } = await runPool(
       plans.map((p) => async () => {
         if (killing) return; // the sale stops with the node; this buyer never sent anything
+        sentAt.set(p.key, Date.now());
         try {
           const a = await postCheckout(base, p.key, bodyOf(p), AbortSignal.timeout(requestTimeoutMs));
           answered.set(p.key, a);
-          if (a.status === 201 && ++confirmedBeforeKill === killAfterConfirmed) killing = kill9(boot1);
+          if (a.status === 201) confirmedBeforeKill++;
         } catch {
           interrupted.push(p); // the connection died with the node: the outcome is unknown to this buyer
+        } finally {
+          sentAt.delete(p.key);
         }
       }),
       inFlightMax,
     );
+    clearInterval(killWhenMidSaga);
     expect(errors).toEqual([]);
     expect(killing, 'the node was never killed: too few sales').not.toBeNull();
     await killing;
