@@ -95,6 +95,11 @@ export class PartitionHost {
     return [...this.served.keys()].sort((a, b) => a - b);
   }
 
+  /** Served here or being acquired or released here: what the coordinator must not take for unserved. */
+  heldPartitions(): number[] {
+    return [...new Set([...this.served.keys(), ...this.moving.keys()])].sort((a, b) => a - b);
+  }
+
   checkoutActor(partition: number): CheckoutActor | undefined {
     return this.owns(partition) ? this.checkouts[partition] : undefined;
   }

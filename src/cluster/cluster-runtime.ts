@@ -9,7 +9,7 @@ import { partitionOf } from '../domain/entities.js';
 import type { SqlClient } from '../persistence/sql.js';
 import type { ZodType } from 'zod';
 import type { ClusterLink, PeerHandler, PeerMessage } from './cluster-link.js';
-import { adminMessage, partitionsMessage } from './peer-schemas.js';
+import { adminMessage, partitionsMessage, servedMessage } from './peer-schemas.js';
 import { Coordinator, loadOverrides } from './coordinator.js';
 import { readCoordinator } from './coordinator-lease.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -84,6 +84,7 @@ export class ClusterRuntime implements ClusterLink {
     this.onPeerMessage<AcquireMessage>('acquire', partitionsMessage('acquire'), (msg) => this.onAcquire(msg.partitions));
     this.onPeerMessage<ReleaseMessage>('release', partitionsMessage('release'), (msg) => this.onRelease(msg.partitions));
     this.onPeerMessage<AdminMessage>('admin', adminMessage, (msg) => this.onAdmin(msg.op));
+    this.onPeerMessage<PeerMessage>('served', servedMessage, async () => ({ partitions: deps.host.heldPartitions() }));
   }
 
   /**

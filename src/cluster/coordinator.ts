@@ -76,6 +76,12 @@ export class Coordinator {
    * committed first), which serves nothing; the next reconcile sends it the acquire again instead of skipping them.
    */
   private readonly unserved = new Set<number>();
+  /**
+   * Partitions whose owner of record said it does not hold them, with when that was first heard. Whatever left a
+   * partition so (a release that outlived its RPC's timeout, an acquire that failed after a retry found it in motion,
+   * a coordinator change that lost `unserved`), the owner's own answer finds it; past the grace it joins `unserved`.
+   */
+  private readonly unheldSince = new Map<number, number>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.lease = new CoordinatorLease({
@@ -215,6 +221,7 @@ export class Coordinator {
     const live = this.deps.members().map((m) => m.nodeId);
     if (!live.includes(nodeId) || this.now() - this.membershipErrorAt < this.deps.memberTtlMs) return null;
     const owners = new Map((await readOwnerRoutes(sql)).map((r) => [r.partition, r]));
+    await this.askWhatIsHeld(live, owners);
     const { failovers, moves } = this.differences(live, await loadOverrides(sql), owners);
     const result: ReconcileResult = { moved: 0, pauseMsMax: 0, pauses: new Map(), failed: [] };
     await Promise.all([...failovers].map(([to, ps]) => this.failOver(to, ps, result)));
@@ -228,6 +235,36 @@ export class Coordinator {
       await this.deps.publish(result.moved > 0 ? await readOwnerRoutes(sql) : [...owners.values()]);
     }
     return result;
+  }
+
+  /** Asks every live owner of record which partitions it holds; one it has not held past the grace is unserved. */
+  private async askWhatIsHeld(live: string[], owners: Map<number, Route>): Promise<void> {
+    const byNode = new Map<string, number[]>();
+    for (const r of owners.values()) if (live.includes(r.nodeId)) byNode.set(r.nodeId, [...(byNode.get(r.nodeId) ?? []), r.partition]);
+    for (const p of this.unheldSince.keys()) if (!live.includes(owners.get(p)?.nodeId ?? '')) this.unheldSince.delete(p);
+    await Promise.all(
+      [...byNode].map(async ([node, partitions]) => {
+        let held: Set<unknown>;
+        try {
+          const reply = (await this.deps.rpc(node, { t: 'served' }, coordinatorLimits.servedRpcTimeoutMs)) as { partitions?: unknown };
+          if (!Array.isArray(reply?.partitions)) return; // a node without the message (a rolling upgrade): not judged
+          held = new Set(reply.partitions);
+        } catch {
+          return; // unreachable now: failure detection decides about the node, not this question
+        }
+        const now = this.now();
+        for (const p of partitions) {
+          const since = held.has(p) ? undefined : this.unheldSince.get(p);
+          if (held.has(p)) this.unheldSince.delete(p);
+          else if (since === undefined) this.unheldSince.set(p, now);
+          else if (now - since >= coordinatorLimits.unservedGraceMs) {
+            this.unheldSince.delete(p);
+            this.unserved.add(p);
+            this.deps.log.warn({ node, partition: p }, 'the owner of record does not hold the partition; it is acquired again');
+          }
+        }
+      }),
+    );
   }
 
   /** Partitions whose owner is gone (failovers, by new owner) and partitions to move (by old and new owner). */

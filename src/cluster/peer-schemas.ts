@@ -18,6 +18,9 @@ const holdId = z.string().min(1).max(limits.idLengthMax + limits.skuLengthMax + 
 export const partitionsMessage = <T extends 'acquire' | 'release'>(t: T) =>
   z.object({ t: z.literal(t), partitions: z.array(partitionNumber).max(clusterLimits.partitionsMax) });
 
+/** The coordinator asks a node which partitions it holds (served or in motion). */
+export const servedMessage = z.object({ t: z.literal('served') });
+
 export const adminMessage = z.object({
   t: z.literal('admin'),
   op: z.discriminatedUnion('op', [

@@ -298,6 +298,13 @@ export const coordinatorLimits = {
   moveBackoffMsMax: 60_000,
   /** Reconciles without a change between two republications of PostgreSQL's rows to Redis, ~10 s (raises no error). */
   republishEveryReconciles: 10,
+  /** A node's answer to "which partitions do you hold?" not received within this is skipped this round (raises no error). */
+  servedRpcTimeoutMs: 2_000,
+  /**
+   * An owner of record that says it does not hold a partition for this long gets the acquire again (raises no error).
+   * Longer than a reconcile, so an acquire or release in flight is never mistaken for a lost partition.
+   */
+  unservedGraceMs: 3_000,
 } as const;
 
 /** The coordinator's lease: a PostgreSQL advisory lock (src/cluster/coordinator-lease.ts). */

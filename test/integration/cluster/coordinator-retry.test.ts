@@ -57,4 +57,38 @@ describe('the coordinator after a failed acquire', () => {
       await coordinator.stop();
     }
   }, 30_000);
+
+  it('acquires again a partition its live owner of record says it does not hold (whatever made it so)', async () => {
+    // Both nodes remember what they hold, as PartitionHost does; the owner rows are only PostgreSQL's view.
+    const held = new Map<string, Set<number>>([['node-a', new Set()], ['node-b', new Set()]]);
+    const acquires: { node: string; partitions: number[] }[] = [];
+    const rpc = async (node: string, msg: unknown): Promise<unknown> => {
+      const { t, partitions } = msg as { t: string; partitions: number[] };
+      if (t === 'served') return { partitions: [...held.get(node)!] };
+      if (t !== 'acquire') throw new Error(`unexpected ${t}`);
+      await claimPartitions(sql, node, partitions);
+      for (const p of partitions) held.get(node)!.add(p);
+      acquires.push({ node, partitions });
+      return { claims: [] };
+    };
+    await sql.query('DELETE FROM partition_owners');
+    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
+    const coordinator = new Coordinator({
+      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
+      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
+    });
+    try {
+      coordinator.start();
+      await vi.waitFor(() => expect(held.get('node-b')!.size).toBeGreaterThan(0), { timeout: 10_000 });
+      // node-b stops holding one partition while PostgreSQL still names it (a release that outlived its RPC, or a
+      // coordinator change that forgot a failed acquire): the assignment and the owner rows agree, nothing differs.
+      const lost = [...held.get('node-b')!][0]!;
+      held.get('node-b')!.delete(lost);
+      const before = acquires.length;
+      await vi.waitFor(() => expect(held.get('node-b')!.has(lost)).toBe(true), { timeout: 15_000 });
+      expect(acquires.slice(before)).toEqual([{ node: 'node-b', partitions: [lost] }]);
+    } finally {
+      await coordinator.stop();
+    }
+  }, 30_000);
 });
