@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { LocalTopology } from './actors/local-topology.js';
 import type { Topology } from './actors/topology.js';
@@ -125,7 +126,7 @@ async function recover(core: NodeCore, topology: Topology, log: Logger): Promise
 
 /** PAYMENT_PROVIDER: the simulated provider (the default, tests and bench), or Stripe. */
 function paymentProviderOf(config: Config, clock: Clock): PaymentProvider {
-  if (config.stripe === null) return new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs });
+  if (config.stripe === null) return new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs, instanceId: randomBytes(4).toString('hex') });
   return new StripePaymentProvider({ apiKey: config.stripe.apiKey, apiBase: config.stripe.apiBase, clock });
 }
 

@@ -8,6 +8,7 @@ import { CoordinatorLease } from './coordinator-lease.js';
 import type { MemberInfo } from './membership.js';
 import { skuPartition } from '../domain/entities.js';
 import { readOwnerRoutes, type Route } from './routing-table.js';
+import { HeldPartitions } from './held-partitions.js';
 
 /**
  * The coordinator (DESIGN.md, "Ownership, moves and failover"): the one node holding the lease (a PostgreSQL
@@ -76,18 +77,21 @@ export class Coordinator {
    * committed first), which serves nothing; the next reconcile sends it the acquire again instead of skipping them.
    */
   private readonly unserved = new Set<number>();
-  /**
-   * Partitions whose owner of record said it does not hold them, with when that was first heard. Whatever left a
-   * partition so (a release that outlived its RPC's timeout, an acquire that failed after a retry found it in motion,
-   * a coordinator change that lost `unserved`), the owner's own answer finds it; past the grace it joins `unserved`.
-   */
-  private readonly unheldSince = new Map<number, number>();
+  /** Asks the owners of record what they hold: one that lost a partition puts it in `unserved`. */
+  private readonly held: HeldPartitions;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.lease = new CoordinatorLease({
       databaseUrl: deps.databaseUrl,
       nodeId: deps.nodeId,
       onError: (err) => deps.log.debug({ err: err.message }, 'coordinator lease'),
+    });
+    this.held = new HeldPartitions({
+      rpc: deps.rpc,
+      now: () => this.now(),
+      log: deps.log,
+      onUnheld: (p) => this.unserved.add(p),
+      onHeld: (p) => this.unserved.delete(p),
     });
   }
 
@@ -96,7 +100,10 @@ export class Coordinator {
       this.deps.log.info({ term }, 'this node is the coordinator');
       this.kick();
     });
-    this.lease.on('lost', (reason) => this.deps.log.warn({ reason: reason.message }, 'coordinator lease lost'));
+    this.lease.on('lost', (reason) => {
+      this.held.reset();
+      this.deps.log.warn({ reason: reason.message }, 'coordinator lease lost');
+    });
     this.lease.start();
     const clock = this.deps.clock ?? systemClock;
     const tick = () => {
@@ -135,6 +142,7 @@ export class Coordinator {
     this.timer?.cancel();
     this.timer = null;
     await this.queue;
+    await this.held.idle();
     await this.lease.release().catch(() => undefined);
   }
 
@@ -221,7 +229,7 @@ export class Coordinator {
     const live = this.deps.members().map((m) => m.nodeId);
     if (!live.includes(nodeId) || this.now() - this.membershipErrorAt < this.deps.memberTtlMs) return null;
     const owners = new Map((await readOwnerRoutes(sql)).map((r) => [r.partition, r]));
-    await this.askWhatIsHeld(live, owners);
+    this.held.ask(live, owners);
     const { failovers, moves } = this.differences(live, await loadOverrides(sql), owners);
     const result: ReconcileResult = { moved: 0, pauseMsMax: 0, pauses: new Map(), failed: [] };
     await Promise.all([...failovers].map(([to, ps]) => this.failOver(to, ps, result)));
@@ -237,36 +245,6 @@ export class Coordinator {
     return result;
   }
 
-  /** Asks every live owner of record which partitions it holds; one it has not held past the grace is unserved. */
-  private async askWhatIsHeld(live: string[], owners: Map<number, Route>): Promise<void> {
-    const byNode = new Map<string, number[]>();
-    for (const r of owners.values()) if (live.includes(r.nodeId)) byNode.set(r.nodeId, [...(byNode.get(r.nodeId) ?? []), r.partition]);
-    for (const p of this.unheldSince.keys()) if (!live.includes(owners.get(p)?.nodeId ?? '')) this.unheldSince.delete(p);
-    await Promise.all(
-      [...byNode].map(async ([node, partitions]) => {
-        let held: Set<unknown>;
-        try {
-          const reply = (await this.deps.rpc(node, { t: 'served' }, coordinatorLimits.servedRpcTimeoutMs)) as { partitions?: unknown };
-          if (!Array.isArray(reply?.partitions)) return; // a node without the message (a rolling upgrade): not judged
-          held = new Set(reply.partitions);
-        } catch {
-          return; // unreachable now: failure detection decides about the node, not this question
-        }
-        const now = this.now();
-        for (const p of partitions) {
-          const since = held.has(p) ? undefined : this.unheldSince.get(p);
-          if (held.has(p)) this.unheldSince.delete(p);
-          else if (since === undefined) this.unheldSince.set(p, now);
-          else if (now - since >= coordinatorLimits.unservedGraceMs) {
-            this.unheldSince.delete(p);
-            this.unserved.add(p);
-            this.deps.log.warn({ node, partition: p }, 'the owner of record does not hold the partition; it is acquired again');
-          }
-        }
-      }),
-    );
-  }
-
   /** Partitions whose owner is gone (failovers, by new owner) and partitions to move (by old and new owner). */
   private differences(live: string[], overrides: Overrides, owners: Map<number, Route>) {
     const undrained = live.filter((n) => !overrides.drained.has(n));
@@ -280,7 +258,8 @@ export class Coordinator {
       if (cur === want && !this.unserved.has(p)) continue;
       if (cur === want || cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
       else {
-        if ((this.moveBackoff.get(p)?.until ?? 0) > this.now()) continue;
+        // A partition its owner does not hold waits for no backoff: nobody serves it.
+        if ((this.moveBackoff.get(p)?.until ?? 0) > this.now() && !this.unserved.has(p)) continue;
         const key = `${cur}\u0000${want}`;
         const m = moves.get(key) ?? { from: cur, to: want, partitions: [] };
         m.partitions.push(p);

@@ -20,6 +20,7 @@ export const partitionsMessage = <T extends 'acquire' | 'release'>(t: T) =>
 
 /** The coordinator asks a node which partitions it holds (served or in motion). */
 export const servedMessage = z.object({ t: z.literal('served') });
+export const servedReply = z.object({ partitions: z.array(partitionNumber).max(clusterLimits.partitionsMax) });
 
 export const adminMessage = z.object({
   t: z.literal('admin'),

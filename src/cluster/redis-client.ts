@@ -27,7 +27,7 @@ export function openClusterRedis(url: string, onError: (err: Error) => void = ()
 export interface ChannelSubscriber {
   /** The pub/sub connection (duplicated from the command connection). */
   readonly connection: Redis;
-  /** Settles with the first SUBSCRIBE. */
+  /** Settles with the first SUBSCRIBE; resolves, quietly, if `close` came first. */
   readonly subscribed: Promise<void>;
   /** Disconnects; nothing is reported after it. Idempotent. */
   close(): void;
@@ -64,7 +64,12 @@ export function subscribeChannel(redis: Redis, channel: string, handlers: Channe
   });
   return {
     connection,
-    subscribed: connection.subscribe(channel).then(() => undefined),
+    subscribed: connection.subscribe(channel).then(
+      () => undefined,
+      (err: Error) => {
+        if (!closed) throw err;
+      },
+    ),
     close() {
       closed = true;
       connection.disconnect();

@@ -51,6 +51,13 @@ export interface SimulatedPaymentProviderOptions {
   beforeSettle?: (op: SettleOperation, req: SettleRequest) => SimulatedFault | void;
   /** The provider's clock, for the creation time of authorizations (listOpen). Default: Date.now. */
   now?: () => number;
+  /**
+   * A node's provider lives and dies with its process. With an instance id, authorization ids carry it
+   * (`pi_sim_<instance>_<n>`), so a restarted node never takes an earlier process's id for one of its own, and a void
+   * of an authorization it never issued is done: that authorization went with its process and holds nothing.
+   * Capturing or refunding one is still refused. Default: none (ids `pi_sim_<n>`; the tests' shared provider).
+   */
+  instanceId?: string;
 }
 
 export type AuthorizationStatus = 'requires_action' | 'authorized' | 'captured' | 'voided' | 'refunded' | 'failed';
@@ -108,6 +115,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   private readonly results = new Map<string, StoredResult>();
   private readonly auths = new Map<string, AuthorizationState>();
   private authSeq = 0;
+  private readonly idPrefix: string;
   private authorizationCount = 0;
   private captureCount = 0;
   private voidCount = 0;
@@ -122,6 +130,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     this.beforeAuthorize = options.beforeAuthorize;
     this.beforeSettle = options.beforeSettle;
     this.now = options.now ?? Date.now;
+    this.idPrefix = options.instanceId === undefined ? 'pi_sim_' : `pi_sim_${options.instanceId}_`;
   }
 
   async authorize(req: AuthorizeRequest): Promise<PaymentOutcome> {
@@ -278,7 +287,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       outcome = { kind: 'declined', declineCode: method.decline.code, message: method.decline.message };
     } else {
       this.authSeq += 1;
-      const authId = `pi_sim_${this.authSeq}`;
+      const authId = `${this.idPrefix}${this.authSeq}`;
       const status = method.requiresAction ? 'requires_action' : 'authorized';
       this.auths.set(authId, {
         authId,
@@ -317,6 +326,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   private applyVoid(req: VoidRequest): SettleResult {
     const auth = this.auths.get(req.authId);
+    if (auth === undefined && this.idPrefix !== 'pi_sim_' && !req.authId.startsWith(this.idPrefix)) return { ok: true }; // an earlier process's
     if (auth === undefined) return { ok: false, message: `No such authorization: '${req.authId}'.` };
     // Already voided (with another key, or elsewhere): where it was going, as the Stripe adapter reads it back.
     if (auth.status === 'voided') return { ok: true };

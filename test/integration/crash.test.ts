@@ -26,12 +26,13 @@ const skus = { A: { sku: 'CRASH-A', onHand: 160 }, B: { sku: 'CRASH-B', onHand: 
 const checkouts = 400;
 const inFlightMax = 60;
 /**
- * The node is killed once this many checkouts were acknowledged with 201 and some checkout has been out for at least
- * `midSagaMs`: its hold is taken and it waits for the 300 ms payment. Killing at the 30th 201 alone failed on CI: a
- * stalled journal flush answered every request in flight in the same instant, so none was interrupted.
+ * The node is killed once this many checkouts were acknowledged with 201 and the journal holds a hold that is not
+ * ended yet (durable: the restarted node restores it), while the checkout that took it is unanswered. Killing at the
+ * 30th 201 alone failed on CI: a stalled journal flush answered every request in flight in the same instant.
  */
 const killAfterConfirmed = 30;
-const midSagaMs = 40;
+/** How often the journal is read for open holds once enough orders were acknowledged. */
+const holdWatchMs = 10;
 const requestTimeoutMs = 20_000;
 
 function boot(port: number, databaseUrl: string, simPaymentLatencyMs: number): Promise<ChildNode> {
@@ -64,6 +65,17 @@ function planCheckouts(rng: Rng, seed: number): Plan[] {
 const bodyOf = (p: Plan) => buyNowBody(p.items, p.paymentMethod);
 const finalCodes = new Set(['201', '402 PAYMENT_DECLINED', '409 OUT_OF_STOCK', '409 HOLD_EXPIRED']);
 const codeOf = (a: CheckoutAnswer) => `${a.status}${a.body?.error?.code ? ` ${a.body.error.code}` : ''}`;
+
+/** Holds in the journal, neither committed nor released, taken by a checkout whose key is in `keys`. */
+async function openHoldsOf(client: Client, keys: Set<string>): Promise<number> {
+  const rows = await client.query<{ payload: Buffer }>(`SELECT payload FROM journal WHERE entity LIKE 'sku:%' ORDER BY partition, seq`);
+  const open = new Map<string, string | undefined>();
+  for (const e of rows.rows.flatMap((r) => decodePayload(r.payload) as { t: string; holdId?: string; checkoutKey?: string }[])) {
+    if (e.t === 'reserved') open.set(e.holdId!, e.checkoutKey);
+    else if (e.t === 'committed' || e.t === 'released') open.delete(e.holdId!);
+  }
+  return [...open.values()].filter((k) => k !== undefined && keys.has(k)).length;
+}
 
 /** Retries a key until it is no longer "in use" by a saga that recovery resumed (bounded). */
 async function settledAnswer(base: string, p: Plan): Promise<CheckoutAnswer> {
@@ -112,12 +124,18 @@ describe('a node killed with kill -9 in the middle of a sale', () => {
     let confirmedBeforeKill = 0;
     let killing: Promise<void> | null = null;
     const boot1 = current;
+    const watcher = new Client({ connectionString: db.url });
+    await watcher.connect();
+    let watching = false;
     const killWhenMidSaga = setInterval(() => {
-      const now = Date.now();
-      if (killing || confirmedBeforeKill < killAfterConfirmed || ![...sentAt.values()].some((t) => now - t >= midSagaMs)) return;
-      killing = kill9(boot1);
-      clearInterval(killWhenMidSaga);
-    }, 5);
+      if (killing || watching || confirmedBeforeKill < killAfterConfirmed) return;
+      watching = true;
+      void openHoldsOf(watcher, new Set(sentAt.keys()))
+        .then((open) => {
+          if (open > 0 && !killing) killing = kill9(boot1);
+        })
+        .finally(() => (watching = false));
+    }, holdWatchMs);
     const { errors } = await runPool(
       plans.map((p) => async () => {
         if (killing) return; // the sale stops with the node; this buyer never sent anything
@@ -135,6 +153,7 @@ describe('a node killed with kill -9 in the middle of a sale', () => {
       inFlightMax,
     );
     clearInterval(killWhenMidSaga);
+    await watcher.end();
     expect(errors).toEqual([]);
     expect(killing, 'the node was never killed: too few sales').not.toBeNull();
     await killing;
@@ -214,6 +233,8 @@ describe('a node killed with kill -9 in the middle of a sale', () => {
     // ~1,200 sales and ~200 declines make ~4,000 inventory events: the SKU actor snapshots every 1,000 (src/node.ts),
     // so recovery reads a snapshot and the journal tail after it instead of the whole history.
     snapDb = await createPgTestDatabase();
+    // A port of its own: a node the first test left running (it failed midway) must not answer for this one.
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const sku = 'SNAP-A';
     let node = await boot(port, snapDb.url, 0);

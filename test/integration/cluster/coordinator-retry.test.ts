@@ -91,4 +91,73 @@ describe('the coordinator after a failed acquire', () => {
       await coordinator.stop();
     }
   }, 30_000);
+
+  it('fails over while a live node does not answer the question of what it holds', async () => {
+    // node-c is gone and owns partitions; node-b is alive but its answer to "served" hangs (an overloaded node).
+    await sql.query('DELETE FROM partition_owners');
+    await claimPartitions(sql, 'node-c', [0, 1, 2, 3]);
+    await claimPartitions(sql, 'node-b', [1]);
+    let answerB: (v: unknown) => void = () => {};
+    const acquires: { node: string; partitions: number[] }[] = [];
+    const rpc = async (node: string, msg: unknown): Promise<unknown> => {
+      const { t, partitions } = msg as { t: string; partitions: number[] };
+      if (t === 'served') return node === 'node-b' ? new Promise((resolve) => (answerB = resolve)) : { partitions: [] };
+      if (t !== 'acquire') throw new Error(`unexpected ${t}`);
+      await claimPartitions(sql, node, partitions);
+      acquires.push({ node, partitions });
+      return { claims: [] };
+    };
+    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
+    const coordinator = new Coordinator({
+      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
+      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
+    });
+    try {
+      coordinator.start();
+      // node-c's partitions are taken over although node-b's answer is still outstanding.
+      await vi.waitFor(() => expect(acquires.flatMap((a) => a.partitions).sort()).toEqual([0, 2, 3]), { timeout: 10_000 });
+    } finally {
+      answerB({ partitions: [1] });
+      await coordinator.stop();
+    }
+  }, 30_000);
+
+  it('does not acquire again a partition whose timed-out acquire did finish, nor one a node answers garbage about', async () => {
+    await sql.query('DELETE FROM partition_owners');
+    const held = new Map<string, Set<number>>([['node-a', new Set()], ['node-b', new Set()]]);
+    const acquires: { node: string; partitions: number[] }[] = [];
+    let servedAsked = 0;
+    let garbage = false;
+    const rpc = async (node: string, msg: unknown): Promise<unknown> => {
+      const { t, partitions } = msg as { t: string; partitions: number[] };
+      if (t === 'served') {
+        servedAsked++;
+        return garbage && node === 'node-a' ? { partitions: ['x'] } : { partitions: [...held.get(node)!] };
+      }
+      if (t !== 'acquire') throw new Error(`unexpected ${t}`);
+      await claimPartitions(sql, node, partitions);
+      for (const p of partitions) held.get(node)!.add(p);
+      acquires.push({ node, partitions });
+      // node-b's first acquire finishes, but its answer is lost (the RPC timed out on the coordinator's side).
+      if (node === 'node-b' && acquires.filter((a) => a.node === 'node-b').length === 1) throw new Error('request timed out after 60000 ms');
+      return { claims: [] };
+    };
+    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
+    const coordinator = new Coordinator({
+      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
+      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
+    });
+    try {
+      coordinator.start();
+      await vi.waitFor(() => expect(acquires.some((a) => a.node === 'node-b')).toBe(true), { timeout: 10_000 });
+      garbage = true;
+      // Past the grace, with every round's answers in: node-b said it holds them, node-a's answer was not a list.
+      const asked = servedAsked;
+      await vi.waitFor(() => expect(servedAsked).toBeGreaterThanOrEqual(asked + 12), { timeout: 20_000 });
+      expect(acquires.filter((a) => a.node === 'node-b')).toHaveLength(1);
+      expect(acquires.filter((a) => a.node === 'node-a')).toHaveLength(1);
+    } finally {
+      await coordinator.stop();
+    }
+  }, 40_000);
 });

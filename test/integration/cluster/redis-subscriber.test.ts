@@ -49,6 +49,20 @@ describe('a channel subscriber across Redis reconnects', () => {
     expect(messages).toEqual(['after']);
   });
 
+  it('closed before its first SUBSCRIBE was answered, settles quietly and reports nothing', async () => {
+    const proxy = new TcpProxy(redisTarget().host, redisTarget().port);
+    await proxy.start();
+    const url = proxy.url;
+    await proxy.stop(); // nothing listens there now: the SUBSCRIBE waits in the offline queue
+    const redis = openTestRedis(url);
+    cleanups.push(() => redis.disconnect());
+    const errors: Error[] = [];
+    const sub = subscribeChannel(redis, channel, { onMessage: () => {}, onError: (e) => errors.push(e) });
+    sub.close();
+    await expect(sub.subscribed).resolves.toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
   it('closed the moment the connection is ready again, leaves no unhandled rejection behind', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);

@@ -196,6 +196,22 @@ describe('SimulatedPaymentProvider: timeouts and errors', () => {
 });
 
 describe('SimulatedPaymentProvider: capture, void and refund', () => {
+  it("with an instance id (a node's provider), takes a void of an earlier process's authorization as done and refuses the rest", async () => {
+    const before = new SimulatedPaymentProvider({ instanceId: 'aaaa' });
+    const earlier = await authorized(before);
+    const provider = new SimulatedPaymentProvider({ instanceId: 'bbbb' });
+    const own = await authorized(provider);
+    expect([earlier, own]).toEqual(['pi_sim_aaaa_1', 'pi_sim_bbbb_1']);
+    // The restarted node's saga voids what its first process authorized: gone with that process, nothing held.
+    expect(await provider.void({ idempotencyKey: 'k1', authId: earlier })).toEqual({ ok: true });
+    expect(provider.stateOf(own)?.status).toBe('authorized');
+    expect(await provider.capture({ idempotencyKey: 'k2', authId: earlier, amountMinor: 4_999 })).toMatchObject({ ok: false });
+    expect(await provider.refund({ idempotencyKey: 'k3', authId: earlier, amountMinor: 1 })).toMatchObject({ ok: false });
+    // An id of its own it never issued, and any unknown id without an instance id, are refused as before.
+    expect(await provider.void({ idempotencyKey: 'k4', authId: 'pi_sim_bbbb_99' })).toMatchObject({ ok: false });
+    expect(await new SimulatedPaymentProvider().void({ idempotencyKey: 'k5', authId: 'pi_sim_aaaa_1' })).toMatchObject({ ok: false });
+  });
+
   it('captures the authorized amount once, and replays the capture for the same key', async () => {
     const provider = new SimulatedPaymentProvider();
     const authId = await authorized(provider);
