@@ -72,6 +72,22 @@ describe('the OpenAPI document', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('follows the OpenAPI 3.1 rules tools rely on: described responses, declared path parameters, schemas without $schema', () => {
+    for (const { path, method, op } of operations) {
+      const where = `${method} ${path}`;
+      const templateParams = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
+      const declared = (op['parameters'] as Schema[]).filter((p) => p['in'] === 'path').map((p) => p['name']).sort();
+      expect(declared, where).toEqual(templateParams);
+      for (const p of op['parameters'] as Schema[]) expect(['path', 'query', 'header'], where).toContain(p['in']);
+      for (const [status, response] of Object.entries(op['responses'] as Record<string, Schema>)) {
+        expect(status, where).toMatch(/^[1-5]\d\d$/);
+        expect(typeof response['description'], `${where} ${status}`).toBe('string');
+      }
+      expect(typeof op['summary'], where).toBe('string');
+    }
+    expect(JSON.stringify(doc)).not.toContain('"$schema"');
+  });
+
   it('carries every code of the error catalogue, each under its own status', () => {
     const seen = new Set<string>();
     // The router's own answers (404 ROUTE_NOT_FOUND, 405 METHOD_NOT_ALLOWED) are components, keyed by their code.
