@@ -53,7 +53,7 @@ export async function startTestNode(opts: { driver?: 'pg' | 'pglite'; env?: Reco
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const answer = { status: res.status, body: await jsonOrText(res), headers: res.headers };
-    const problems = (await contractOf()).problems({ method, path, status: answer.status, contentType: res.headers.get('content-type'), body: answer.body });
+    const problems = (await contractOf()).problems({ method, path, status: answer.status, contentType: res.headers.get('content-type'), body: answer.body, headers: res.headers });
     if (problems.length > 0) throw new Error(`the answer breaks the OpenAPI document:\n${problems.join('\n')}`);
     return answer;
   };

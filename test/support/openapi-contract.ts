@@ -17,6 +17,8 @@ export interface Exchange {
   contentType: string | null;
   /** Parsed JSON, or the text of a non-JSON body, or undefined when empty. */
   body: unknown;
+  /** The answer's headers, when the caller has them: headers the document marks required are then checked. */
+  headers?: Headers;
 }
 
 export type OpenApiJson = Schema & { paths: Record<string, Record<string, Schema>>; components: { responses: Record<string, Schema> } };
@@ -58,11 +60,17 @@ export class OpenApiContract {
   }
 
   private routerAnswer(name: string, x: Exchange, status: number, code: string): string[] {
-    if (x.status !== status) return [`${name}: the router answers ${status} here, the document has no route for it`];
+    if (x.status !== status) return [`${name}: no documented route matches ${x.method} ${x.path} (was it added with Router.add and no { doc }?)`];
     return this.bodyProblems(name, this.doc.components.responses[code]!, x);
   }
 
   private bodyProblems(name: string, response: Schema, x: Exchange): string[] {
+    const headers = Object.entries((response['headers'] ?? {}) as Record<string, Schema>);
+    const missing = headers.filter(([h, spec]) => spec['required'] === true && x.headers !== undefined && !x.headers.has(h)).map(([h]) => `${name}: missing the ${h} header`);
+    return [...missing, ...this.contentProblems(name, response, x)];
+  }
+
+  private contentProblems(name: string, response: Schema, x: Exchange): string[] {
     const content = response['content'] as Record<string, { schema: Schema }> | undefined;
     if (content === undefined) return x.body === undefined ? [] : [`${name}: documented without a body, got ${JSON.stringify(x.body).slice(0, 200)}`];
     const mediaType = (x.contentType ?? '').split(';')[0]!.trim().toLowerCase();

@@ -103,7 +103,7 @@ function parameters(pattern: string, doc: RouteDoc): JsonSchema[] {
 
 function successResponse(r: ResponseDoc): JsonSchema {
   const out: JsonSchema = { description: r.description };
-  if (r.headers !== undefined) out['headers'] = headerSchemas(r.headers);
+  if (r.headers !== undefined) out['headers'] = headerSchemas(r.headers, false);
   if (r.body !== undefined) out['content'] = { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.body, 'output') } };
   return out;
 }
@@ -123,13 +123,14 @@ function errorResponse(codes: readonly ErrorCode[]): JsonSchema {
   };
   const schema = { type: 'object', properties: { error }, required: ['error'], additionalProperties: false };
   const out: JsonSchema = { description: codes.map((c) => `${c}: ${errorCatalogue[c].message}`).join(' ') };
-  if (Object.keys(headers).length > 0) out['headers'] = headerSchemas(headers);
+  // The server always sends these with such an answer (errorResponse adds Retry-After to every 429 and 503).
+  if (Object.keys(headers).length > 0) out['headers'] = headerSchemas(headers, true);
   out['content'] = { 'application/json': { schema } };
   return out;
 }
 
-function headerSchemas(headers: Record<string, string>): JsonSchema {
-  return Object.fromEntries(Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+function headerSchemas(headers: Record<string, string>, required: boolean): JsonSchema {
+  return Object.fromEntries(Object.entries(headers).map(([name, description]) => [name, { description, required, schema: { type: 'string' } }]));
 }
 
 function schemaOr(s: z.ZodType | undefined): JsonSchema {

@@ -24,10 +24,20 @@ describe('OpenApiContract', () => {
     ['a missing field', { method: 'GET', path: '/api/inventory/A', status: 200, contentType: json, body: { sku: 'A' } }, "missing required 'onHand'"],
     ['a code the route cannot answer with that status', { method: 'GET', path: '/api/inventory/A', status: 404, contentType: json, body: { error: { code: 'ORDER_NOT_FOUND', message: 'm' } } }, 'is not one of ["PRODUCT_NOT_FOUND"]'],
     ['an undocumented content type', { method: 'GET', path: '/api/inventory/A', status: 200, contentType: 'text/html', body: '<p>' }, 'content-type text/html is not documented'],
-    ['a 200 for a path no route serves', { method: 'GET', path: '/api/nothing', status: 200, contentType: json, body: {} }, 'the router answers 404 here'],
-    ['a 200 for a method the path does not take', { method: 'DELETE', path: '/api/inventory/A', status: 200, contentType: json, body: {} }, 'the router answers 405 here'],
+    ['a 200 for a path no route serves', { method: 'GET', path: '/api/nothing', status: 200, contentType: json, body: {} }, 'no documented route matches GET /api/nothing (was it added with Router.add and no { doc }?)'],
+    ['a 200 for a method the path does not take', { method: 'DELETE', path: '/api/inventory/A', status: 200, contentType: json, body: {} }, 'no documented route matches DELETE /api/inventory/A'],
   ])('reports %s', (_name, exchange, problem) => {
     expect(new OpenApiContract(doc).problems(exchange).join('\n')).toContain(problem);
+  });
+
+  it('checks the headers the document marks required, when the answer carries its headers', () => {
+    const overloaded = { method: 'POST', path: '/api/checkout', status: 429, contentType: json, body: { error: { code: 'OVERLOADED', message: 'm' } } };
+    const contract = new OpenApiContract(doc);
+    expect(contract.problems({ ...overloaded, headers: new Headers({ 'retry-after': '1' }) })).toEqual([]);
+    expect(contract.problems({ ...overloaded, headers: new Headers() })).toEqual(['POST /api/checkout → 429: missing the Retry-After header']);
+    expect(contract.problems({ method: 'GET', path: '/api/admin/cluster', status: 401, contentType: json, body: { error: { code: 'UNAUTHORIZED', message: 'm' } }, headers: new Headers() })).toEqual([
+      'GET /api/admin/cluster → 401: missing the WWW-Authenticate header',
+    ]);
   });
 
   it("checks the router's own 404 and 405 answers against the document's components", () => {
