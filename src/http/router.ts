@@ -1,4 +1,5 @@
 import type { Handler } from './request.js';
+import type { RouteDoc } from './openapi/route-doc.js';
 
 /**
  * Maps (method, path) to a handler. Patterns are compiled once into a segment tree at startup, so matching a request
@@ -25,6 +26,17 @@ export interface RouteMatch {
   opts: RouteOptions;
 }
 
+/** What `Router.add` takes besides the handler: the route's options and its OpenAPI entry (src/http/openapi). */
+export type AddOptions = Partial<RouteOptions> & { doc?: RouteDoc };
+
+/** A route as tools see it (the OpenAPI document, tests that walk the whole API). */
+export interface RouteEntry {
+  method: string;
+  pattern: string;
+  /** Undefined for a route added without one: test/unit/http/openapi.test.ts fails for it. */
+  doc: RouteDoc | undefined;
+}
+
 export type RouteLookup = RouteMatch | { notFound: true } | { methodNotAllowed: true; allow: string[] };
 
 interface Route {
@@ -49,11 +61,11 @@ const paramNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export class Router {
   private readonly root: RouteNode = newNode();
   /** Every route added, in order (for tools and tests that walk the whole API). */
-  readonly routes: { method: string; pattern: string }[] = [];
+  readonly routes: RouteEntry[] = [];
   /** Nodes reached by patterns without parameters, by their exact path. */
   private readonly staticPaths = new Map<string, RouteNode>();
 
-  add(method: string, pattern: string, handler: Handler, opts?: Partial<RouteOptions>): this {
+  add(method: string, pattern: string, handler: Handler, opts?: AddOptions): this {
     const upperMethod = method.toUpperCase();
     if (!pattern.startsWith('/')) throw new Error(`Route pattern must start with '/': ${pattern}`);
     const paramNames: string[] = [];
@@ -86,7 +98,7 @@ export class Router {
       staticMatch: paramNames.length === 0 ? Object.freeze({ handler, params: emptyParams, opts: routeOpts }) : undefined,
     });
     node.allow = [...node.routes.keys()].sort();
-    this.routes.push({ method: upperMethod, pattern });
+    this.routes.push({ method: upperMethod, pattern, doc: opts?.doc });
     if (paramNames.length === 0) this.staticPaths.set(pattern, node);
     return this;
   }

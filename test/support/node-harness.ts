@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { startNode, type NodeOptions, type RunningNode } from '../../src/node.js';
 import { jsonOrText } from './http-body.js';
 import { createPgTestDatabase, createPgliteDir } from './databases.js';
+import { OpenApiContract, type OpenApiJson } from './openapi-contract.js';
 
 export const testAdminToken = 'test-admin-token-0123456789';
 
@@ -13,12 +14,18 @@ export interface TestNode {
   /** JSON request helper: returns status, parsed body and headers. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  /** The node's OpenAPI document (GET /openapi.json); `call` checks every answer against it. */
+  contract(): Promise<OpenApiContract>;
   stop(): Promise<void>;
 }
 
 /**
  * Starts a real node in this process on a free port: PGlite in a temp folder, or a fresh PostgreSQL database
  * (`driver: 'pg'`). Waits until recovery finished. `stop()` closes it and removes its database.
+ *
+ * `call` (and `admin`) check every answer against the node's own OpenAPI document and throw when the document does
+ * not describe it (a status the route does not document, a body that breaks its schema), so every HTTP test is also
+ * a contract test.
  */
 export async function startTestNode(opts: { driver?: 'pg' | 'pglite'; env?: Record<string, string>; node?: NodeOptions } = {}): Promise<TestNode> {
   const driver = opts.driver ?? 'pglite';
@@ -37,13 +44,18 @@ export async function startTestNode(opts: { driver?: 'pg' | 'pglite'; env?: Reco
   const node = await startNode(config, { logger: pino({ level: 'silent' }), onFatal: (err) => { throw err; }, ...opts.node });
   await node.recovered;
   const base = `http://127.0.0.1:${node.port}`;
+  let contract: Promise<OpenApiContract> | undefined;
+  const contractOf = () => (contract ??= fetch(`${base}/openapi.json`).then(async (r) => new OpenApiContract((await r.json()) as OpenApiJson)));
   const call: TestNode['call'] = async (method, path, body, headers = {}) => {
     const res = await fetch(base + path, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    return { status: res.status, body: await jsonOrText(res), headers: res.headers };
+    const answer = { status: res.status, body: await jsonOrText(res), headers: res.headers };
+    const problems = (await contractOf()).problems({ method, path, status: answer.status, contentType: res.headers.get('content-type'), body: answer.body, headers: res.headers });
+    if (problems.length > 0) throw new Error(`the answer breaks the OpenAPI document:\n${problems.join('\n')}`);
+    return answer;
   };
   return {
     node,
@@ -51,6 +63,7 @@ export async function startTestNode(opts: { driver?: 'pg' | 'pglite'; env?: Reco
     config,
     call,
     admin: (method, path, body) => call(method, path, body, { authorization: `Bearer ${testAdminToken}` }),
+    contract: contractOf,
     async stop() {
       await node.close();
       await pg?.drop();

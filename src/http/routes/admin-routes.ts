@@ -8,6 +8,8 @@ import type { NodeServices } from '../services.js';
 import { parseBody, productBody, skuSchema, validId, validSku } from '../validation.js';
 import { countsBody } from './catalog-routes.js';
 import { randomToken } from '../../actors/random-token.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
+import { catalogImported, holdCreated, holdReleased } from '../openapi/response-schemas.js';
 
 const catalogBody = z
   .object({
@@ -17,6 +19,14 @@ const catalogBody = z
       .max(limits.bulkItemsMax),
   })
   .strict();
+
+export const postCatalogDoc: RouteDoc = {
+  summary: 'Import up to 10,000 products, with optional stock',
+  admin: true,
+  body: catalogBody,
+  responses: { 200: { description: 'What was upserted and stocked; refused lists SKUs whose stock was not set', body: catalogImported } },
+  errors: ['VALIDATION_FAILED'],
+};
 
 /**
  * POST /api/admin/catalog (admin): imports up to 10,000 products in one request, with optional stock — the way an
@@ -36,6 +46,15 @@ export const postCatalog = (s: NodeServices): Handler => async (req) => {
 
 const holdBody = z.object({ qty: z.number().int().positive().max(limits.lineQtyMax), ttlMs: z.number().int().min(limits.holdTtlMsMin).max(limits.holdTtlMsMax).optional() }).strict();
 
+export const postHoldDoc: RouteDoc = {
+  summary: 'Hold stock outside a checkout (expires like a checkout hold)',
+  admin: true,
+  partitioned: true,
+  body: holdBody,
+  responses: { 201: { description: 'The hold and the counts after it', body: holdCreated } },
+  errors: ['VALIDATION_FAILED', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'OVERLOADED'],
+};
+
 /** POST /api/inventory/:sku/holds (admin) { qty, ttlMs? } → 201 { holdId, sku, qty, expiresAt }; 409 OUT_OF_STOCK. */
 export const postHold = (s: NodeServices): Handler => async (req) => {
   const sku = req.params['sku'];
@@ -48,6 +67,14 @@ export const postHold = (s: NodeServices): Handler => async (req) => {
   const r = await s.inventory.ask(sku, { t: 'reserve', holdId, qty: body.value.qty, ttlMs, checkoutId: 'admin' });
   if (!r.ok) return errorResponse(r.code, r.code === 'OUT_OF_STOCK' ? { skus: [r.details] } : r.details);
   return { status: 201, body: { holdId, qty: body.value.qty, expiresAt: new Date(expiresAtMs).toISOString(), ...countsBody(r) } };
+};
+
+export const deleteHoldDoc: RouteDoc = {
+  summary: 'Release a hold (idempotent)',
+  admin: true,
+  partitioned: true,
+  responses: { 200: { description: 'Whether this call released it, and the counts', body: holdReleased } },
+  errors: ['PRODUCT_NOT_FOUND', 'OVERLOADED'],
 };
 
 /** DELETE /api/inventory/:sku/holds/:holdId (admin) → 200 { released, …counts }; releasing twice is a no-op. */

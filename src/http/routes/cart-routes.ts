@@ -2,11 +2,49 @@ import { addToCart, setCartLineQty, type Cart } from '../../domain/cart.js';
 import { priceCart, type PricedCart } from '../../domain/pricing.js';
 import { checkPromotion, type Promotion } from '../../domain/promotions.js';
 import type { Product } from '../../domain/product.js';
-import { errorBody, errorStatus, type Failure } from '../../errors.js';
+import { errorBody, errorStatus, type ErrorCode, type Failure } from '../../errors.js';
 import type { Handler, HttpResponse } from '../request.js';
 import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { addItemBody, parseBody, promoBody, quantityProblem, setItemBody, validId } from '../validation.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
+import { cartView as cartSchema } from '../openapi/response-schemas.js';
+
+const cartLineErrors: ErrorCode[] = [
+  'VALIDATION_FAILED', 'PRODUCT_NOT_FOUND', 'CART_NOT_FOUND', 'CART_CHECKED_OUT', 'CART_EXPIRED',
+  'CURRENCY_MISMATCH', 'CART_LINES_LIMIT_EXCEEDED', 'QUANTITY_LIMIT_EXCEEDED',
+];
+
+export const postCartItemDoc: RouteDoc = {
+  summary: 'Add units of a SKU to a cart (a new cart without cartId)',
+  partitioned: true,
+  body: addItemBody,
+  responses: { 201: { description: 'The new cart', body: cartSchema }, 200: { description: 'The cart', body: cartSchema } },
+  errors: cartLineErrors,
+};
+
+export const patchCartItemDoc: RouteDoc = {
+  summary: "Set a cart line's quantity (0 removes the line)",
+  partitioned: true,
+  body: setItemBody,
+  responses: { 200: { description: 'The cart', body: cartSchema } },
+  errors: cartLineErrors,
+};
+
+export const getCartDoc: RouteDoc = {
+  summary: 'A cart with its current prices',
+  partitioned: true,
+  responses: { 200: { description: 'The cart', body: cartSchema } },
+  errors: ['CART_NOT_FOUND', 'CART_EXPIRED'],
+};
+
+export const postCartPromoDoc: RouteDoc = {
+  summary: 'Apply a promo code to a cart',
+  partitioned: true,
+  body: promoBody,
+  responses: { 200: { description: 'The cart priced with the code', body: cartSchema } },
+  errors: ['VALIDATION_FAILED', 'PROMO_NOT_FOUND', 'CART_NOT_FOUND', 'CART_CHECKED_OUT', 'CART_EXPIRED', 'PROMO_NOT_ACTIVE', 'PROMO_CURRENCY_MISMATCH', 'PROMO_MIN_SUBTOTAL_NOT_MET'],
+};
 
 /**
  * POST /api/cart/items { cartId?, sku, qty } → 201 with a new cart, or 200 { cartId, lines, totals } (adds qty);

@@ -3,6 +3,37 @@ import { renderCheckoutResult } from '../../domain/checkout-result.js';
 import type { Handler, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
 import { parseCheckout } from './checkout-request.js';
+import { z } from 'zod/v4';
+import { idempotencyKeyPattern, limits } from '../../config/limits.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
+import { checkoutConfirmed, checkoutPending } from '../openapi/response-schemas.js';
+import { checkoutBody } from '../validation.js';
+
+const checkoutHeaders = {
+  'Idempotency-Key': 'The key sent, on every answer the checkout itself decided.',
+  'Idempotent-Replayed': '`true` on a stored answer replayed for a retried key.',
+};
+
+export const postCheckoutDoc: RouteDoc = {
+  summary: 'Check out a cart or a list of lines: hold stock, authorize the payment, write the order',
+  description: 'Send exactly one of `cartId` or `items`. A retry with the same Idempotency-Key and body answers the stored response.',
+  partitioned: true,
+  headers: {
+    'Idempotency-Key': { description: 'The checkout key: one key, at most one charge', required: true, schema: z.string().max(limits.idempotencyKeyLengthMax).regex(idempotencyKeyPattern) },
+  },
+  body: checkoutBody,
+  responses: {
+    201: { description: 'Confirmed: the order is stored', body: checkoutConfirmed, headers: checkoutHeaders },
+    202: { description: 'Pending: the payment outcome is unknown or waits for the customer (nextAction)', body: checkoutPending, headers: checkoutHeaders },
+  },
+  errors: [
+    'IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_INVALID', 'VALIDATION_FAILED', 'PAYMENT_DECLINED', 'PRODUCT_NOT_FOUND',
+    'CART_NOT_FOUND', 'PROMO_NOT_FOUND', 'OUT_OF_STOCK', 'IDEMPOTENCY_KEY_IN_USE', 'HOLD_EXPIRED', 'CART_CHECKED_OUT',
+    'CART_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'CURRENCY_MISMATCH', 'CART_LINES_LIMIT_EXCEEDED', 'QUANTITY_LIMIT_EXCEEDED',
+    'CART_EMPTY', 'PROMO_NOT_ACTIVE', 'PROMO_CURRENCY_MISMATCH', 'PROMO_MIN_SUBTOTAL_NOT_MET', 'PROMO_USAGE_LIMIT_REACHED',
+    'SHIPPING_DESTINATION_UNSUPPORTED', 'OVERLOADED', 'PAYMENT_PROVIDER_ERROR', 'PAYMENT_PROVIDER_UNAVAILABLE',
+  ],
+};
 
 /**
  * POST /api/checkout, header Idempotency-Key. 201 confirmed, 202 pending, 409 OUT_OF_STOCK, 402 PAYMENT_DECLINED,

@@ -5,6 +5,8 @@ import { errorResponse } from '../error-response.js';
 import type { Handler, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
 import { parseBody, skuSchema } from '../validation.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
+import { clusterStatus, nodeDrained, partitionList, partitionMoved, rebalanced, skuIsolated } from '../openapi/response-schemas.js';
 
 /**
  * The operator's cluster routes (admin token), behind the `boxoffice` CLI (docs/CLI.md). Reads answer from the
@@ -14,6 +16,45 @@ import { parseBody, skuSchema } from '../validation.js';
 const nodeIdSchema = z.string().regex(membershipLimits.nodeIdPattern, 'expected a node id: 1-64 of A-Z a-z 0-9 . _ -');
 const moveBody = z.object({ to: nodeIdSchema }).strict();
 const isolateBody = z.object({ sku: skuSchema }).strict();
+
+const opErrors = ['CLUSTER_DISABLED', 'COORDINATOR_UNAVAILABLE', 'MOVE_FAILED'] as const;
+
+export const getClusterDoc: RouteDoc = { summary: 'Members, their partition counts, the coordinator', admin: true, responses: { 200: { description: 'The cluster', body: clusterStatus } }, errors: [] };
+
+export const getPartitionsDoc: RouteDoc = {
+  summary: "Every partition's owner and epoch (PostgreSQL's rows)",
+  admin: true,
+  query: { node: nodeIdSchema.optional() },
+  responses: { 200: { description: 'The partitions', body: partitionList } },
+  errors: ['VALIDATION_FAILED'],
+};
+
+export const postMoveDoc: RouteDoc = {
+  summary: 'Move a partition to a live node and pin it there',
+  admin: true,
+  params: { partition: z.string().regex(/^\d{1,9}$/) },
+  body: moveBody,
+  responses: { 200: { description: 'The move', body: partitionMoved } },
+  errors: ['VALIDATION_FAILED', 'PARTITION_NOT_FOUND', 'NODE_NOT_FOUND', ...opErrors],
+};
+
+export const postDrainDoc = (drain: boolean): RouteDoc => ({
+  summary: drain ? 'Move every partition off a node and keep it empty' : 'Let a drained node take partitions again',
+  admin: true,
+  params: { nodeId: nodeIdSchema },
+  responses: { 200: { description: 'What moved', body: nodeDrained } },
+  errors: ['NODE_NOT_FOUND', ...opErrors],
+});
+
+export const postRebalanceDoc: RouteDoc = { summary: 'Drop every move pin and apply the assignment', admin: true, responses: { 200: { description: 'What moved', body: rebalanced } }, errors: [...opErrors] };
+
+export const postIsolateDoc: RouteDoc = {
+  summary: "Give a SKU's partition a node of its own",
+  admin: true,
+  body: isolateBody,
+  responses: { 200: { description: 'The isolation', body: skuIsolated } },
+  errors: ['VALIDATION_FAILED', ...opErrors],
+};
 
 /** GET /api/admin/cluster → members, their partition counts, the coordinator. */
 export const getCluster = (s: NodeServices): Handler => async () => ({ status: 200, body: await s.cluster.status() });

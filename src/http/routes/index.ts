@@ -4,13 +4,15 @@ import { Router } from '../router.js';
 import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
 import { adminGuard } from '../auth.js';
-import { getInventory, getProduct, postPromotion, putInventory, putProduct } from './catalog-routes.js';
-import { deleteHold, postCatalog, postHold } from './admin-routes.js';
-import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-routes.js';
-import { postCheckout } from './checkout-routes.js';
-import { cancelOrder, getOrder, refundOrder, shipOrder } from './order-routes.js';
-import { postStripeWebhook } from './webhook-routes.js';
-import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
+import * as catalog from './catalog-routes.js';
+import * as stock from './admin-routes.js';
+import * as cart from './cart-routes.js';
+import { postCheckout, postCheckoutDoc } from './checkout-routes.js';
+import * as order from './order-routes.js';
+import { postStripeWebhook, postStripeWebhookDoc } from './webhook-routes.js';
+import * as cluster from './cluster-routes.js';
+import { healthzDoc, metricsDoc, readyzDoc } from './probe-docs.js';
+import { openApiDoc, serveOpenApi } from '../openapi/openapi-route.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
 
 /** The entity a request is about (its partition's owner serves it), or null for "any node". */
@@ -37,44 +39,50 @@ export function buildRouter(s: NodeServices): Router {
     const placed = s.placement(entity, req);
     return placed === null ? h(req) : placed.then((res) => res ?? h(req));
   };
-  return new Router()
-    .add('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }))
-    .add('GET', '/readyz', () => (s.ready() ? { status: 200, body: { ready: true } } : errorResponse('NOT_READY')))
+  // Each route's `doc` is its entry in GET /openapi.json (docs/openapi.md); a route without one fails the tests.
+  const router = new Router();
+  return router
+    .add('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }), { doc: healthzDoc })
+    .add('GET', '/readyz', () => (s.ready() ? { status: 200, body: { ready: true } } : errorResponse('NOT_READY')), { doc: readyzDoc })
     .add('GET', '/metrics', async () => {
       const m = await s.metrics();
       return { status: 200, body: m.body, headers: { 'content-type': m.contentType } };
-    })
-    .add('PUT', '/api/products/:sku', admin(at(bySku, putProduct(s))))
-    .add('GET', '/api/products/:sku', at(bySku, getProduct(s)))
-    .add('PUT', '/api/inventory/:sku', admin(at(bySku, putInventory(s))))
-    .add('GET', '/api/inventory/:sku', at(bySku, getInventory(s)))
-    .add('POST', '/api/promotions', admin(postPromotion(s)))
-    .add('POST', '/api/admin/catalog', admin(postCatalog(s)), { bodyBytesMax: limits.bulkBodyBytesMax })
-    .add('POST', '/api/inventory/:sku/holds', admin(at(bySku, postHold(s))))
-    .add('DELETE', '/api/inventory/:sku/holds/:holdId', admin(at(bySku, deleteHold(s))))
-    .add('POST', '/api/cart/items', at(byCartBody, postCartItem(s)))
-    .add('PATCH', '/api/cart/items', at(byCartBody, patchCartItem(s)))
-    .add('GET', '/api/carts/:cartId', at(byCartParam, getCart(s)))
-    .add('POST', '/api/carts/:cartId/promo', at(byCartParam, postCartPromo(s)))
-    .add('POST', '/api/checkout', at(byIdempotencyKey, postCheckout(s)))
-    .add('GET', '/api/orders/:id', getOrder(s))
-    .add('POST', '/api/orders/:id/ship', admin(at(byOrder, shipOrder(s))))
-    .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, cancelOrder(s))))
-    .add('POST', '/api/orders/:id/refund', admin(at(byOrder, refundOrder(s))))
-    .add('POST', '/api/webhooks/stripe', postStripeWebhook(s), { keepRawBody: true, bodyRequired: true })
-    .add('GET', '/api/admin/cluster', admin(getCluster(s)))
-    .add('GET', '/api/admin/partitions', admin(getPartitions(s)))
-    .add('POST', '/api/admin/partitions/:partition/move', admin(postMove(s)))
-    .add('POST', '/api/admin/nodes/:nodeId/drain', admin(postDrain(s, true)))
-    .add('POST', '/api/admin/nodes/:nodeId/undrain', admin(postDrain(s, false)))
-    .add('POST', '/api/admin/rebalance', admin(postRebalance(s)))
-    .add('POST', '/api/admin/isolate', admin(postIsolate(s)));
+    }, { doc: metricsDoc })
+    .add('GET', '/openapi.json', serveOpenApi(router), { doc: openApiDoc })
+    .add('PUT', '/api/products/:sku', admin(at(bySku, catalog.putProduct(s))), { doc: catalog.putProductDoc })
+    .add('GET', '/api/products/:sku', at(bySku, catalog.getProduct(s)), { doc: catalog.getProductDoc })
+    .add('PUT', '/api/inventory/:sku', admin(at(bySku, catalog.putInventory(s))), { doc: catalog.putInventoryDoc })
+    .add('GET', '/api/inventory/:sku', at(bySku, catalog.getInventory(s)), { doc: catalog.getInventoryDoc })
+    .add('POST', '/api/promotions', admin(catalog.postPromotion(s)), { doc: catalog.postPromotionDoc })
+    .add('POST', '/api/admin/catalog', admin(stock.postCatalog(s)), { bodyBytesMax: limits.bulkBodyBytesMax, doc: stock.postCatalogDoc })
+    .add('POST', '/api/inventory/:sku/holds', admin(at(bySku, stock.postHold(s))), { doc: stock.postHoldDoc })
+    .add('DELETE', '/api/inventory/:sku/holds/:holdId', admin(at(bySku, stock.deleteHold(s))), { doc: stock.deleteHoldDoc })
+    .add('POST', '/api/cart/items', at(byCartBody, cart.postCartItem(s)), { doc: cart.postCartItemDoc })
+    .add('PATCH', '/api/cart/items', at(byCartBody, cart.patchCartItem(s)), { doc: cart.patchCartItemDoc })
+    .add('GET', '/api/carts/:cartId', at(byCartParam, cart.getCart(s)), { doc: cart.getCartDoc })
+    .add('POST', '/api/carts/:cartId/promo', at(byCartParam, cart.postCartPromo(s)), { doc: cart.postCartPromoDoc })
+    .add('POST', '/api/checkout', at(byIdempotencyKey, postCheckout(s)), { doc: postCheckoutDoc })
+    .add('GET', '/api/orders/:id', order.getOrder(s), { doc: order.getOrderDoc })
+    .add('POST', '/api/orders/:id/ship', admin(at(byOrder, order.shipOrder(s))), { doc: order.shipOrderDoc })
+    .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, order.cancelOrder(s))), { doc: order.cancelOrderDoc })
+    .add('POST', '/api/orders/:id/refund', admin(at(byOrder, order.refundOrder(s))), { doc: order.refundOrderDoc })
+    .add('POST', '/api/webhooks/stripe', postStripeWebhook(s), { keepRawBody: true, bodyRequired: true, doc: postStripeWebhookDoc })
+    .add('GET', '/api/admin/cluster', admin(cluster.getCluster(s)), { doc: cluster.getClusterDoc })
+    .add('GET', '/api/admin/partitions', admin(cluster.getPartitions(s)), { doc: cluster.getPartitionsDoc })
+    .add('POST', '/api/admin/partitions/:partition/move', admin(cluster.postMove(s)), { doc: cluster.postMoveDoc })
+    .add('POST', '/api/admin/nodes/:nodeId/drain', admin(cluster.postDrain(s, true)), { doc: cluster.postDrainDoc(true) })
+    .add('POST', '/api/admin/nodes/:nodeId/undrain', admin(cluster.postDrain(s, false)), { doc: cluster.postDrainDoc(false) })
+    .add('POST', '/api/admin/rebalance', admin(cluster.postRebalance(s)), { doc: cluster.postRebalanceDoc })
+    .add('POST', '/api/admin/isolate', admin(cluster.postIsolate(s)), { doc: cluster.postIsolateDoc });
 }
 
-/** Until recovery finishes, only health, readiness and metrics answer; everything else is 503 NOT_READY. */
+/** Routes answered while the node recovers (their docs say `whileRecovering`; test/unit/http/openapi.test.ts checks). */
+const servedWhileRecovering = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/** Until recovery finishes, only health, readiness, metrics and the contract answer; everything else is 503 NOT_READY. */
 export function readinessGate(s: NodeServices): (req: HttpRequest) => HttpResponse | null {
   return (req) => {
-    if (s.ready() || req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') return null;
+    if (s.ready() || servedWhileRecovering.has(req.path)) return null;
     return errorResponse('NOT_READY', undefined, { 'retry-after': '1' });
   };
 }
