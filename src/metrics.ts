@@ -67,7 +67,7 @@ export function createMetrics() {
   }
   new client.Counter({
     name: 'boxoffice_ws_closed_by_server_total',
-    help: 'WebSockets the server closed, by reason (slow_reader, error_frames, sockets_max).',
+    help: 'WebSockets the server closed, by reason (slow_reader, error_frames, frame_too_large, sockets_max).',
     labelNames: ['reason'] as const,
     registers: [registry],
     collect() {

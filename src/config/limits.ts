@@ -407,7 +407,7 @@ export const cliLimits = {
  * in src/http/ws/ws-errors.ts.
  */
 export const wsLimits = {
-  /** WS_FRAME_BYTES_MAX: largest frame a client sends; a larger one closes the socket (close code 1009; raises no error frame, uWS cuts it before it is read). */
+  /** WS_FRAME_BYTES_MAX: largest frame a client sends; a larger one closes the socket unparsed (close code 1009, or 1006 past twice this, cut by uWS; raises no error frame). */
   frameBytesMax: 64 * 1024,
   /** WS_SUBSCRIPTIONS_MAX: topics one socket is subscribed to at once; one more gets an error frame SUBSCRIPTIONS_LIMIT_EXCEEDED and changes nothing. */
   subscriptionsPerSocketMax: 100,
@@ -417,7 +417,7 @@ export const wsLimits = {
   idleTimeoutS: 120,
   /** WS_COMMANDS_IN_FLIGHT_MAX: commands (cart.add, checkout) one socket has running; one more gets an error frame OVERLOADED with its id and does not run. */
   commandsInFlightPerSocketMax: 16,
-  /** WS_SEND_BUFFER_BYTES_MAX: bytes waiting to go to a slow reader; a frame that would pass it closes the socket (close code 4001; raises no error frame, the reader is not reading). */
+  /** WS_SEND_BUFFER_BYTES_MAX: bytes waiting to go to a slow reader; a frame that would pass it closes the socket (close code 4001; raises no error frame, the reader is not reading). One frame always goes to a socket with nothing waiting. */
   sendBufferBytesMax: 1024 * 1024,
   /** Open sockets on one node; one more upgrade is answered 429 OVERLOADED. */
   socketsMax: 100_000,

@@ -39,7 +39,7 @@ export const wsCloseCodes = {
   goingAway: 1001,
   /** The socket earned more than wsLimits.errorFramesPerSocketMax error frames. */
   policyViolation: 1008,
-  /** A frame was larger than wsLimits.frameBytesMax (sent by uWS, which cuts the socket before reading the frame). */
+  /** A frame was larger than wsLimits.frameBytesMax (one beyond twice that is cut by uWS without a close frame: 1006). */
   frameTooLarge: 1009,
   /** The node has more open sockets than it may (raced past the upgrade's check). */
   tryAgainLater: 1013,

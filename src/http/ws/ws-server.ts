@@ -22,7 +22,7 @@ export interface WsCounts {
   socketsOpen: number;
   framesIn: number;
   framesOut: number;
-  /** Sockets the server closed, by reason: slow_reader, error_frames, sockets_max. */
+  /** Sockets the server closed, by reason: slow_reader, error_frames, frame_too_large, sockets_max. */
   closedByServer: Map<string, number>;
 }
 
@@ -62,7 +62,9 @@ export class WsServer implements TopicSink {
   mount(app: uWS.TemplatedApp): void {
     const s = this.opts.settings;
     app.ws<Conn>('/ws', {
-      maxPayloadLength: s.frameBytesMax,
+      // Frames up to twice the limit are read and answered with a close 1009 (message); larger ones uWS cuts at once,
+      // without a close frame (the client sees 1006). Either way nothing past the limit is parsed.
+      maxPayloadLength: 2 * s.frameBytesMax,
       idleTimeout: s.idleTimeoutS,
       sendPingsAutomatically: true,
       // Our own check runs before every send (see send); uWS's bound sits above it so uWS never drops silently.
@@ -142,6 +144,7 @@ export class WsServer implements TopicSink {
 
   private message(conn: Conn, message: ArrayBuffer, isBinary: boolean): void {
     this.opts.counts.framesIn++;
+    if (message.byteLength > this.opts.settings.frameBytesMax) return this.drop(conn, 'frame_too_large', wsCloseCodes.frameTooLarge);
     const frame = parseFrame(message, isBinary);
     switch (frame.t) {
       case 'error':
@@ -210,11 +213,15 @@ export class WsServer implements TopicSink {
     this.send(conn, text, Buffer.byteLength(text), corked);
   }
 
-  /** Sends unless the socket is gone; a reader this far behind is closed instead (4001), its frame not queued. */
+  /**
+   * Sends unless the socket is gone; a reader this far behind is closed instead (4001), its frame not queued. A
+   * frame always goes out to a socket with nothing waiting, so at most the bound plus one frame is ever buffered.
+   */
   private send(conn: Conn, text: string, bytes: number, corked: boolean): void {
     const ws = conn.ws;
     if (ws === null) return;
-    if (ws.getBufferedAmount() + bytes > this.opts.settings.sendBufferBytesMax) return this.drop(conn, 'slow_reader', wsCloseCodes.slowReader);
+    const buffered = ws.getBufferedAmount();
+    if (buffered > 0 && buffered + bytes > this.opts.settings.sendBufferBytesMax) return this.drop(conn, 'slow_reader', wsCloseCodes.slowReader);
     this.opts.counts.framesOut++;
     if (corked) ws.cork(() => ws.send(text, false));
     else ws.send(text, false);
