@@ -208,8 +208,8 @@ export class InventoryActor {
         this.settle();
         if (snap) this.deps.onSnapshot(this.deps.partition, this.deps.entity, seq, snap);
         for (let i = 0; i < row.replies.length; i++) row.replies[i]!(row.results[i]!);
-        this.tellAvailable();
         done(true);
+        this.tellAvailable();
       },
       (err: unknown) => {
         this.settle();
@@ -221,12 +221,19 @@ export class InventoryActor {
     );
   }
 
-  /** Told after a commit, so a subscriber never sees a count that a failed write takes back. */
+  /**
+   * Told after a commit, so a subscriber never sees a count that a failed write takes back; after the row is done, and
+   * a listener that throws is a bug reported on its own, so live updates can never stall the actor's writes.
+   */
   private tellAvailable(): void {
     const available = this.view.available;
     if (this.deps.onAvailable === undefined || available === this.availableTold) return;
     this.availableTold = available;
-    this.deps.onAvailable(available);
+    try {
+      this.deps.onAvailable(available);
+    } catch (err) {
+      this.deps.onBug(err);
+    }
   }
 
   private settle(): void {

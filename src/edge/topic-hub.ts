@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -14,7 +15,9 @@ import type { TopicSink } from '../http/ws/ws-server.js';
  *
  * Alone, delivery is in-process. In a cluster (REDIS_URL) the frame is delivered to this node's sockets at once and
  * published on one Redis channel per cluster, `<CLUSTER_NAME>:ws-updates`, which every node's hub follows and
- * delivers to its own sockets (skipping its own messages). Redis pub/sub is at most once: a node cut from Redis
+ * delivers to its own sockets (skipping its own messages). Every message is signed with CLUSTER_SECRET (HMAC-SHA256)
+ * and one that does not verify is dropped: whoever can write to Redis cannot speak to our clients (DESIGN.md, "Trust
+ * boundaries": an unauthenticated peer changes nothing). Redis pub/sub is at most once: a node cut from Redis
  * misses what is published meanwhile. Updates are hints for a live screen; the truth stays with the HTTP reads
  * (and the events stream), which is what a client reads again after it reconnects.
  */
@@ -33,6 +36,8 @@ export interface TopicHubOptions {
   redisUrl: string | null;
   clusterName: string;
   nodeId: string;
+  /** CLUSTER_SECRET: signs and verifies the messages on the channel (required with redisUrl). */
+  secret: string | null;
   clock: Clock;
   log: Logger;
 }
@@ -43,6 +48,7 @@ const envelope = z.object({
   t: z.string().min(1).max(256),
   k: z.string().max(wsLimits.ticketLengthMax).nullable(),
   f: z.string().max(wsLimits.updateBytesMax),
+  s: z.string().max(64),
 });
 
 export async function startTopicHub(opts: TopicHubOptions): Promise<TopicHub> {
@@ -63,6 +69,7 @@ class Hub implements TopicHub {
   }
 
   async connect(url: string): Promise<void> {
+    if (this.opts.secret === null || this.opts.secret.length === 0) throw new Error('a clustered topic hub needs CLUSTER_SECRET');
     const onError = (err: Error) => this.logError(err, 'topic hub redis error');
     this.redis = openClusterRedis(url, onError);
     this.subscriber = subscribeChannel(this.redis, this.channel, { onMessage: (text) => this.heard(text), onError });
@@ -107,7 +114,7 @@ class Hub implements TopicHub {
     this.deliverHere(topic, ticket, frame);
     const redis = this.redis;
     if (redis === null) return;
-    const message = JSON.stringify({ o: this.opts.nodeId, t: topic, k: ticket, f: frame });
+    const message = JSON.stringify({ o: this.opts.nodeId, t: topic, k: ticket, f: frame, s: this.sign(this.opts.nodeId, topic, ticket, frame) });
     redis.publish(this.channel, message).catch((err: Error) => this.logError(err, 'publishing an update to the cluster failed; other nodes miss it'));
   }
 
@@ -122,8 +129,22 @@ class Hub implements TopicHub {
       this.logError(new Error('malformed message'), 'a message on the updates channel is malformed: ignored');
       return;
     }
+    if (!this.verified(parsed)) {
+      this.logError(new Error('bad signature'), 'a message on the updates channel is not signed with CLUSTER_SECRET: ignored');
+      return;
+    }
     if (parsed.o === this.opts.nodeId) return;
     this.deliverHere(parsed.t, parsed.k, parsed.f);
+  }
+
+  private sign(origin: string, topic: string, ticket: string | null, frame: string): string {
+    return createHmac('sha256', this.opts.secret ?? '').update(`${origin}\n${topic}\n${ticket ?? ''}\n${frame}`).digest('base64url');
+  }
+
+  private verified(m: z.infer<typeof envelope>): boolean {
+    const expected = Buffer.from(this.sign(m.o, m.t, m.k, m.f));
+    const given = Buffer.from(m.s);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   private deliverHere(topic: string, ticket: string | null, frame: string): void {

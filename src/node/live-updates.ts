@@ -24,7 +24,7 @@ export interface LiveUpdates {
 
 /** Started before the core, whose SKU actors report their committed counts to `stock`. */
 export async function startLiveUpdates(o: { config: Config; clock: Clock; log: Logger; metrics: Metrics }): Promise<LiveUpdates> {
-  const hub = await startTopicHub({ redisUrl: o.config.redisUrl, clusterName: o.config.clusterName, nodeId: o.config.nodeId, clock: o.clock, log: o.log });
+  const hub = await startTopicHub({ redisUrl: o.config.redisUrl, clusterName: o.config.clusterName, nodeId: o.config.nodeId, secret: o.config.clusterSecret, clock: o.clock, log: o.log });
   const stock = new StockUpdates((sku, available) => hub.publish(`stock:${sku}`, { sku, available }), o.clock);
   return {
     hub,

@@ -41,6 +41,8 @@ export const wsCloseCodes = {
   policyViolation: 1008,
   /** A frame was larger than wsLimits.frameBytesMax (one beyond twice that is cut by uWS without a close frame: 1006). */
   frameTooLarge: 1009,
+  /** A bug in the server met this socket (logged); the node goes on. */
+  internalError: 1011,
   /** The node has more open sockets than it may (raced past the upgrade's check). */
   tryAgainLater: 1013,
   /** The client read too slowly: more than wsLimits.sendBufferBytesMax waited to be sent to it. */

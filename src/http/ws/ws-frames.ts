@@ -90,9 +90,10 @@ function commandFrame(id: RequestId, frame: Record<string, unknown>, command: { 
   const body: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(frame)) {
     if (field === 'id' || field === 'op') continue;
-    const header = command.headerFields[field];
+    const header = Object.hasOwn(command.headerFields, field) ? command.headerFields[field] : undefined;
     if (header === undefined) {
-      body[field] = value;
+      // Defined, not assigned: a field named __proto__ stays an own field, as JSON.parse leaves it in an HTTP body.
+      Object.defineProperty(body, field, { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     // A header cannot be anything but text over HTTP; here it could, and that is a bad frame, not a bad request.

@@ -22,7 +22,7 @@ export interface WsCounts {
   socketsOpen: number;
   framesIn: number;
   framesOut: number;
-  /** Sockets the server closed, by reason: slow_reader, error_frames, frame_too_large, sockets_max. */
+  /** Sockets the server closed, by reason: slow_reader, error_frames, frame_too_large, sockets_max, internal. */
   closedByServer: Map<string, number>;
 }
 
@@ -38,6 +38,8 @@ interface Conn extends Subscriber {
   ws: uWS.WebSocket<Conn> | null;
   readonly ip: string;
   commandsInFlight: number;
+  /** Current-count reads of stock subscriptions not answered yet (a cluster forwards them to the owner). */
+  readsInFlight: number;
   errorFrames: number;
   /** stock topics whose current count is being read: it goes out only if no update got there first. */
   readonly snapshotsDue: Set<string>;
@@ -70,10 +72,10 @@ export class WsServer implements TopicSink {
       // Our own check runs before every send (see send); uWS's bound sits above it so uWS never drops silently.
       maxBackpressure: s.sendBufferBytesMax + wsLimits.updateBytesMax + s.frameBytesMax,
       closeOnBackpressureLimit: 0,
-      upgrade: (res, req, context) => this.upgrade(res, req, context),
-      open: (ws) => this.open(ws),
-      message: (ws, message, isBinary) => this.message(ws.getUserData(), message, isBinary),
-      close: (ws) => this.closed(ws.getUserData()),
+      upgrade: (res, req, context) => this.guarded(() => this.upgrade(res, req, context), () => res.close()),
+      open: (ws) => this.guarded(() => this.open(ws), () => ws.close()),
+      message: (ws, message, isBinary) => this.guarded(() => this.message(ws.getUserData(), message, isBinary), () => this.drop(ws.getUserData(), 'internal', wsCloseCodes.internalError)),
+      close: (ws) => this.guarded(() => this.closed(ws.getUserData()), () => undefined),
     });
   }
 
@@ -84,6 +86,23 @@ export class WsServer implements TopicSink {
     for (const conn of subscribers) {
       conn.snapshotsDue.delete(topic);
       this.send(conn, frame, bytes, true);
+    }
+  }
+
+  /**
+   * A bug here must not reach uWS (an exception thrown into it ends the process): it is logged and the connection
+   * it happened on is closed (1011 for a socket), and every other socket goes on.
+   */
+  private guarded(fn: () => void, onBug: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.opts.log.error({ err }, 'the WebSocket server failed on a connection');
+      try {
+        onBug();
+      } catch {
+        // The connection is gone already.
+      }
     }
   }
 
@@ -107,7 +126,7 @@ export class WsServer implements TopicSink {
       writeResponse(res, refusal, JSON.stringify(refusal.body), true);
       return;
     }
-    const conn: Conn = { ws: null, ip, topics: new Map(), commandsInFlight: 0, errorFrames: 0, snapshotsDue: new Set() };
+    const conn: Conn = { ws: null, ip, topics: new Map(), commandsInFlight: 0, readsInFlight: 0, errorFrames: 0, snapshotsDue: new Set() };
     res.upgrade<Conn>(conn, key, protocol, extensions, context);
   }
 
@@ -174,17 +193,25 @@ export class WsServer implements TopicSink {
    * forwarded in a cluster), without holding the socket up; dropped if an update got there first or the socket left.
    */
   private sendCurrentStock(conn: Conn, topic: string): void {
+    // Subscribing and leaving in a loop must not pile up reads (each may be a request to another node): past as many
+    // as the socket may have subscriptions, a new subscriber waits for the next update instead.
+    if (conn.readsInFlight >= this.opts.settings.subscriptionsPerSocketMax) return;
     const sku = topic.slice('stock:'.length);
     conn.snapshotsDue.add(topic);
     const answer = (res: HttpResponse): void => {
-      if (!conn.snapshotsDue.delete(topic) || conn.ws === null || res.status !== 200) return;
-      const counts = res.body as { sku: string; available: number };
-      const frame = JSON.stringify({ topic, data: { sku: counts.sku, available: counts.available } });
+      const counts = res.body as { sku?: unknown; available?: unknown } | undefined;
+      if (!conn.snapshotsDue.delete(topic) || conn.ws === null || res.status !== 200 || typeof counts?.available !== 'number') return;
+      const frame = JSON.stringify({ topic, data: { sku, available: counts.available } });
       this.send(conn, frame, Buffer.byteLength(frame), true);
     };
     const res = this.opts.commands.run({ method: 'GET', path: `/api/inventory/${encodeURIComponent(sku)}`, headers: {}, body: {} }, 0, conn.ip);
-    if (res instanceof Promise) res.then(answer, (err: unknown) => this.opts.log.warn({ err, topic }, 'reading the current stock for a subscriber failed'));
-    else answer(res);
+    if (!(res instanceof Promise)) return answer(res);
+    conn.readsInFlight++;
+    // run() never rejects; answer() runs guarded so nothing it throws becomes an unhandled rejection.
+    void res.then((r) => {
+      conn.readsInFlight--;
+      this.guarded(() => answer(r), () => undefined);
+    });
   }
 
   private command(conn: Conn, id: RequestId, request: Parameters<CommandRunner['run']>[0], frameBytes: number): void {
@@ -197,19 +224,27 @@ export class WsServer implements TopicSink {
     // run() never rejects (a handler's failure is a 500 INTERNAL answer); the socket may be gone by the answer.
     void res.then((r) => {
       conn.commandsInFlight--;
-      this.reply(conn, { id, status: r.status, body: r.body ?? null }, true);
+      this.guarded(() => this.reply(conn, { id, status: r.status, body: r.body ?? null }, true), () => undefined);
     });
   }
 
   /** An error frame; the socket stays usable until it has earned too many. */
-  private refuse(conn: Conn, frame: object): void {
+  private refuse(conn: Conn, frame: { id?: RequestId }): void {
     conn.errorFrames++;
-    this.reply(conn, frame);
+    const text = JSON.stringify(frame);
+    this.send(conn, text, Buffer.byteLength(text), false);
     if (conn.errorFrames >= wsLimits.errorFramesPerSocketMax) this.drop(conn, 'error_frames', wsCloseCodes.policyViolation);
   }
 
-  private reply(conn: Conn, frame: object, corked = false): void {
-    const text = JSON.stringify(frame);
+  /** An answer; one that cannot be serialized (a bug in a handler) is answered 500 INTERNAL, as HTTP would. */
+  private reply(conn: Conn, frame: { id: RequestId; [field: string]: unknown }, corked = false): void {
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (err) {
+      this.opts.log.error({ err }, 'a WebSocket answer could not be serialized');
+      text = JSON.stringify({ id: frame.id, status: 500, body: errorResponse('INTERNAL').body });
+    }
     this.send(conn, text, Buffer.byteLength(text), corked);
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.js';
@@ -15,8 +15,10 @@ describe('TopicHub over Redis', () => {
     await Promise.all(hubs.splice(0).map((h) => h.close()));
   });
   const log = pino({ level: 'silent' });
+  const secret = 'topic-hub-test-secret-0123456789abcdef';
+  const sign = (o: string, t: string, k: string | null, f: string) => createHmac('sha256', secret).update(`${o}\n${t}\n${k ?? ''}\n${f}`).digest('base64url');
   const start = async (cluster: string, nodeId: string) => {
-    const hub = await startTopicHub({ redisUrl: testRedisUrl, clusterName: cluster, nodeId, clock: systemClock, log });
+    const hub = await startTopicHub({ redisUrl: testRedisUrl, clusterName: cluster, nodeId, secret, clock: systemClock, log });
     hubs.push(hub);
     const got: { topic: string; ticket: string | null; frame: any }[] = [];
     hub.attach({ deliver: (topic, ticket, frame) => got.push({ topic, ticket, frame: JSON.parse(frame) }) });
@@ -54,14 +56,18 @@ describe('TopicHub over Redis', () => {
     expect(b.got.map((g) => g.frame.data.sequence)).toEqual([...Array(500).keys()]);
   });
 
-  it('ignores malformed messages on the channel and keeps delivering', async () => {
+  it('ignores malformed and unsigned messages on the channel (whoever writes to Redis cannot speak to clients) and keeps delivering', async () => {
     const cluster = name();
     const a = await start(cluster, 'node-a');
     const redis = openTestRedis();
     try {
       await redis.publish(`${cluster}:ws-updates`, 'not json');
       await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'x', t: 'stock:A' }));
-      await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'node-z', t: 'stock:A', k: null, f: '{"topic":"stock:A","data":1}' }));
+      const f = '{"topic":"stock:A","data":1}';
+      await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'node-z', t: 'stock:A', k: null, f: '{"topic":"stock:A","data":"forged"}', s: sign('node-z', 'stock:A', null, f) }));
+      await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'node-z', t: 'stock:A', k: null, f, s: 'x'.repeat(43) }));
+      await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'node-z', t: 'stock:A', k: null, f }));
+      await redis.publish(`${cluster}:ws-updates`, JSON.stringify({ o: 'node-z', t: 'stock:A', k: null, f, s: sign('node-z', 'stock:A', null, f) }));
       await eventually(async () => a.got.length === 1, 5_000);
       expect(a.got).toEqual([{ topic: 'stock:A', ticket: null, frame: { topic: 'stock:A', data: 1 } }]);
     } finally {

@@ -101,6 +101,18 @@ describe('WebSocket /ws', () => {
       expect(strip(ws.body)).toEqual(strip(http.body));
     });
 
+    it('cart.add with a field named __proto__ answers what HTTP answers for the same JSON', async () => {
+      await stock(t, 'WS-CART', 50);
+      const c = await connect();
+      const json = '{"__proto__":{"cartId":"cart_evil"},"sku":"WS-CART","qty":1}';
+      const http = await viaHttp('/api/cart/items', json);
+      c.send(`{"id":"p",${json.slice(1)}`.replace('"id":"p",', '"id":"p","op":"cart.add",'));
+      const ws = await c.next((f) => f.id === 'p');
+      expect(http.status, JSON.stringify(ws)).toBe(400);
+      expect(ws.status, JSON.stringify(ws)).toBe(http.status);
+      expect(ws.body).toEqual(http.body);
+    });
+
     it('cart.add adds to the cart a socket named', async () => {
       await stock(t, 'WS-CART2', 50);
       const c = await connect();

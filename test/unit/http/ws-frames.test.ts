@@ -75,6 +75,15 @@ describe('parseFrame', () => {
     expect(r).toMatchObject({ t: 'command', request: { headers: { 'content-type': 'application/json' }, body: { idempotencyKey: 'k', sku: 'A', qty: 1 } } });
   });
 
+  it('keeps fields named like Object.prototype members as own body fields, as JSON.parse does for HTTP', () => {
+    const r = parseFrame(text('{"id":1,"op":"cart.add","__proto__":{"cartId":"x"},"constructor":"c","toString":"t"}'), false);
+    if (r.t !== 'command') throw new Error(`expected a command, got ${JSON.stringify(r)}`);
+    expect(Object.keys(r.request.body)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getPrototypeOf(r.request.body)).toBe(Object.prototype);
+    expect(r.request.headers).toEqual({ 'content-type': 'application/json' });
+    expect(JSON.stringify(r.request.body)).toBe('{"__proto__":{"cartId":"x"},"constructor":"c","toString":"t"}');
+  });
+
   it('accepts exactly the three topic kinds', () => {
     expect(['order:ord_1', 'stock:A-1', 'drop:A.b:c'].every(validTopic)).toBe(true);
     expect(['orders:1', 'stock:', 'drop', 5, null, 'stock:-A'].some(validTopic)).toBe(false);
