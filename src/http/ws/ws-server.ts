@@ -31,6 +31,8 @@ export interface WsServerOptions {
   settings: WsSettings;
   log: Logger;
   counts: WsCounts;
+  /** Open sockets on this node; default wsLimits.socketsMax (tests set fewer). */
+  socketsMax?: number;
 }
 
 /** One socket's state: its uWS user data, valid (and `ws` set) from open to close. */
@@ -57,8 +59,11 @@ export class WsServer implements TopicSink {
   private readonly conns = new Set<Conn>();
   private readonly perIp = new Map<string, number>();
   private closing = false;
+  private readonly socketsMax: number;
 
-  constructor(private readonly opts: WsServerOptions) {}
+  constructor(private readonly opts: WsServerOptions) {
+    this.socketsMax = opts.socketsMax ?? wsLimits.socketsMax;
+  }
 
   /** Registers /ws on the app (before its catch-all route). */
   mount(app: uWS.TemplatedApp): void {
@@ -133,7 +138,7 @@ export class WsServer implements TopicSink {
   /** 429 OVERLOADED past the node's or the address's socket bound; 503 while the node stops. */
   private admission(ip: string): HttpResponse | null {
     if (this.closing) return errorResponse('NOT_READY');
-    if (this.conns.size >= wsLimits.socketsMax) return errorResponse('OVERLOADED', { reason: 'too many WebSocket connections on this node', max: wsLimits.socketsMax });
+    if (this.conns.size >= this.socketsMax) return errorResponse('OVERLOADED', { reason: 'too many WebSocket connections on this node', max: this.socketsMax });
     const mine = this.perIp.get(ip) ?? 0;
     if (mine >= this.opts.settings.socketsPerIpMax) return errorResponse('OVERLOADED', { reason: 'too many WebSocket connections from this address', max: this.opts.settings.socketsPerIpMax });
     return null;
@@ -146,7 +151,7 @@ export class WsServer implements TopicSink {
     this.perIp.set(conn.ip, (this.perIp.get(conn.ip) ?? 0) + 1);
     this.opts.counts.socketsOpen = this.conns.size;
     // Upgrades that raced past the check in upgrade(): the bound holds anyway.
-    if (this.conns.size > wsLimits.socketsMax || this.perIp.get(conn.ip)! > this.opts.settings.socketsPerIpMax) this.drop(conn, 'sockets_max', wsCloseCodes.tryAgainLater);
+    if (this.conns.size > this.socketsMax || this.perIp.get(conn.ip)! > this.opts.settings.socketsPerIpMax) this.drop(conn, 'sockets_max', wsCloseCodes.tryAgainLater);
   }
 
   private closed(conn: Conn): void {

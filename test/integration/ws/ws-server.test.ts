@@ -82,6 +82,23 @@ describe('WsServer against hostile and buggy paths', () => {
     d.close();
   });
 
+  it('answers an upgrade past the node\'s socket bound with 429 OVERLOADED', async () => {
+    const small = new WsServer({ commands: { run: () => ({ status: 200 }) }, settings, log: pino({ level: 'silent' }), counts: { ...counts, closedByServer: new Map() }, socketsMax: 2 });
+    const server = await startHttpServer({ port: 0, host: '127.0.0.1', router: new Router(), logger: pino({ level: 'silent' }), bodyBytesMax: 65_536, mount: (app) => {
+      small.mount(app);
+      return () => small.close();
+    } });
+    try {
+      const smallUrl = `ws://127.0.0.1:${server.port}/ws`;
+      const held = [await WsClient.connect(smallUrl), await WsClient.connect(smallUrl)];
+      const refused = await WsClient.connect(smallUrl).then(() => null, (err: { status?: number; body?: any }) => err);
+      expect(refused).toMatchObject({ status: 429, body: { error: { code: 'OVERLOADED', max: 2 } } });
+      for (const c of held) c.close();
+    } finally {
+      server.close();
+    }
+  });
+
   it('closes every socket with 1001 when the server closes', async () => {
     const a = await WsClient.connect(url);
     const b = await WsClient.connect(url);
