@@ -56,8 +56,29 @@ export function createMetrics() {
     help: 'Connections to the node port closed because they did not prove CLUSTER_SECRET (or stalled, or were malformed).',
     registers: [registry],
   });
+  // The WebSocket API (src/http/ws): plain numbers the server bumps, read when scraped (like the checkout counts).
+  const ws = { socketsOpen: 0, framesIn: 0, framesOut: 0, closedByServer: new Map<string, number>() };
+  new client.Gauge({ name: 'boxoffice_ws_sockets', help: 'Open WebSocket connections at /ws.', registers: [registry], collect() { this.set(ws.socketsOpen); } });
+  for (const [name, help, read] of [
+    ['boxoffice_ws_frames_received_total', 'WebSocket frames received from clients.', () => ws.framesIn],
+    ['boxoffice_ws_frames_sent_total', 'WebSocket frames sent to clients (answers and updates).', () => ws.framesOut],
+  ] as const) {
+    new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  }
+  new client.Counter({
+    name: 'boxoffice_ws_closed_by_server_total',
+    help: 'WebSockets the server closed, by reason (slow_reader, error_frames, frame_too_large, sockets_max).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of ws.closedByServer) this.inc({ reason }, n);
+    },
+  });
   return {
     registry,
+    /** WebSocket counts the server keeps (src/http/ws/ws-server.ts WsCounts). */
+    ws,
     webhookEvents,
     reconcileFindings,
     clusterAuthFailures,

@@ -16,6 +16,8 @@ import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
 import { createOrderJobs } from './node/order-jobs.js';
+import { startLiveUpdates } from './node/live-updates.js';
+import type { TopicHub } from './edge/topic-hub.js';
 import { retentionJob } from './node/retention-jobs.js';
 import { createWebhooks } from './node/webhooks.js';
 import { openStorage } from './node/storage.js';
@@ -39,6 +41,8 @@ export interface RunningNode {
   sql: SqlClient;
   /** Resolves when recovery finished and the node answers every route. */
   recovered: Promise<void>;
+  /** Live updates for WebSocket subscribers on every node (docs/websocket.md). */
+  topics: TopicHub;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const onFatal = opts.onFatal ?? exitOnFatal(log);
   const { sql, partitions } = await openStorage(config, log);
   const metrics = createMetrics();
+  const live = await startLiveUpdates({ config, clock, log, metrics });
   // The partition host creates checkout actors and reports fenced writes; both go through the topology, which needs
   // the host. These closures run only once partitions are acquired (topology.start), when everything exists.
   const core = createCore({
@@ -61,6 +66,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     fenced: (partition, epoch) => topology.fenced(partition, epoch),
     forceReservePromo: (code, customerKey) => topology.promos.forceReserve(code, customerKey),
     newCheckoutActor: (partition) => checkoutActors(partition),
+    onAvailableChanged: (sku, available) => live.stock.changed(sku, available),
   });
   const topology: Topology =
     config.redisUrl === null
@@ -77,7 +83,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks });
   const router = buildRouter(services);
   forwarding.serve(router);
-  const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services) });
+  const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
   log.info({ port: http.port, node: config.nodeId }, 'listening; recovering');
 
   let stopChores = () => {};
@@ -98,6 +104,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     services,
     sql,
     recovered,
+    topics: live.hub,
     async close() {
       closing = true;
       stopChores();
@@ -108,6 +115,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       // write still in flight would only be fenced (safe, but the work is redone by the next owner).
       await flushCore(core);
       await topology.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
+      await live.close();
       await closeCore(core);
       await sql.close();
     },

@@ -48,6 +48,8 @@ export interface InventoryActorDeps {
   onQueueWait?: (seconds: number) => void;
   /** The clock of an ask's deadline (limits.actorAskTimeoutMs); default: the system clock (test/sim injects its own). */
   askClock?: Clock;
+  /** The available count after a row commits, when it differs from the last one told (live `stock:<sku>` updates). */
+  onAvailable?: (available: number) => void;
 }
 
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
@@ -77,11 +79,14 @@ export class InventoryActor {
   private lastActiveMs: number;
   /** The live state: nact hands the same object back to every handler, since events apply in place. */
   private readonly state: InventoryState;
+  /** The available count last told to onAvailable (starts at the loaded count: a load is no change). */
+  private availableTold: number;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
     this.state = state;
     this.lastActiveMs = deps.clock.now();
     this.view = { ...countsOf(state), pendingWrites: 0 };
+    this.availableTold = this.view.available;
     for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
     this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
       name: deps.entity,
@@ -204,6 +209,7 @@ export class InventoryActor {
         if (snap) this.deps.onSnapshot(this.deps.partition, this.deps.entity, seq, snap);
         for (let i = 0; i < row.replies.length; i++) row.replies[i]!(row.results[i]!);
         done(true);
+        this.tellAvailable();
       },
       (err: unknown) => {
         this.settle();
@@ -213,6 +219,21 @@ export class InventoryActor {
         done(false);
       },
     );
+  }
+
+  /**
+   * Told after a commit, so a subscriber never sees a count that a failed write takes back; after the row is done, and
+   * a listener that throws is a bug reported on its own, so live updates can never stall the actor's writes.
+   */
+  private tellAvailable(): void {
+    const available = this.view.available;
+    if (this.deps.onAvailable === undefined || available === this.availableTold) return;
+    this.availableTold = available;
+    try {
+      this.deps.onAvailable(available);
+    } catch (err) {
+      this.deps.onBug(err);
+    }
   }
 
   private settle(): void {

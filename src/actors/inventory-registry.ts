@@ -18,6 +18,8 @@ export interface InventoryRegistryDeps {
   /** The clock of each ask's deadline; default: the system clock (the seeded simulation injects its own). */
   askClock?: Clock;
   log: Logger;
+  /** A SKU's available count changed and the change committed (this node owns the SKU). */
+  onAvailableChanged?: (sku: string, available: number) => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class InventoryRegistry {
         onBug: (err) => this.deps.log.error({ err, sku }, 'inventory actor bug'),
         ...(this.deps.onQueueWait ? { onQueueWait: this.deps.onQueueWait } : {}),
         ...(this.deps.askClock ? { askClock: this.deps.askClock } : {}),
+        ...(this.deps.onAvailableChanged ? { onAvailable: (available: number) => this.deps.onAvailableChanged!(sku, available) } : {}),
       },
       state,
     );

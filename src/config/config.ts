@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { clusterLimits, limits, membershipLimits, persistenceLimits } from './limits.js';
+import { loadWsSettings, type WsSettings } from './ws-settings.js';
 
 /**
  * Configuration comes from environment variables only, validated once at start. A bad value stops the node with a
@@ -85,6 +86,8 @@ export interface Config {
   clusterName: string;
   /** MEMBER_TTL_MS, default 1500: a node silent this long is taken as dead and its partitions fail over. */
   memberTtlMs: number;
+  /** WS_*: the WebSocket API's limits operators may change (src/config/ws-settings.ts, docs/websocket.md). */
+  ws: WsSettings;
 }
 
 export class ConfigError extends Error {}
@@ -147,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  const ws = loadWsSettings(env);
+  if (!ws.ok) throw new ConfigError(`invalid configuration:\n  ${ws.problems.join('\n  ')}`);
   if (e.REDIS_URL !== undefined && e.DATABASE_URL === undefined) {
     throw new ConfigError('REDIS_URL is set (cluster mode) but DATABASE_URL is not: the nodes of a cluster share one PostgreSQL server');
   }
@@ -190,5 +195,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeAdvertisePort: e.NODE_ADVERTISE_PORT,
     clusterName: e.CLUSTER_NAME,
     memberTtlMs: e.MEMBER_TTL_MS,
+    ws: ws.settings,
   };
 }

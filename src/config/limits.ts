@@ -407,3 +407,39 @@ export const cliLimits = {
   /** The port in the default URL when neither --url, BOXOFFICE_URL nor PORT is set: a node's default PORT (raises no error). */
   portDefault: 3000,
 } as const;
+
+/**
+ * The WebSocket API at /ws (src/http/ws, src/edge/topic-hub.ts, src/edge/stock-updates.ts; docs/websocket.md). The
+ * WS_* environment variables named beside the first six override them (src/config/ws-settings.ts); close codes are
+ * in src/http/ws/ws-errors.ts.
+ */
+export const wsLimits = {
+  /** WS_FRAME_BYTES_MAX: largest frame a client sends; a larger one closes the socket unparsed (close code 1009, or 1006 past twice this, cut by uWS; raises no error frame). */
+  frameBytesMax: 64 * 1024,
+  /** WS_SUBSCRIPTIONS_MAX: topics one socket is subscribed to at once; one more gets an error frame SUBSCRIPTIONS_LIMIT_EXCEEDED and changes nothing. */
+  subscriptionsPerSocketMax: 100,
+  /** WS_SOCKETS_PER_IP_MAX: open sockets per client address; one more upgrade is answered 429 OVERLOADED (HTTP, before the upgrade). */
+  socketsPerIpMax: 64,
+  /** WS_IDLE_TIMEOUT_S: seconds without a frame either way before the socket is closed; the server pings, so only a dead peer meets it (raises no error: uWS closes it, 8 s granularity, at least 8). */
+  idleTimeoutS: 120,
+  /** WS_COMMANDS_IN_FLIGHT_MAX: commands (cart.add, checkout) one socket has running; one more gets an error frame OVERLOADED with its id and does not run. */
+  commandsInFlightPerSocketMax: 16,
+  /** WS_SEND_BUFFER_BYTES_MAX: bytes waiting to go to a slow reader; a frame that would pass it closes the socket (close code 4001; raises no error frame, the reader is not reading). One frame always goes to a socket with nothing waiting. */
+  sendBufferBytesMax: 1024 * 1024,
+  /** Open sockets on one node; one more upgrade is answered 429 OVERLOADED. */
+  socketsMax: 100_000,
+  /** A request id is a string of at most this many characters, or a safe integer (error frame VALIDATION_FAILED). */
+  requestIdLengthMax: 64,
+  /** A drop ticket in a subscribe frame is at most this long (error frame VALIDATION_FAILED). */
+  ticketLengthMax: 128,
+  /** Error frames one socket earns; past it the socket is closed (close code 1008; raises no error frame). */
+  errorFramesPerSocketMax: 1_000,
+  /** A published update's frame, serialized; a larger one is logged and not delivered (raises no error to the publisher). */
+  updateBytesMax: 256 * 1024,
+  /** Stock updates of one SKU go out at most once per this many ms: 10 a second (raises no error: the latest count goes out at the end of the interval). */
+  stockUpdateIntervalMs: 100,
+  /** SKUs whose stock changed within the last interval, tracked for throttling; past it a new SKU's change is not published until one leaves (raises no error). */
+  stockSkusTrackedMax: 100_000,
+  /** Redis publish failures of the topic hub are logged at most once per this interval (raises no error: the update reaches this node's sockets only). */
+  publishErrorLogIntervalMs: 5_000,
+} as const;

@@ -46,6 +46,11 @@ export interface HttpServerOptions {
   onUnhandled?: (err: unknown) => void;
   /** Runs after routing and before the body is read (req.body is undefined); a response here skips the handler. */
   before?: (req: HttpRequest) => HttpResponse | null;
+  /**
+   * Adds routes of other protocols to the app before the HTTP catch-all (the WebSocket API at /ws); what it returns
+   * runs first when the server closes (closing those connections its own way).
+   */
+  mount?: (app: uWS.TemplatedApp) => () => void;
 }
 
 /** Re-exported for callers that import it from here; handlers should import it from error-response.ts. */
@@ -54,6 +59,7 @@ export { errorResponse };
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const server = new ServerCore(opts);
   const app = uWS.App();
+  const unmount = opts.mount?.(app);
   app.any('/*', (res, req) => server.onRequest(res, req));
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     const onListen = (socket: uWS.us_listen_socket | false): void => {
@@ -70,6 +76,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     close(): void {
       if (closed) return;
       closed = true;
+      unmount?.();
       uWS.us_listen_socket_close(listenSocket);
       // app.close() (uWS ≥ 20.29) also closes kept-alive connections, so nothing holds the event loop open.
       (app as { close?: () => void }).close?.();

@@ -67,7 +67,7 @@ export function readHeaders(req: uWS.HttpRequest): Record<string, string> {
 }
 
 /** IPv4 (also when it arrives IPv4-mapped on a dual-stack socket) as dotted quad; IPv6 as uWS spells it. */
-function remoteAddressOf(res: uWS.HttpResponse): string {
+export function remoteAddressOf(res: Pick<uWS.HttpResponse, 'getRemoteAddress' | 'getRemoteAddressAsText'>): string {
   const bytes = new Uint8Array(res.getRemoteAddress());
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length === 16 && isIpv4Mapped(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;

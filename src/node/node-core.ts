@@ -36,6 +36,8 @@ export interface CoreOptions {
   newCheckoutActor: (partition: number) => CheckoutActor;
   /** A resumed checkout took a promotion use before the restart. */
   forceReservePromo: (code: string, customerKey: string) => void;
+  /** A SKU's available count changed and committed here (its owner): the live `stock:<sku>` updates. */
+  onAvailableChanged?: (sku: string, available: number) => void;
 }
 
 /** What a node is made of, whatever its topology: the journal, the actors, the stores and the partitions it serves. */
@@ -77,6 +79,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const inventory = new InventoryRegistry({
     system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),
+    ...(o.onAvailableChanged ? { onAvailableChanged: o.onAvailableChanged } : {}),
   });
   const promotionStore = new PromotionStore(sql);
   const catalog = new Catalog(new ProductStore(sql), promotionStore);

@@ -4,6 +4,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import * as limitsIndex from '../../../src/config/limits.js';
 import { errorCatalogue } from '../../../src/errors.js';
+import { wsErrorCatalogue } from '../../../src/http/ws/ws-errors.js';
 
 const srcDir = join(__dirname, '..', '..', '..', 'src');
 const indexFile = join(srcDir, 'config', 'limits.ts');
@@ -32,7 +33,7 @@ function limitEntries(): { group: string; key: string; comment: string }[] {
 
 /** The codes a caller can meet: the API's catalogue, the transport's own codes and the CLI's (string literals there). */
 function knownCodes(): Set<string> {
-  const codes = new Set<string>(Object.keys(errorCatalogue));
+  const codes = new Set<string>([...Object.keys(errorCatalogue), ...Object.keys(wsErrorCatalogue)]);
   const files = [join(srcDir, 'cluster', 'transport-error.ts'), ...readdirSync(join(srcDir, 'cli')).map((f) => join(srcDir, 'cli', f))];
   for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/'([A-Z][A-Z_]{2,})'/g)) codes.add(m[1]!);
   return codes;
