@@ -10,6 +10,7 @@ import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-rout
 import { postCheckout } from './checkout-routes.js';
 import { cancelOrder, getOrder, refundOrder, shipOrder } from './order-routes.js';
 import { postStripeWebhook } from './webhook-routes.js';
+import { deleteWebhookEndpoint, getWebhookEndpoint, listWebhookEndpoints, postWebhookEndpoint } from './event-webhook-routes.js';
 import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
 
@@ -68,7 +69,11 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/admin/nodes/:nodeId/drain', admin(postDrain(s, true)))
     .add('POST', '/api/admin/nodes/:nodeId/undrain', admin(postDrain(s, false)))
     .add('POST', '/api/admin/rebalance', admin(postRebalance(s)))
-    .add('POST', '/api/admin/isolate', admin(postIsolate(s)));
+    .add('POST', '/api/admin/isolate', admin(postIsolate(s)))
+    .add('POST', '/api/admin/webhooks', admin(postWebhookEndpoint(s)))
+    .add('GET', '/api/admin/webhooks', admin(listWebhookEndpoints(s)))
+    .add('GET', '/api/admin/webhooks/:id', admin(getWebhookEndpoint(s)))
+    .add('DELETE', '/api/admin/webhooks/:id', admin(deleteWebhookEndpoint(s)));
 }
 
 /** Until recovery finishes, only health, readiness and metrics answer; everything else is 503 NOT_READY. */
