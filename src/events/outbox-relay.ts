@@ -71,7 +71,12 @@ export class OutboxRelay {
     const { store, sink, feed, metrics } = this.deps;
     const pollMs = this.deps.pollMs ?? eventLimits.relayPollMs;
     const batchMax = this.deps.batchMax ?? eventLimits.relayBatchMax;
-    if (!this.placedLegacy) this.placedLegacy = (await store.placeUnpartitioned(this.deps.partitions, batchMax)) < batchMax;
+    // Rows from before migration 6 are placed before anything is relayed: relaying an order's new event while its
+    // older ones wait unplaced would put it first.
+    if (!this.placedLegacy) {
+      if ((await store.placeUnpartitioned(this.deps.partitions, batchMax)) >= batchMax) return 0;
+      this.placedLegacy = true;
+    }
     const fences = this.deps.owned();
     const rows = await store.undelivered(fences.map((f) => f.partition), batchMax);
     this.oldestUndeliveredMs = oldestMs(rows);

@@ -73,13 +73,11 @@ export class WebhookDispatcher {
     if (room <= 0) return pollMs;
     // In-flight deliveries are still pending and due: ask for enough to skip them.
     const due = await store.due(owned, clock.now(), perEndpointMax, room + this.inFlight.size);
-    let started = 0;
     for (const d of due) {
       const key = `${d.endpointId}/${d.eventId}`;
       const endpointBusy = this.inFlightByEndpoint.get(d.endpointId) ?? 0;
       if (this.inFlight.has(key) || endpointBusy >= perEndpointMax || this.inFlight.size >= concurrencyMax) continue;
       this.track(key, d.endpointId, this.attempt(d));
-      started++;
     }
     return pollMs;
   }
