@@ -136,9 +136,27 @@ describe('outgoing webhooks', () => {
     await until(async () => JSON.stringify(await states()) === JSON.stringify([{ state: 'parked', n: 6 }]), 10_000, 'six parked');
     // Only each order's first event was ever sent: the later ones waited behind it and were parked with it.
     expect(new Set(r.received.map((x) => x.event.sequence))).toEqual(new Set([1]));
-    expect((await metrics.webhookParked.get()).values[0]!.value).toBe(6);
+    // The count follows the database's update: wait for it.
+    await until(async () => (await metrics.webhookParked.get()).values[0]?.value === 6, 5_000, 'six counted');
     const [last] = await db.sql.query<{ last_error: string }>(`SELECT last_error FROM webhook_deliveries WHERE sequence = 1 LIMIT 1`);
     expect(last!.last_error).toBe('HTTP 500');
+  });
+
+  it('parks an event that arrives after its order was parked for an endpoint, without sending it', async () => {
+    const r = await receiver(() => 500);
+    await register(r.url);
+    const [orderId] = await ordersRelayed(1);
+    dispatcher({ baseMs: 10, maxAgeMs: 100 });
+    await until(async () => JSON.stringify(await states()) === JSON.stringify([{ state: 'parked', n: 3 }]), 10_000, 'three parked');
+    // A later event of the same order (a cancel) is queued behind the parked ones: parked too, never sent.
+    await db.sql.query(`UPDATE webhook_endpoints SET events = events || '{order.cancelled}'`);
+    expect(await new OrderStore(db.sql, partitions).transition(orderId!, ['shipped'], 'cancelled', 'refunded', { eventType: 'order.cancelled', payload: {} })).toBe('ok');
+    const fences = await claimAll(db.sql, 'node-a', partitions);
+    const { relay } = relayFor({ sql: db.sql, node: 'node-a', fences: () => fences, partitions, sink: new NoSink(), metrics });
+    await drain(relay, db.sql);
+    await until(async () => JSON.stringify(await states()) === JSON.stringify([{ state: 'parked', n: 4 }]), 10_000, 'four parked');
+    expect(r.received.every((x) => x.event.sequence === 1)).toBe(true);
+    await until(async () => (await metrics.webhookParked.get()).values[0]?.value === 4, 5_000, 'four counted');
   });
 
   it('lets a dead endpoint delay only itself: a healthy one gets every event while the dead one hangs', async () => {
