@@ -82,7 +82,10 @@ export class OutboxRelay {
     this.oldestUndeliveredMs = oldestMs(rows);
     if (rows.length === 0) return pollMs;
     const sent = await sink.send(rows.map((r) => r.event));
-    const marked = new Set(await store.markDelivered(this.deps.nodeId, fences, rows.slice(0, sent).map((r) => r.position), this.deps.clock.now()));
+    const sentRows = rows.slice(0, sent);
+    // Only the fences of the partitions in this batch: the mark locks their ownership rows, not all 1024.
+    const inBatch = new Set(sentRows.map((r) => r.partition));
+    const marked = new Set(await store.markDelivered(this.deps.nodeId, fences.filter((f) => inBatch.has(f.partition)), sentRows.map((r) => r.position), this.deps.clock.now()));
     const delivered = rows.filter((r) => marked.has(r.position));
     this.oldestUndeliveredMs = oldestMs(rows.filter((r) => !marked.has(r.position)));
     if (delivered.length > 0) {
