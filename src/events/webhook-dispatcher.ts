@@ -40,6 +40,8 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<string>();
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly requests = new Set<Promise<void>>();
+  /** Aborts the requests in flight when the node stops (their deliveries stay pending: the next pass sends them). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.loop = new PassLoop('webhook dispatch', () => this.pass(), (n) => Math.min(eventLimits.relayRetryDelayMsMin * 2 ** (n - 1), eventLimits.relayRetryDelayMsMax), deps.log);
@@ -54,9 +56,10 @@ export class WebhookDispatcher {
     this.loop.nudge();
   }
 
-  /** Stops looking for deliveries and waits for the requests in flight (each bounded by its timeout). */
+  /** Stops looking for deliveries, aborts the requests in flight and waits for them to end (nothing is recorded). */
   async stop(): Promise<void> {
     await this.loop.stop();
+    this.stopping.abort();
     await Promise.allSettled([...this.requests]);
   }
 
@@ -102,7 +105,9 @@ export class WebhookDispatcher {
   private async attempt(d: DueDelivery): Promise<void> {
     const { store, clock, metrics } = this.deps;
     const startedMs = clock.now();
-    const error = await post(d, startedMs, this.deps.requestTimeoutMs ?? eventLimits.webhookRequestTimeoutMs);
+    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.deps.requestTimeoutMs ?? eventLimits.webhookRequestTimeoutMs)]);
+    const error = await post(d, startedMs, signal);
+    if (this.stopping.signal.aborted) return;
     if (error === null) {
       if (await store.delivered(d.endpointId, d.eventId, startedMs)) metrics.webhookAttempts.inc({ outcome: 'delivered' });
       return;
@@ -126,14 +131,14 @@ export class WebhookDispatcher {
 }
 
 /** POSTs the event; null on a 2xx, else what went wrong. Redirects are not followed (a 3xx is a failure). */
-async function post(d: DueDelivery, nowMs: number, timeoutMs: number): Promise<string | null> {
+async function post(d: DueDelivery, nowMs: number, signal: AbortSignal): Promise<string | null> {
   const body = JSON.stringify(d.event);
   try {
     const res = await fetch(d.url, {
       method: 'POST',
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'boxoffice-webhooks',

@@ -173,6 +173,18 @@ describe('outgoing webhooks', () => {
     expect(dead.received.length, 'the dead endpoint holds at most its own slots').toBeLessThanOrEqual(2);
   });
 
+  it('stops at once with a request hanging, recording nothing: the delivery stays pending for the next owner', async () => {
+    const dead = await receiver(() => 'hang');
+    await register(dead.url, ['order.confirmed']);
+    await ordersRelayed(1);
+    const d = dispatcher({ timeoutMs: 30_000 });
+    await until(() => dead.received.length === 1, 5_000, 'the request to hang');
+    const startedMs = Date.now();
+    await d.stop();
+    expect(Date.now() - startedMs).toBeLessThan(2_000);
+    expect(await db.sql.query('SELECT state, attempts FROM webhook_deliveries')).toEqual([{ state: 'pending', attempts: 0 }]);
+  });
+
   it('drops the deliveries of a deleted endpoint and never posts them', async () => {
     const r = await receiver();
     const hook = await register(r.url);
