@@ -20,6 +20,7 @@ import { startLiveUpdates } from './node/live-updates.js';
 import type { TopicHub } from './edge/topic-hub.js';
 import { retentionJob } from './node/retention-jobs.js';
 import { createWebhooks } from './node/webhooks.js';
+import { createEvents, type NodeEvents } from './node/events.js';
 import { openStorage } from './node/storage.js';
 import { timedPayments } from './node/timed.js';
 import type { PaymentProvider } from './payments/provider.js';
@@ -43,6 +44,8 @@ export interface RunningNode {
   recovered: Promise<void>;
   /** Live updates for WebSocket subscribers on every node (docs/websocket.md). */
   topics: TopicHub;
+  /** Events out (docs/events.md): `events.feed.subscribe(fn)` hears every event this node's relay delivers. */
+  events: NodeEvents;
   close(): Promise<void>;
 }
 
@@ -80,7 +83,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const forwarding = new HttpForwarding(topology.link, log);
   let ready = false;
   const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
-  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks });
+  const events = createEvents({ config, sql, core, partitions, metrics, clock, log, topics: live.hub });
+  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints });
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
@@ -92,6 +96,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
+    if (!closing) events.start();
     if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
   recovered.catch((err: unknown) => {
@@ -105,11 +110,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     sql,
     recovered,
     topics: live.hub,
+    events,
     async close() {
       closing = true;
       stopChores();
       http.close();
       await recovered.catch(() => undefined);
+      await events.stop();
       if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
       // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a
       // write still in flight would only be fenced (safe, but the work is redone by the next owner).

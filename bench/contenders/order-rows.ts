@@ -22,8 +22,8 @@ p AS (
   INSERT INTO payments (payment_id, order_id, provider, status, auth_id, amount, currency, idempotency_key, created_at, updated_at)
   SELECT $22, o.order_id, $23, 'authorized', $24, $3, $4, $25, now(), now() FROM o),
 x AS (
-  INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload)
-  SELECT 'order', o.order_id, 'order.confirmed', $26::jsonb FROM o)
+  INSERT INTO outbox (aggregatetype, aggregateid, type, sequence, payload)
+  SELECT 'order', o.order_id, 'order.confirmed', 1, $26::jsonb FROM o)
 UPDATE idempotency_keys SET status_code = 201, response = $27::jsonb, completed_at = now() WHERE key = $7`;
 
 export interface OrderPayment {

@@ -42,6 +42,6 @@ export function orderRow(r: SagaRun, status: 'confirmed' | 'pending', response: 
     },
     reservations: r.holds.map((h) => ({ reservationId: h.holdId, sku: h.sku, qty: h.qty, expiresAt })),
     response,
-    outbox: [{ eventType: status === 'confirmed' ? 'order.confirmed' : 'order.pending', payload: { orderId: plan.orderId, totalMinor: p.totalMinor, currency: p.currency } }],
+    outbox: [{ eventType: status === 'confirmed' ? 'order.confirmed' : 'order.pending', payload: { status, totalMinor: p.totalMinor, currency: p.currency } }],
   };
 }

@@ -14,7 +14,7 @@ export type { StoredOrder } from '../persistence/order-store.js';
 /** What the sweeper needs of the orders: read one, move it between states. */
 export interface OrderSource {
   get(orderId: string): Promise<StoredOrder | null>;
-  transition(orderId: string, from: string[], to: string, paymentStatus: string, outboxEvent: OutboxEvent, opts?: TransitionOptions): Promise<'ok' | 'conflict'>;
+  transition(orderId: string, from: string[], to: string, paymentStatus: string, outboxEvent: OutboxEvent | readonly OutboxEvent[], opts?: TransitionOptions): Promise<'ok' | 'conflict'>;
 }
 
 /** What ship, cancel and refund need besides: the refunds of an order and the restocks cancels still owe. */
@@ -86,7 +86,11 @@ export class OrderService {
       const authId = o.payment.authId;
       const captured = await settle(() => this.payments.capture({ idempotencyKey: `${orderId}:capture`, authId, amountMinor: o.total }));
       if (!captured.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: captured.message });
-      const r = await this.store.transition(orderId, ['confirmed'], 'shipped', 'captured', { eventType: 'order.shipped', payload: { orderId } }, { capturedMinor: o.total });
+      const events = [
+        { eventType: 'payment.captured', payload: { amountMinor: o.total, currency: o.currency } },
+        { eventType: 'order.shipped', payload: { status: 'shipped' } },
+      ] as const;
+      const r = await this.store.transition(orderId, ['confirmed'], 'shipped', 'captured', events, { capturedMinor: o.total });
       return this.reread(orderId, r);
     });
   }
@@ -106,7 +110,7 @@ export class OrderService {
       if (!settled.ok && 'raced' in settled) return this.reread(orderId, 'conflict');
       if (!settled.ok) return fail('PAYMENT_PROVIDER_ERROR', { orderId, reason: settled.message });
       const restock = !shipped || opts.restock === true;
-      const r = await this.store.transition(orderId, [o.status], 'cancelled', shipped ? 'refunded' : 'voided', { eventType: 'order.cancelled', payload: { orderId } }, { releasePromoUsage: true, refundedAll: shipped, restock });
+      const r = await this.store.transition(orderId, [o.status], 'cancelled', shipped ? 'refunded' : 'voided', { eventType: 'order.cancelled', payload: { status: 'cancelled', payment: shipped ? 'refunded' : 'voided', restock } }, { releasePromoUsage: true, refundedAll: shipped, restock });
       if (r === 'ok') {
         if (o.promoCode) this.promos.release(o.promoCode, o.customerKey);
         if (restock) await this.restockAndMark(o);

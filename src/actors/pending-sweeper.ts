@@ -195,7 +195,7 @@ export class PendingSweeper {
     const holds = holdsOf(o);
     const pins = await Promise.all(holds.map((h) => inventory(h.sku).ask({ t: 'pin', holdId: h.holdId })));
     if (pins.every((p) => p.ok)) {
-      const r = await store.transition(o.orderId, ['pending'], 'confirmed', 'authorized', { eventType: 'order.confirmed', payload: { orderId: o.orderId } }, { authId });
+      const r = await store.transition(o.orderId, ['pending'], 'confirmed', 'authorized', { eventType: 'order.confirmed', payload: { status: 'confirmed', totalMinor: o.total, currency: o.currency } }, { authId });
       if (r === 'ok') await Promise.all(holds.map((h) => inventory(h.sku).ask({ t: 'commit', holdId: h.holdId })));
       return r === 'ok' ? 'confirmed' : 'left';
     }
@@ -215,7 +215,7 @@ export class PendingSweeper {
 
   private async fail(o: PendingOrder, paymentStatus: 'voided' | 'failed'): Promise<Resolution> {
     const { store, inventory, promos } = this.deps;
-    const r = await store.transition(o.orderId, ['pending'], 'failed', paymentStatus, { eventType: 'order.failed', payload: { orderId: o.orderId } }, { releasePromoUsage: true });
+    const r = await store.transition(o.orderId, ['pending'], 'failed', paymentStatus, { eventType: 'order.failed', payload: { status: 'failed', payment: paymentStatus } }, { releasePromoUsage: true });
     if (r !== 'ok') return 'left';
     await Promise.all(holdsOf(o).map((h) => inventory(h.sku).ask({ t: 'release', holdId: h.holdId, reason: 'payment_failed' })));
     if (o.promoCode) promos.release(o.promoCode, o.customerKey);

@@ -88,6 +88,15 @@ export interface Config {
   memberTtlMs: number;
   /** WS_*: the WebSocket API's limits operators may change (src/config/ws-settings.ts, docs/websocket.md). */
   ws: WsSettings;
+  /**
+   * EVENTS_SINK, default `redis` with REDIS_URL and `log` without: where the relay sends every order event besides the
+   * webhooks (`redis`: XADD to the `<CLUSTER_NAME>:events` stream, needs REDIS_URL; `log`: one info line each; `none`).
+   */
+  eventsSink: 'redis' | 'log' | 'none';
+  /** WEBHOOK_RETRY_DELAY_MS_BASE, default 1000: a failed webhook delivery's first retry delay, doubling (jittered). */
+  webhookRetryDelayMsBase: number;
+  /** WEBHOOK_RETRY_MAX_AGE_MS, default 86400000 (24 h): a delivery still failing this long after its first try is parked. */
+  webhookRetryMaxAgeMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -136,6 +145,9 @@ const schema = z.object({
   NODE_ADVERTISE_PORT: int(0, 65535).default('0'),
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').default('boxoffice'),
   MEMBER_TTL_MS: int(membershipLimits.ttlMsMin, membershipLimits.ttlMsMax).default('1500'),
+  EVENTS_SINK: z.enum(['redis', 'log', 'none']).optional(),
+  WEBHOOK_RETRY_DELAY_MS_BASE: int(1, 3_600_000).default('1000'),
+  WEBHOOK_RETRY_MAX_AGE_MS: int(1, 30 * 86_400_000).default('86400000'),
 });
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -158,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.REDIS_URL !== undefined && e.CLUSTER_SECRET === undefined) {
     throw new ConfigError('REDIS_URL is set (cluster mode) but CLUSTER_SECRET is not: nodes authenticate each other with it (at least 32 characters, the same on every node)');
   }
+  if (e.EVENTS_SINK === 'redis' && e.REDIS_URL === undefined) throw new ConfigError('EVENTS_SINK=redis needs REDIS_URL (the stream lives in Redis)');
   if (e.PAYMENT_PROVIDER === 'stripe') {
     const missing = (['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET'] as const).filter((name) => e[name] === undefined);
     if (missing.length > 0) throw new ConfigError(`PAYMENT_PROVIDER=stripe needs ${missing.join(' and ')}`);
@@ -196,5 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clusterName: e.CLUSTER_NAME,
     memberTtlMs: e.MEMBER_TTL_MS,
     ws: ws.settings,
+    eventsSink: e.EVENTS_SINK ?? (e.REDIS_URL === undefined ? 'log' : 'redis'),
+    webhookRetryDelayMsBase: e.WEBHOOK_RETRY_DELAY_MS_BASE,
+    webhookRetryMaxAgeMs: e.WEBHOOK_RETRY_MAX_AGE_MS,
   };
 }

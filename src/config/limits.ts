@@ -443,3 +443,35 @@ export const wsLimits = {
   /** Redis publish failures of the topic hub are logged at most once per this interval (raises no error: the update reaches this node's sockets only). */
   publishErrorLogIntervalMs: 5_000,
 } as const;
+
+/** The events relay and outgoing webhooks (issue 12, "Events out"; src/events, docs/events.md). */
+export const eventLimits = {
+  /** How often the relay looks for undelivered outbox rows of its partitions (raises no error). */
+  relayPollMs: 100,
+  /** Outbox rows one relay pass reads, delivers and marks (raises no error: the rest go in the next pass). */
+  relayBatchMax: 500,
+  /** After a failed pass (sink or database down) the relay waits this long, doubling (raises no error). */
+  relayRetryDelayMsMin: 100,
+  /** The relay's backoff cap (raises no error; the lag metric shows the delay). */
+  relayRetryDelayMsMax: 5_000,
+  /** MAXLEN ~ of the `<CLUSTER_NAME>:events` stream (raises no error: Redis trims the oldest entries). */
+  streamLengthMax: 1_000_000,
+  /** Webhook endpoints registered at once (409 WEBHOOK_ENDPOINT_LIMIT_REACHED). */
+  webhookEndpointsMax: 100,
+  /** Length of a webhook URL (400 VALIDATION_FAILED). */
+  webhookUrlLengthMax: 2_048,
+  /** Webhook requests in flight on one node (raises no error: due deliveries wait for the next pass). */
+  webhookConcurrencyMax: 32,
+  /** Webhook requests in flight to one endpoint, so a slow one cannot take every slot (raises no error). */
+  webhookPerEndpointConcurrencyMax: 4,
+  /** One webhook request's deadline; past it the attempt failed and is retried with backoff (raises no error). */
+  webhookRequestTimeoutMs: 10_000,
+  /** The retry delay doubles from WEBHOOK_RETRY_DELAY_MS_BASE up to this (raises no error). */
+  webhookRetryDelayMsMax: 5 * 60 * 1000,
+  /** How often due webhook deliveries are looked for (raises no error). */
+  webhookPollMs: 200,
+  /** The error kept with a failed delivery is cut to this many characters (raises no error). */
+  webhookErrorLengthMax: 300,
+  /** Delivered and parked deliveries are kept this long, then deleted by the retention job (raises no error). */
+  webhookDeliveryKeepMs: 7 * 24 * 60 * 60 * 1000,
+} as const;

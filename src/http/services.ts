@@ -9,6 +9,7 @@ import type { InventoryCommand, InventoryReply, InventoryView } from '../domain/
 import type { ShippingTable } from '../domain/shipping.js';
 import type { TaxRate } from '../domain/tax.js';
 import type { AdminOp } from '../actors/topology.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
@@ -38,6 +39,8 @@ export interface NodeServices {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Outgoing webhook endpoints (`/api/admin/webhooks`, docs/events.md). */
+  webhookEndpoints: WebhookEndpoints;
   /** Provider webhooks (PAYMENT_PROVIDER=stripe); null otherwise. */
   webhooks: PaymentWebhooks | null;
   /**

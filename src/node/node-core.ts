@@ -86,7 +86,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const cartStore = new CartStore(sql);
   const carts = new CartService(cartStore, clock, config.cartIdleTtlMs);
   const idempotency = new IdempotencyStore(sql);
-  const orderStore = new OrderStore(sql);
+  const orderStore = new OrderStore(sql, partitions);
   const ledger = new PromoLedger((code, customerKey) => promotionStore.usage(code, customerKey), () => clock.now());
   const knownKeys = new KnownKeys();
   const lookupKey = (key: string) => idempotency.get(key);
@@ -104,7 +104,7 @@ export function createCore(o: CoreOptions): NodeCore {
   });
   return {
     system, journal, timedJournal, snapshots, epochs, inventory, catalog, cartStore, carts, idempotency, ledger, knownKeys, lookupKey, host, onJournalFailure,
-    orderWriter: new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0 }),
+    orderWriter: new OrderWriter(sql, { batchMax: limits.orderBatchMax, batchDelayMs: 0, partitions }),
     orderStore,
     pendingStore: new PendingOrderStore(orderStore),
   };

@@ -12,6 +12,7 @@ import { defaultShippingTable } from '../domain/shipping.js';
 import { defaultTaxRates } from '../domain/tax.js';
 import type { HttpPlacement } from '../edge/http-forwarding.js';
 import type { NodeServices } from '../http/services.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { Metrics } from '../metrics.js';
 import type { NodeCore } from './node-core.js';
 
@@ -26,6 +27,7 @@ export interface NodeServicesOptions {
   placement: HttpPlacement;
   ready: () => boolean;
   webhooks: PaymentWebhooks | null;
+  webhookEndpoints: WebhookEndpoints;
 }
 
 /** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
@@ -56,6 +58,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
     },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     webhooks: o.webhooks,
+    webhookEndpoints: o.webhookEndpoints,
   };
 }
 

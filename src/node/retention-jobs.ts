@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { nodeLimits } from '../config/limits.js';
+import { eventLimits, nodeLimits } from '../config/limits.js';
 import type { Metrics } from '../metrics.js';
 import { Retention } from '../persistence/retention.js';
 import type { SqlClient } from '../persistence/sql.js';
+import { WebhookDeliveryStore } from '../persistence/webhook-delivery-store.js';
 
 /**
  * One retention run (a node-wide chore every nodeLimits.retentionIntervalMs): per table, batches of
@@ -11,9 +12,11 @@ import type { SqlClient } from '../persistence/sql.js';
  */
 export function retentionJob(o: { config: Config; sql: SqlClient; metrics: Metrics; log: Logger }): () => Promise<void> {
   const retention = new Retention(o.sql);
+  const deliveries = new WebhookDeliveryStore(o.sql);
   const tables: [table: string, run: () => Promise<number>][] = [
     ['idempotency_keys', () => retention.deleteKeys(o.config.idempotencyRetentionMs, nodeLimits.retentionBatchMax)],
     ['outbox', () => retention.deletePublishedOutbox(nodeLimits.outboxPublishedKeepMs, nodeLimits.retentionBatchMax)],
+    ['webhook_deliveries', () => deliveries.deleteSettled(eventLimits.webhookDeliveryKeepMs, nodeLimits.retentionBatchMax)],
   ];
   return async () => {
     for (const [table, run] of tables) {

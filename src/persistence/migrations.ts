@@ -220,12 +220,74 @@ const webhookSchema: string[] = [
   `CREATE INDEX webhook_events_received_at ON webhook_events (received_at)`,
 ];
 
+/**
+ * Issue 12, events out: the outbox takes Debezium's outbox column names (`id` is now the event's stable uuid; the old
+ * bigserial `id` is `position`, the relay's read order), a per-order `sequence` (counted on `orders.event_seq`), the
+ * `partition` that relays it (its order's: computed by the writer; rows written before this migration get theirs from
+ * the relay, see OutboxRelay) and `occurred_at`; `payload` becomes the whole event. Webhook endpoints and the delivery
+ * state of each event to each endpoint (kept here, so retries survive restarts and partition moves).
+ */
+const eventsSchema: string[] = [
+  `ALTER TABLE outbox RENAME COLUMN id TO position`,
+  `ALTER TABLE outbox RENAME COLUMN aggregate_type TO aggregatetype`,
+  `ALTER TABLE outbox RENAME COLUMN aggregate_id TO aggregateid`,
+  `ALTER TABLE outbox RENAME COLUMN event_type TO type`,
+  `ALTER TABLE outbox ADD COLUMN id uuid NULL`,
+  `ALTER TABLE outbox ADD COLUMN sequence int NULL`,
+  `ALTER TABLE outbox ADD COLUMN partition int NULL`,
+  `ALTER TABLE outbox ADD COLUMN occurred_at timestamptz NULL`,
+  `UPDATE outbox o SET id = gen_random_uuid(), occurred_at = o.created_at, sequence = s.n
+   FROM (SELECT position, row_number() OVER (PARTITION BY aggregatetype, aggregateid ORDER BY position)::int AS n FROM outbox) s
+   WHERE s.position = o.position`,
+  `UPDATE outbox SET payload = jsonb_build_object('id', id, 'type', type, 'orderId', aggregateid, 'sequence', sequence,
+     'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', payload)`,
+  `ALTER TABLE outbox ALTER COLUMN id SET DEFAULT gen_random_uuid()`,
+  `ALTER TABLE outbox ALTER COLUMN id SET NOT NULL`,
+  `ALTER TABLE outbox ALTER COLUMN sequence SET NOT NULL`,
+  `ALTER TABLE outbox ALTER COLUMN occurred_at SET DEFAULT now()`,
+  `ALTER TABLE outbox ALTER COLUMN occurred_at SET NOT NULL`,
+  `ALTER TABLE outbox ADD CONSTRAINT outbox_id_key UNIQUE (id)`,
+  `ALTER TABLE outbox ADD CONSTRAINT outbox_aggregate_sequence_key UNIQUE (aggregatetype, aggregateid, sequence)`,
+  `CREATE INDEX outbox_undelivered_partition ON outbox (partition, position) WHERE published_at IS NULL`,
+  `ALTER TABLE orders ADD COLUMN event_seq int NOT NULL DEFAULT 0`,
+  `UPDATE orders o SET event_seq = c.n
+   FROM (SELECT aggregateid, max(sequence) AS n FROM outbox WHERE aggregatetype = 'order' GROUP BY aggregateid) c
+   WHERE c.aggregateid = o.order_id`,
+  `CREATE TABLE webhook_endpoints (
+    id text PRIMARY KEY,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    secret text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE webhook_deliveries (
+    endpoint_id text NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id uuid NOT NULL,
+    order_id text NOT NULL,
+    sequence int NOT NULL,
+    partition int NOT NULL,
+    payload jsonb NOT NULL,
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'parked')),
+    attempts int NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL,
+    first_attempt_at timestamptz NULL,
+    last_error text NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (endpoint_id, event_id)
+  )`,
+  `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (partition, next_attempt_at) WHERE state = 'pending'`,
+  `CREATE INDEX webhook_deliveries_chain ON webhook_deliveries (endpoint_id, order_id, sequence) WHERE state <> 'delivered'`,
+  `CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (updated_at) WHERE state <> 'pending'`,
+];
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', statements: initialSchema },
   { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
   { version: 3, name: 'job leases', statements: jobLeaseSchema },
   { version: 4, name: 'restocks and refunds', statements: refundSchema },
   { version: 5, name: 'webhook events', statements: webhookSchema },
+  { version: 6, name: 'events out: debezium outbox, webhook endpoints and deliveries', statements: eventsSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

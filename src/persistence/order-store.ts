@@ -1,4 +1,7 @@
+import { insertOutbox, outboxPartition, outboxRecords, reserveSequences, type OutboxEvent } from './outbox.js';
 import type { SqlClient } from './sql.js';
+
+export type { OutboxEvent } from './outbox.js';
 
 export interface StoredOrderItem {
   sku: string;
@@ -69,11 +72,6 @@ export interface TransitionOptions {
   restock?: boolean;
 }
 
-export interface OutboxEvent {
-  eventType: string;
-  payload: unknown;
-}
-
 interface OrderRow {
   order_id: string;
   checkout_id: string;
@@ -98,7 +96,11 @@ interface OrderRow {
 
 /** Reads orders and moves them between states (cancel, refund, the sweeper's pending → …). */
 export class OrderStore {
-  constructor(private readonly sql: SqlClient) {}
+  /** `partitions`: the partition count, which places each order's events (see outbox.ts). */
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly partitions: number,
+  ) {}
 
   async get(orderId: string): Promise<StoredOrder | null> {
     const [order] = await this.load('order_id = $1', [orderId]);
@@ -119,17 +121,19 @@ export class OrderStore {
 
   /**
    * Moves an order from one of `from` to `to`, in one transaction with its payment's new status (and authorization
-   * id, when one is learnt: a pending order confirmed by the sweeper), an outbox event and, when asked, giving its
-   * promotion usage back. 'conflict' when the order is missing or in another state (nothing is changed then).
+   * id, when one is learnt: a pending order confirmed by the sweeper), its outbox events (one, or several in their
+   * order: a ship's payment.captured then order.shipped) and, when asked, giving its promotion usage back. 'conflict'
+   * when the order is missing or in another state (nothing is changed then).
    */
   transition(
     orderId: string,
     from: string[],
     to: string,
     paymentStatus: string,
-    outboxEvent: OutboxEvent,
+    outboxEvent: OutboxEvent | readonly OutboxEvent[],
     opts: TransitionOptions = {},
   ): Promise<'ok' | 'conflict'> {
+    const events = Array.isArray(outboxEvent) ? (outboxEvent as readonly OutboxEvent[]) : [outboxEvent as OutboxEvent];
     return this.sql.transaction(async (tx) => {
       const moved = await tx.query(
         `UPDATE orders SET status = $2, updated_at = now(), restock_state = CASE WHEN $4 THEN 'pending' ELSE restock_state END
@@ -143,10 +147,8 @@ export class OrderStore {
          WHERE order_id = $1`,
         [orderId, paymentStatus, opts.authId ?? null, opts.capturedMinor ?? null, opts.refundedAll === true],
       );
-      await tx.query(
-        `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)`,
-        [orderId, outboxEvent.eventType, JSON.stringify(outboxEvent.payload ?? null)],
-      );
+      const first = await reserveSequences(tx, orderId, events.length);
+      await insertOutbox(tx, outboxRecords(orderId, outboxPartition(orderId, this.partitions), first!, events));
       if (opts.releasePromoUsage === true) await tx.query('DELETE FROM promotion_usages WHERE order_id = $1', [orderId]);
       return 'ok';
     });
@@ -184,6 +186,8 @@ export class OrderStore {
    * payment is 'refunded' once everything captured came back); failed (the provider refused it) changes nothing else.
    */
   finishRefund(orderId: string, n: number, succeeded: boolean): Promise<void> {
+    // A success writes payment.refunded in the same transaction (only the call that settles the record: a repeat
+    // finds it settled and writes nothing).
     return this.sql.transaction(async (tx) => {
       const [refund] = await tx.query<{ amount_minor: number }>(
         // A success is the provider's fact: it settles a failed record too (another node's refusal raced it).
@@ -191,12 +195,16 @@ export class OrderStore {
         [orderId, n, succeeded ? 'succeeded' : 'failed'],
       );
       if (refund === undefined || !succeeded) return;
-      await tx.query(
+      const [payment] = await tx.query<{ refunded_minor: number; captured_minor: number; currency: string }>(
         `UPDATE payments SET refunded_minor = refunded_minor + $2,
            status = CASE WHEN refunded_minor + $2 = captured_minor THEN 'refunded' ELSE status END, updated_at = now()
-         WHERE order_id = $1`,
+         WHERE order_id = $1 RETURNING refunded_minor, captured_minor, currency`,
         [orderId, refund.amount_minor],
       );
+      const first = await reserveSequences(tx, orderId, 1);
+      if (first === null) return;
+      const data = { refundNumber: n, amountMinor: Number(refund.amount_minor), refundedMinor: Number(payment?.refunded_minor ?? 0), capturedMinor: Number(payment?.captured_minor ?? 0), currency: payment?.currency ?? null };
+      await insertOutbox(tx, outboxRecords(orderId, outboxPartition(orderId, this.partitions), first, [{ eventType: 'payment.refunded', payload: data }]));
     });
   }
 

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Batcher, type Outcome } from './batcher.js';
+import { occurredAtSql, outboxPartition, type OutboxEvent } from './outbox.js';
 import type { SqlClient, SqlTx } from './sql.js';
 
 /** Everything one confirmed (or pending) checkout writes, in one transaction with the other orders of its batch. */
@@ -26,8 +28,8 @@ export interface NewOrder {
   reservations: { reservationId: string; sku: string; qty: number; expiresAt: Date }[];
   /** Stored in idempotency_keys so a retried request replays it. */
   response: { statusCode: number; body: unknown };
-  /** Outbox rows with aggregate_type 'order' and aggregate_id orderId, in this order. */
-  outbox: { eventType: string; payload: unknown }[];
+  /** The order's first events (sequence 1, 2, …), written to the outbox in this order (see outbox.ts). */
+  outbox: OutboxEvent[];
 }
 
 /**
@@ -82,7 +84,7 @@ export class OrderWriter {
 
   constructor(
     private readonly sql: SqlClient,
-    opts: { batchMax: number; batchDelayMs: number },
+    private readonly opts: { batchMax: number; batchDelayMs: number; /** The partition count: an event goes to its order's partition. */ partitions: number },
   ) {
     this.batcher = new Batcher((orders) => this.writeBatch(orders), { batchMax: opts.batchMax, batchDelayMs: opts.batchDelayMs });
   }
@@ -135,13 +137,13 @@ export class OrderWriter {
   private async writeUnique(unique: OrderWrite[]): Promise<Outcome<OrderWriteResult>[]> {
     try {
       // One statement is atomic by itself: no BEGIN/COMMIT round trips.
-      const results = await writeOrders(this.sql, unique);
+      const results = await writeOrders(this.sql, unique, this.opts.partitions);
       return results.map((value) => ({ ok: true, value }));
     } catch {
       const outcomes: Outcome<OrderWriteResult>[] = [];
       for (const w of unique) {
         try {
-          const [value] = await writeOrders(this.sql, [w]);
+          const [value] = await writeOrders(this.sql, [w], this.opts.partitions);
           outcomes.push({ ok: true, value: value! });
         } catch (err) {
           outcomes.push({ ok: false, error: asRejection(w.order, err as Error) });
@@ -169,16 +171,16 @@ WITH src AS (
     checkout_id text, idempotency_key text, subtotal bigint, discount bigint, shipping bigint, tax bigint,
     promo_code text, address jsonb, priced jsonb, snapshot_hash text, fingerprint text,
     items jsonb, payment jsonb, reservations jsonb, outbox jsonb, status_code int, response jsonb,
-    fence_partition int, fence_epoch bigint)
+    fence_partition int, fence_epoch bigint, event_partition int)
 ), owners AS (
   SELECT partition, epoch FROM partition_owners
   WHERE partition IN (SELECT fence_partition FROM src WHERE fence_partition IS NOT NULL)
   ORDER BY partition FOR SHARE
 ), o AS (
   INSERT INTO orders (order_id, user_id, customer_key, status, total, currency, created_at, updated_at, checkout_id,
-                      idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash)
+                      idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash, event_seq)
   SELECT order_id, user_id, customer_key, status, total, currency, created_at, now(), checkout_id,
-         idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash
+         idempotency_key, subtotal, discount, shipping, tax, promo_code, address, priced, snapshot_hash, jsonb_array_length(outbox)
   FROM src
   WHERE src.fence_partition IS NULL
      OR EXISTS (SELECT 1 FROM owners w WHERE w.partition = src.fence_partition AND w.epoch = src.fence_epoch)
@@ -207,11 +209,13 @@ WITH src AS (
   INSERT INTO promotion_usages (order_id, code, customer_id, created_at)
   SELECT f.order_id, f.promo_code, f.customer_key, f.created_at FROM fresh f WHERE f.promo_code IS NOT NULL
 ), events AS (
-  -- Ordered by order, then by the order's events, so outbox ids follow per-aggregate order.
-  INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload)
-  SELECT 'order', f.order_id, e.event_type, coalesce(e.payload, 'null'::jsonb)
-  FROM fresh f, ROWS FROM (jsonb_to_recordset(f.outbox) AS (event_type text, payload jsonb)) WITH ORDINALITY
-    AS e(event_type, payload, n)
+  -- Ordered by order, then by the order's events, so positions follow each order's sequence (see outbox.ts).
+  INSERT INTO outbox (id, aggregatetype, aggregateid, type, sequence, partition, occurred_at, payload)
+  SELECT e.id, 'order', f.order_id, e.type, e.n::int, f.event_partition, now(),
+         jsonb_build_object('id', e.id, 'type', e.type, 'orderId', f.order_id, 'sequence', e.n,
+           'occurredAt', ${occurredAtSql}, 'data', coalesce(e.data, 'null'::jsonb))
+  FROM fresh f, ROWS FROM (jsonb_to_recordset(f.outbox) AS (id uuid, type text, data jsonb)) WITH ORDINALITY
+    AS e(id, type, data, n)
   ORDER BY f.order_id, e.n
 ), keys AS (
   INSERT INTO idempotency_keys AS k (key, fingerprint, checkout_id, status_code, response, created_at, completed_at)
@@ -222,19 +226,20 @@ WITH src AS (
 SELECT order_id FROM o`;
 
 /** Writes the orders in one statement; then tells, of those not inserted, the ones already stored from the fenced. */
-async function writeOrders(sql: SqlTx, writes: OrderWrite[]): Promise<OrderWriteResult[]> {
-  const inserted = new Set((await insertOrders(sql, writes)).map((r) => r.order_id));
+async function writeOrders(sql: SqlTx, writes: OrderWrite[], partitions: number): Promise<OrderWriteResult[]> {
+  const inserted = new Set((await insertOrders(sql, writes, partitions)).map((r) => r.order_id));
   const missed = writes.filter((w) => !inserted.has(w.order.orderId)).map((w) => w.order.orderId);
   const stored = missed.length === 0 ? new Set<string>() : new Set((await sql.query<{ order_id: string }>('SELECT order_id FROM orders WHERE order_id = ANY($1::text[])', [missed])).map((r) => r.order_id));
   return writes.map((w) => (inserted.has(w.order.orderId) ? 'inserted' : stored.has(w.order.orderId) ? 'existed' : 'fenced'));
 }
 
-async function insertOrders(tx: SqlTx, writes: OrderWrite[]): Promise<{ order_id: string }[]> {
+async function insertOrders(tx: SqlTx, writes: OrderWrite[], partitions: number): Promise<{ order_id: string }[]> {
   return tx.query<{ order_id: string }>(insertOrdersStatement, [
     JSON.stringify(
       writes.map(({ order: o, fence }) => ({
         fence_partition: fence?.partition ?? null,
         fence_epoch: fence?.epoch ?? null,
+        event_partition: outboxPartition(o.orderId, partitions),
         order_id: o.orderId,
         user_id: o.userId,
         customer_key: o.customerKey,
@@ -264,7 +269,8 @@ async function insertOrders(tx: SqlTx, writes: OrderWrite[]): Promise<{ order_id
           idempotency_key: o.payment.idempotencyKey,
         },
         reservations: o.reservations.map((r) => ({ reservation_id: r.reservationId, sku: r.sku, qty: r.qty, expires_at: r.expiresAt.toISOString() })),
-        outbox: o.outbox.map((e) => ({ event_type: e.eventType, payload: e.payload ?? null })),
+        // A fresh id per write: only the write that inserts the order inserts its events, so each event keeps one id.
+        outbox: o.outbox.map((e) => ({ id: randomUUID(), type: e.eventType, data: e.payload ?? null })),
         status_code: o.response.statusCode,
         response: o.response.body ?? null,
       })),

@@ -22,7 +22,7 @@ export class PendingOrderStore {
     from: string[],
     to: string,
     paymentStatus: string,
-    outboxEvent: OutboxEvent,
+    outboxEvent: OutboxEvent | readonly OutboxEvent[],
     opts: { releasePromoUsage?: boolean; authId?: string | null } = {},
   ): Promise<'ok' | 'conflict'> {
     return this.orders.transition(orderId, from, to, paymentStatus, outboxEvent, opts);

@@ -25,10 +25,10 @@ export class Retention {
   /** Outbox rows published longer ago than `olderThanMs` (unpublished rows are never deleted). */
   async deletePublishedOutbox(olderThanMs: number, batchMax: number): Promise<number> {
     const rows = await this.sql.query(
-      `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1::double precision / 1000)
-         ORDER BY id LIMIT $2)
-       RETURNING id`,
+      `DELETE FROM outbox WHERE position IN (
+         SELECT position FROM outbox WHERE published_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY position LIMIT $2)
+       RETURNING position`,
       [olderThanMs, batchMax],
     );
     return rows.length;

@@ -160,7 +160,7 @@ async function countRows(url: string) {
       (SELECT count(*) FROM orders WHERE status = 'confirmed')::int AS orders,
       (SELECT count(*) FROM order_items)::int AS items,
       (SELECT count(*) FROM payments WHERE status = 'authorized')::int AS payments,
-      (SELECT count(*) FROM outbox WHERE event_type = 'order.confirmed')::int AS outbox,
+      (SELECT count(*) FROM outbox WHERE type = 'order.confirmed')::int AS outbox,
       (SELECT count(*) FROM idempotency_keys WHERE status_code = 201)::int AS "stored201",
       (SELECT count(*) FROM idempotency_keys WHERE status_code IS NULL)::int AS "inFlight"`);
     return rows[0];

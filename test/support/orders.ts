@@ -45,7 +45,7 @@ export function makeOrder(overrides: Partial<NewOrder> = {}): NewOrder {
     ],
     response: { statusCode: 201, body: { orderId, status: 'confirmed' } },
     outbox: [
-      { eventType: 'order.created', payload: { orderId } },
+      { eventType: 'order.pending', payload: { orderId } },
       { eventType: 'order.confirmed', payload: { orderId } },
     ],
     ...overrides,

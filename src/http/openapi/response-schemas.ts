@@ -94,4 +94,13 @@ export const rebalanced = z.object({ moved: int, pauseMsMax: int });
 export const skuIsolated = z.object({ sku: z.string(), partition: int, nodeId: z.string(), moved: int, pauseMsMax: int });
 
 /** GET /openapi.json answers an OpenAPI 3.1 document; its own schema names only the top. */
+export const webhookEndpointView = z.object({ id: z.string(), url: z.string(), events: z.array(z.string()), createdAt: instant });
+export const webhookEndpointCreated = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  createdAt: instant,
+  secret: z.string().describe('the HMAC key of Boxoffice-Signature; shown in this answer only'),
+});
+export const webhookEndpointList = z.object({ webhooks: z.array(webhookEndpointView) });
 export const openApiView = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });

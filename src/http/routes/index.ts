@@ -11,6 +11,7 @@ import { postCheckout, postCheckoutDoc } from './checkout-routes.js';
 import * as order from './order-routes.js';
 import { postStripeWebhook, postStripeWebhookDoc } from './webhook-routes.js';
 import * as cluster from './cluster-routes.js';
+import * as hooks from './event-webhook-routes.js';
 import { healthzDoc, metricsDoc, readyzDoc } from './probe-docs.js';
 import { openApiDoc, serveOpenApi } from '../openapi/openapi-route.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
@@ -73,7 +74,11 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/admin/nodes/:nodeId/drain', admin(cluster.postDrain(s, true)), { doc: cluster.postDrainDoc(true) })
     .add('POST', '/api/admin/nodes/:nodeId/undrain', admin(cluster.postDrain(s, false)), { doc: cluster.postDrainDoc(false) })
     .add('POST', '/api/admin/rebalance', admin(cluster.postRebalance(s)), { doc: cluster.postRebalanceDoc })
-    .add('POST', '/api/admin/isolate', admin(cluster.postIsolate(s)), { doc: cluster.postIsolateDoc });
+    .add('POST', '/api/admin/isolate', admin(cluster.postIsolate(s)), { doc: cluster.postIsolateDoc })
+    .add('POST', '/api/admin/webhooks', admin(hooks.postWebhookEndpoint(s)), { doc: hooks.postWebhookEndpointDoc })
+    .add('GET', '/api/admin/webhooks', admin(hooks.listWebhookEndpoints(s)), { doc: hooks.listWebhookEndpointsDoc })
+    .add('GET', '/api/admin/webhooks/:id', admin(hooks.getWebhookEndpoint(s)), { doc: hooks.getWebhookEndpointDoc })
+    .add('DELETE', '/api/admin/webhooks/:id', admin(hooks.deleteWebhookEndpoint(s)), { doc: hooks.deleteWebhookEndpointDoc });
 }
 
 /** Routes answered while the node recovers (their docs say `whileRecovering`; test/unit/http/openapi.test.ts checks). */

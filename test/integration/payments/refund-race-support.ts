@@ -20,7 +20,7 @@ export function racingRefundBooks(): { book: (sql: SqlClient, node: 'A' | 'B') =
   const aBegun = gate();
   const aMaySend = gate();
   const book = (sql: SqlClient, node: 'A' | 'B'): OrderBook => {
-    const store = new OrderStore(sql);
+    const store = new OrderStore(sql, 8);
     return Object.assign(Object.create(store) as OrderStore, {
       refunds: async (orderId: string) => {
         const rows = await store.refunds(orderId);

@@ -32,7 +32,7 @@ describe('refunds of one order from two nodes at once (pg)', () => {
     if (auth.kind !== 'authorized') throw new Error(auth.kind);
     const base = makeOrder({ checkoutId: 'chk_race' });
     const order = makeOrder({ checkoutId: 'chk_race', orderId: base.orderId, payment: { ...base.payment, authId: auth.authId } });
-    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0, partitions: 8 });
     await writer.write(order);
     await writer.close();
 
@@ -62,7 +62,7 @@ describe('refunds of one order from two nodes at once (pg)', () => {
     expect(b).toMatchObject({ ok: false, code: 'ORDER_STATE_CONFLICT' });
     expect(await a).toMatchObject({ ok: true, order: { payment: { refundedMinor: 600 } } });
 
-    const stored = (await new OrderStore(db.sql).get(order.orderId))!;
+    const stored = (await new OrderStore(db.sql, 8).get(order.orderId))!;
     const atProvider = provider.stateOf(auth.authId)!;
     expect({ refundedMinor: stored.payment.refundedMinor }).toEqual({ refundedMinor: atProvider.refundedMinor });
 

@@ -37,7 +37,7 @@ describe('a refund that another request refused for nothing sent (pg)', () => {
     if (auth.kind !== 'authorized') throw new Error(auth.kind);
     const base = makeOrder({ checkoutId });
     const order = makeOrder({ checkoutId, orderId: base.orderId, payment: { ...base.payment, authId: auth.authId } });
-    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0, partitions: 8 });
     await writer.write(order);
     await writer.close();
     return { orderId: order.orderId, authId: auth.authId };
@@ -67,10 +67,10 @@ describe('a refund that another request refused for nothing sent (pg)', () => {
     aMaySend.open();
     await a;
 
-    const stored = (await new OrderStore(db.sql).get(orderId))!;
+    const stored = (await new OrderStore(db.sql, 8).get(orderId))!;
     expect(provider.stateOf(authId)!.refundedMinor).toBe(600);
     expect(stored.payment.refundedMinor).toBe(600);
-    expect((await new OrderStore(db.sql).refunds(orderId)).map((r) => r.status)).toEqual(['succeeded']);
+    expect((await new OrderStore(db.sql, 8).refunds(orderId)).map((r) => r.status)).toEqual(['succeeded']);
   });
 
   it('one node: a pending refund re-sent while the circuit is open stays pending (its first attempt may have refunded)', async () => {
@@ -82,7 +82,7 @@ describe('a refund that another request refused for nothing sent (pg)', () => {
     const payments = Object.assign(Object.create(provider) as SimulatedPaymentProvider, {
       refund: (req: RefundRequest): Promise<SettleResult> => (open ? Promise.resolve(circuitOpen) : provider.refund(req)),
     });
-    const orders = new OrderService(new OrderStore(db.sql), payments, noStock, promos, log);
+    const orders = new OrderService(new OrderStore(db.sql, 8), payments, noStock, promos, log);
     expect(await orders.ship(orderId)).toMatchObject({ ok: true });
     // Refund 1: the provider refunds, the answer is lost (502, the row stays pending).
     expect(await orders.refund(orderId, 600)).toMatchObject({ ok: false, code: 'PAYMENT_PROVIDER_ERROR' });
@@ -91,10 +91,10 @@ describe('a refund that another request refused for nothing sent (pg)', () => {
     open = true;
     expect(await orders.refund(orderId, 600)).toMatchObject({ ok: false, code: 'PAYMENT_PROVIDER_ERROR' });
     // ...and refund 1 must still be pending (re-sent with its key later), not failed.
-    expect((await new OrderStore(db.sql).refunds(orderId)).map((r) => r.status)).toEqual(['pending']);
+    expect((await new OrderStore(db.sql, 8).refunds(orderId)).map((r) => r.status)).toEqual(['pending']);
     open = false;
     expect(await orders.refund(orderId, null)).toMatchObject({ ok: true });
-    const stored = (await new OrderStore(db.sql).get(orderId))!;
+    const stored = (await new OrderStore(db.sql, 8).get(orderId))!;
     expect(stored.payment.refundedMinor).toBe(provider.stateOf(authId)!.refundedMinor);
   });
 });

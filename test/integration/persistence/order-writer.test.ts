@@ -14,11 +14,11 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   afterAll(() => db.dispose());
 
   it('writes the order, its items, payment, committed holds, outbox events and idempotency record', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
     const order = makeOrder({ promoCode: 'SPRING10' });
     await writer.write(order);
 
-    const stored = await new OrderStore(db.sql).get(order.orderId);
+    const stored = await new OrderStore(db.sql, 8).get(order.orderId);
     expect(stored).toMatchObject({
       orderId: order.orderId,
       checkoutId: order.checkoutId,
@@ -41,10 +41,10 @@ describe.each(drivers)('the order writer on %s', (driver) => {
       { reservation_id: `${order.checkoutId}/CAP`, status: 'committed', order_id: order.orderId },
       { reservation_id: `${order.checkoutId}/TSHIRT-M`, status: 'committed', order_id: order.orderId },
     ]);
-    const events = await db.sql.query('SELECT aggregate_type, event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id', [order.orderId]);
+    const events = await db.sql.query('SELECT aggregatetype, type, sequence FROM outbox WHERE aggregateid = $1 ORDER BY position', [order.orderId]);
     expect(events).toEqual([
-      { aggregate_type: 'order', event_type: 'order.created' },
-      { aggregate_type: 'order', event_type: 'order.confirmed' },
+      { aggregatetype: 'order', type: 'order.pending', sequence: 1 },
+      { aggregatetype: 'order', type: 'order.confirmed', sequence: 2 },
     ]);
     const [usage] = await db.sql.query('SELECT code, customer_id FROM promotion_usages WHERE order_id = $1', [order.orderId]);
     expect(usage).toEqual({ code: 'SPRING10', customer_id: order.customerKey });
@@ -58,7 +58,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
 
   it('writes the orders of one tick in one statement', async () => {
     const spy = spyOnSql(db.sql);
-    const writer = new OrderWriter(spy.sql, { batchMax: 1_000, batchDelayMs: 1 });
+    const writer = new OrderWriter(spy.sql, { batchMax: 1_000, batchDelayMs: 1, partitions: 8 });
     const orders = Array.from({ length: 200 }, () => makeOrder());
     await Promise.all(orders.map((o) => writer.write(o)));
     // One round trip for the whole batch: no BEGIN/COMMIT, no statement per table.
@@ -70,7 +70,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   });
 
   it('treats writing the same order again as a no-op that succeeds', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
     const order = makeOrder({ promoCode: 'AGAIN' });
     await writer.write(order);
     await writer.write(order);
@@ -78,7 +78,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     await Promise.all([writer.write(order), writer.write(order)]);
     const [counts] = await db.sql.query<{ orders: number; outbox: number; usages: number; items: number }>(
       `SELECT (SELECT count(*) FROM orders WHERE order_id = $1) AS orders,
-              (SELECT count(*) FROM outbox WHERE aggregate_id = $1) AS outbox,
+              (SELECT count(*) FROM outbox WHERE aggregateid = $1) AS outbox,
               (SELECT count(*) FROM promotion_usages WHERE order_id = $1) AS usages,
               (SELECT count(*) FROM order_items WHERE order_id = $1) AS items`,
       [order.orderId],
@@ -88,7 +88,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   });
 
   it('isolates a bad order of a batch: it rejects alone and the others commit', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5, partitions: 8 });
     const taken = makeOrder();
     await writer.write(taken);
     const good1 = makeOrder();
@@ -98,7 +98,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     const outcomes = await Promise.allSettled([writer.write(good1), writer.write(bad), writer.write(good2)]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
-    const store = new OrderStore(db.sql);
+    const store = new OrderStore(db.sql, 8);
     expect(await store.get(good1.orderId)).not.toBeNull();
     expect(await store.get(good2.orderId)).not.toBeNull();
     expect(await store.get(bad.orderId)).toBeNull();
@@ -106,7 +106,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   });
 
   it('names an order the database refuses for its data (U+0000 in jsonb) as rejected for good, and writes the others', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5, partitions: 8 });
     const good = makeOrder();
     const bad = makeOrder({ address: { name: 'Ada\u0000', line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' } });
     const outcomes = await Promise.allSettled([writer.write(good), writer.write(bad)]);
@@ -114,16 +114,16 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     const reason = (outcomes[1] as PromiseRejectedResult).reason as OrderRejectedError;
     expect(reason).toBeInstanceOf(OrderRejectedError);
     expect(reason.code.slice(0, 2)).toBe('22');
-    expect(await new OrderStore(db.sql).get(bad.orderId)).toBeNull();
+    expect(await new OrderStore(db.sql, 8).get(bad.orderId)).toBeNull();
     await writer.close();
   });
 
   it('rolls back every table of an order that fails a check', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
     const bad = makeOrder({ total: -1 });
     await expect(writer.write(bad)).rejects.toMatchObject({ code: '23514' });
     const [counts] = await db.sql.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM payments WHERE order_id = $1) + (SELECT count(*) FROM outbox WHERE aggregate_id = $1)
+      `SELECT (SELECT count(*) FROM payments WHERE order_id = $1) + (SELECT count(*) FROM outbox WHERE aggregateid = $1)
               + (SELECT count(*) FROM idempotency_keys WHERE key = $2) AS n`,
       [bad.orderId, bad.idempotencyKey],
     );
@@ -132,7 +132,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   });
 
   it('writes an order only while its fence epoch owns the partition, and tells inserted, existed and fenced apart', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
     const partition = 61;
     const [first] = await claimPartitions(db.sql, 'node-a', [partition]);
     const current = { partition, epoch: first!.epoch };
@@ -146,17 +146,17 @@ describe.each(drivers)('the order writer on %s', (driver) => {
     const [lateWrite, batchMate] = await Promise.all([writer.write(late, current), writer.write(makeOrder())]);
     expect(lateWrite).toBe('fenced');
     expect(batchMate).toBe('inserted');
-    const store = new OrderStore(db.sql);
+    const store = new OrderStore(db.sql, 8);
     expect(await store.get(late.orderId)).toBeNull();
     expect((await store.get(kept.orderId))?.status).toBe('pending');
     // A fenced order wrote nothing else either: no answer for its key, no outbox event.
     expect(await db.sql.query('SELECT key FROM idempotency_keys WHERE key = $1', [late.idempotencyKey])).toEqual([]);
-    expect(await db.sql.query('SELECT id FROM outbox WHERE aggregate_id = $1', [late.orderId])).toEqual([]);
+    expect(await db.sql.query('SELECT id FROM outbox WHERE aggregateid = $1', [late.orderId])).toEqual([]);
     await writer.close();
   });
 
   it('shares a batch outcome only between identical writes of an order: another status or fence is written after it', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 5, partitions: 8 });
     const partition = 62;
     const [old] = await claimPartitions(db.sql, 'node-a', [partition]);
     const [now] = await claimPartitions(db.sql, 'node-a', [partition]);
@@ -177,7 +177,7 @@ describe.each(drivers)('the order writer on %s', (driver) => {
   });
 
   it('refuses writes after close, having written the earlier ones', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 1_000 });
+    const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 1_000, partitions: 8 });
     const order = makeOrder();
     const written = writer.write(order);
     await writer.close();

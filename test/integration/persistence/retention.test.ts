@@ -31,7 +31,7 @@ describe.each(drivers)('retention on %s', (driver) => {
   });
 
   it('keeps a key past the retention while its order is still pending, so a retry of it cannot start a second checkout', async () => {
-    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0 });
+    const writer = new OrderWriter(db.sql, { batchMax: 10, batchDelayMs: 0, partitions: 8 });
     await writer.write(makeOrder({ orderId: 'ord_pending', checkoutId: 'co_pending-key', status: 'pending' }));
     await writer.write(makeOrder({ orderId: 'ord_settled', checkoutId: 'co_settled-key', status: 'confirmed' }));
     await writer.close();
@@ -48,10 +48,11 @@ describe.each(drivers)('retention on %s', (driver) => {
   });
 
   it('deletes published outbox rows past their keep time, never unpublished ones', async () => {
+    let sequence = 0;
     const insert = (ageDays: number, published: boolean) =>
       db.sql.query(
-        `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, created_at, published_at) VALUES ('order', 'o', 'order.confirmed', '{}', now() - make_interval(days => $1), $2)`,
-        [ageDays, published ? new Date(Date.now() - ageDays * day) : null],
+        `INSERT INTO outbox (aggregatetype, aggregateid, type, sequence, payload, created_at, published_at) VALUES ('order', 'o', 'order.confirmed', $3, '{}', now() - make_interval(days => $1), $2)`,
+        [ageDays, published ? new Date(Date.now() - ageDays * day) : null, ++sequence],
       );
     await insert(10, true);
     await insert(9, true);
@@ -59,7 +60,7 @@ describe.each(drivers)('retention on %s', (driver) => {
     await insert(1, true);
     const retention = new Retention(db.sql);
     expect(await retention.deletePublishedOutbox(7 * day, 100)).toBe(2);
-    const left = await db.sql.query<{ published: boolean; age: number }>(`SELECT published_at IS NOT NULL AS published, extract(day from now() - created_at)::int AS age FROM outbox WHERE aggregate_id = 'o' ORDER BY id`);
+    const left = await db.sql.query<{ published: boolean; age: number }>(`SELECT published_at IS NOT NULL AS published, extract(day from now() - created_at)::int AS age FROM outbox WHERE aggregateid = 'o' ORDER BY position`);
     expect(left.map((r) => [r.published, r.age])).toEqual([[false, 10], [true, 1]]);
   });
 });

@@ -89,7 +89,7 @@ describe.each(drivers)('the stores on %s', (driver) => {
 
     it('counts usages in all and by customer', async () => {
       const store = new PromotionStore(db.sql);
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       await Promise.all([
         writer.write(makeOrder({ promoCode: 'COUNTED', customerKey: 'alice' })),
         writer.write(makeOrder({ promoCode: 'COUNTED', customerKey: 'alice' })),
@@ -142,11 +142,11 @@ describe.each(drivers)('the stores on %s', (driver) => {
 
   describe('the order store', () => {
     it('finds orders by checkout id and lists them by status, oldest first', async () => {
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       const older = makeOrder({ status: 'pending', createdAt: new Date('2030-02-01T00:00:00Z') });
       const newer = makeOrder({ status: 'pending', createdAt: new Date('2030-02-02T00:00:00Z') });
       await Promise.all([writer.write(newer), writer.write(older)]);
-      const store = new OrderStore(db.sql);
+      const store = new OrderStore(db.sql, 8);
       const found = await store.getByCheckoutIds([older.checkoutId, 'chk_missing', newer.checkoutId]);
       expect(found.map((o) => o.orderId).sort()).toEqual([older.orderId, newer.orderId].sort());
       expect(found.every((o) => o.items.length === 2)).toBe(true);
@@ -159,10 +159,10 @@ describe.each(drivers)('the stores on %s', (driver) => {
     });
 
     it('moves an order between states with its payment, an outbox event and the promo usage given back', async () => {
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       const order = makeOrder({ promoCode: 'GIVEBACK', customerKey: 'dana' });
       await writer.write(order);
-      const store = new OrderStore(db.sql);
+      const store = new OrderStore(db.sql, 8);
       const promos = new PromotionStore(db.sql);
       expect(await promos.usage('GIVEBACK', 'dana')).toEqual({ total: 1, byCustomer: 1 });
 
@@ -173,32 +173,32 @@ describe.each(drivers)('the stores on %s', (driver) => {
       const stored = await store.get(order.orderId);
       expect(stored).toMatchObject({ status: 'cancelled', payment: { status: 'voided' } });
       expect(await promos.usage('GIVEBACK', 'dana')).toEqual({ total: 0, byCustomer: 0 });
-      const events = await db.sql.query<{ event_type: string; payload: unknown }>('SELECT event_type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [order.orderId]);
-      expect(events.at(-1)).toEqual({ event_type: 'order.cancelled', payload: { reason: 'customer' } });
+      const events = await db.sql.query<{ type: string; payload: { data: unknown } }>('SELECT type, payload FROM outbox WHERE aggregateid = $1 ORDER BY position', [order.orderId]);
+      expect(events.at(-1)).toMatchObject({ type: 'order.cancelled', payload: { data: { reason: 'customer' } } });
       await writer.close();
     });
 
     it('answers conflict and changes nothing when the order is not in an allowed state', async () => {
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       const order = makeOrder({ promoCode: 'KEEP' });
       await writer.write(order);
-      const store = new OrderStore(db.sql);
-      const outboxBefore = await db.sql.query('SELECT id FROM outbox WHERE aggregate_id = $1', [order.orderId]);
+      const store = new OrderStore(db.sql, 8);
+      const outboxBefore = await db.sql.query('SELECT id FROM outbox WHERE aggregateid = $1', [order.orderId]);
       expect(await store.transition(order.orderId, ['pending'], 'cancelled', 'voided', { eventType: 'order.cancelled', payload: {} }, { releasePromoUsage: true })).toBe(
         'conflict',
       );
-      expect(await store.transition('ord_missing', ['confirmed'], 'cancelled', 'voided', { eventType: 'x', payload: {} })).toBe('conflict');
+      expect(await store.transition('ord_missing', ['confirmed'], 'cancelled', 'voided', { eventType: 'order.cancelled', payload: {} })).toBe('conflict');
       expect(await store.get(order.orderId)).toMatchObject({ status: 'confirmed', payment: { status: 'authorized' } });
-      expect(await db.sql.query('SELECT id FROM outbox WHERE aggregate_id = $1', [order.orderId])).toEqual(outboxBefore);
+      expect(await db.sql.query('SELECT id FROM outbox WHERE aggregateid = $1', [order.orderId])).toEqual(outboxBefore);
       expect(await new PromotionStore(db.sql).usage('KEEP', order.customerKey)).toEqual({ total: 1, byCustomer: 1 });
       await writer.close();
     });
 
     it('records a capture, then refunds that add up to it and never past it, and what a cancel owes the stock', async () => {
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       const order = makeOrder();
       await writer.write(order);
-      const store = new OrderStore(db.sql);
+      const store = new OrderStore(db.sql, 8);
       expect(await store.transition(order.orderId, ['confirmed'], 'shipped', 'captured', { eventType: 'order.shipped', payload: {} }, { capturedMinor: 3_740 })).toBe('ok');
       expect(await store.beginRefund(order.orderId, 1, 1_000)).toBe(1_000);
       expect(await store.beginRefund(order.orderId, 1, 1_000)).toBe(1_000); // a retry records nothing new
@@ -225,10 +225,10 @@ describe.each(drivers)('the stores on %s', (driver) => {
     });
 
     it('lets only one of two concurrent transitions of an order win', async () => {
-      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0 });
+      const writer = new OrderWriter(db.sql, { batchMax: 100, batchDelayMs: 0, partitions: 8 });
       const order = makeOrder();
       await writer.write(order);
-      const store = new OrderStore(db.sql);
+      const store = new OrderStore(db.sql, 8);
       const results = await Promise.all([
         store.transition(order.orderId, ['confirmed'], 'cancelled', 'voided', { eventType: 'order.cancelled', payload: {} }),
         store.transition(order.orderId, ['confirmed'], 'cancelled', 'voided', { eventType: 'order.cancelled', payload: {} }),
