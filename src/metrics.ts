@@ -56,8 +56,12 @@ export function createMetrics() {
     help: 'Connections to the node port closed because they did not prove CLUSTER_SECRET (or stalled, or were malformed).',
     registers: [registry],
   });
+  const dropAdmissions = new client.Counter({ name: 'boxoffice_drop_admissions_total', help: 'Buyers admitted from drop queues on this node (the owner of their SKU).', registers: [registry] });
+  const dropExpirations = new client.Counter({ name: 'boxoffice_drop_expirations_total', help: 'Admissions that ended without a purchase (admissionTtlMs passed).', registers: [registry] });
   return {
     registry,
+    dropAdmissions,
+    dropExpirations,
     webhookEvents,
     reconcileFindings,
     clusterAuthFailures,

@@ -14,6 +14,8 @@ import { checkoutActorFactory } from './node/checkout-actors.js';
 import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
+import { createDrops } from './node/drops.js';
+import type { DropPublisher } from './actors/drop-service.js';
 import { createOrderJobs } from './node/order-jobs.js';
 import { retentionJob } from './node/retention-jobs.js';
 import { createWebhooks } from './node/webhooks.js';
@@ -30,6 +32,8 @@ export interface NodeOptions {
   logger?: Logger;
   /** What a journal write that cannot commit does; default: log and exit (crash-only, recovery repairs). */
   onFatal?: (err: unknown) => void;
+  /** Live updates of drop tickets (docs/drops.md): wire to the WebSocket topic `drop:<sku>`; default none. */
+  publishDrop?: DropPublisher;
 }
 
 export interface RunningNode {
@@ -73,7 +77,9 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const forwarding = new HttpForwarding(topology.link, log);
   let ready = false;
   const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
-  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks });
+  const base = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks });
+  const drops = createDrops({ sql, core, topology, checkout: base.checkout, metrics, clock, log, ...(opts.publishDrop ? { publish: opts.publishDrop } : {}) });
+  const services: NodeServices = { ...base, drops };
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services) });
@@ -85,6 +91,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     await recover(core, topology, log);
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
+    if (!closing) await drops.start();
     if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
   recovered.catch((err: unknown) => {
@@ -100,6 +107,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     async close() {
       closing = true;
       stopChores();
+      drops.stop();
       http.close();
       await recovered.catch(() => undefined);
       if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');

@@ -1,3 +1,4 @@
+import { dropSchema } from './drop-schema.js';
 import type { SqlClient, SqlTx } from './sql.js';
 
 /**
@@ -226,6 +227,7 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'job leases', statements: jobLeaseSchema },
   { version: 4, name: 'restocks and refunds', statements: refundSchema },
   { version: 5, name: 'webhook events', statements: webhookSchema },
+  { version: 9, name: 'drops', statements: dropSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

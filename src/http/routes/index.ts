@@ -8,6 +8,8 @@ import { getInventory, getProduct, postPromotion, putInventory, putProduct } fro
 import { deleteHold, postCatalog, postHold } from './admin-routes.js';
 import { getCart, patchCartItem, postCartItem, postCartPromo } from './cart-routes.js';
 import { postCheckout } from './checkout-routes.js';
+import { dropGate, noDropsInCarts } from './drop-gate.js';
+import { getDrop, getTicket, postQueue, putDrop } from './drop-routes.js';
 import { cancelOrder, getOrder, refundOrder, shipOrder } from './order-routes.js';
 import { postStripeWebhook } from './webhook-routes.js';
 import { getCluster, getPartitions, postDrain, postIsolate, postMove, postRebalance } from './cluster-routes.js';
@@ -52,11 +54,15 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/admin/catalog', admin(postCatalog(s)), { bodyBytesMax: limits.bulkBodyBytesMax })
     .add('POST', '/api/inventory/:sku/holds', admin(at(bySku, postHold(s))))
     .add('DELETE', '/api/inventory/:sku/holds/:holdId', admin(at(bySku, deleteHold(s))))
-    .add('POST', '/api/cart/items', at(byCartBody, postCartItem(s)))
-    .add('PATCH', '/api/cart/items', at(byCartBody, patchCartItem(s)))
+    .add('POST', '/api/cart/items', at(byCartBody, noDropsInCarts(s, postCartItem(s))))
+    .add('PATCH', '/api/cart/items', at(byCartBody, noDropsInCarts(s, patchCartItem(s))))
     .add('GET', '/api/carts/:cartId', at(byCartParam, getCart(s)))
     .add('POST', '/api/carts/:cartId/promo', at(byCartParam, postCartPromo(s)))
-    .add('POST', '/api/checkout', at(byIdempotencyKey, postCheckout(s)))
+    .add('POST', '/api/checkout', at(byIdempotencyKey, dropGate(s, postCheckout(s))))
+    .add('PUT', '/api/drops/:sku', admin(at(bySku, putDrop(s))))
+    .add('GET', '/api/drops/:sku', at(bySku, getDrop(s)))
+    .add('POST', '/api/drops/:sku/queue', at(bySku, postQueue(s)))
+    .add('GET', '/api/drops/:sku/queue/:ticket', at(bySku, getTicket(s)))
     .add('GET', '/api/orders/:id', getOrder(s))
     .add('POST', '/api/orders/:id/ship', admin(at(byOrder, shipOrder(s))))
     .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, cancelOrder(s))))
