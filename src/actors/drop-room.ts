@@ -65,7 +65,6 @@ export class DropRoom {
   private readonly joining = new Map<string, Promise<Ticket | Failure>>();
   private chain: Promise<void> = Promise.resolve();
   private stepping = false;
-  private claimsCursor = 0;
   private soldOutAnnounced = false;
   /** The tables hold rows this room does not (another owner wrote them): the service loads the room again. */
   stale = false;
@@ -218,14 +217,14 @@ export class DropRoom {
     while (this.cursor < this.queue.length && this.queue[this.cursor]!.admittedAtMs !== null) this.cursor++;
   }
 
-  /** Buyers who bought (a claim anywhere in the cluster) no longer hold an admission open. */
+  /**
+   * An admitted buyer whose checkout holds a claim (on any node) no longer needs an admission: their hold counts
+   * against the stock. One refused gives the claim back and needs the admission again, so this is read afresh.
+   */
   private async readPurchases(): Promise<void> {
-    const rows = await this.d.store.claimsAfter(this.sku, this.claimsCursor, dropLimits.purchaseRowsPerTickMax);
-    for (const r of rows) {
-      this.claimsCursor = r.id;
-      const t = this.byCustomer.get(r.customerId);
-      if (t) t.bought = true;
-    }
+    const waiting = this.open.slice(0, dropLimits.purchaseRowsPerTickMax);
+    const buying = await this.d.store.claimants(this.sku, waiting.map((t) => t.customerId));
+    for (const t of waiting) t.bought = buying.has(t.customerId);
   }
 
   private expire(now: number): void {

@@ -425,7 +425,7 @@ export const dropLimits = {
   admitsPerTickMax: 5_000,
   /** Joins written in one INSERT; the rest go in the next one (raises no error). */
   joinBatchRowsMax: 5_000,
-  /** Purchases read per tick to close the admissions of buyers who bought (raises no error: the rest next tick). */
+  /** Open admissions checked per tick for a purchase (raises no error: the rest count as not bought, so fewer are admitted). */
   purchaseRowsPerTickMax: 5_000,
   /** How often every node rereads which SKUs are drops: a new drop is enforced everywhere within this (raises no error). */
   configRefreshMs: 1_000,

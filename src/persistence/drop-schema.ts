@@ -4,7 +4,7 @@
  * start (shuffled at the start), and its admission once admitted. `drop_purchases`: units each customer took of a
  * drop, raised only under its limit in one conditional upsert, so two checkouts racing on any nodes cannot both pass
  * it. `drop_claims`: which checkout (by Idempotency-Key) took which units, so a retried checkout takes none twice
- * and a failed one gives its units back; `id` lets the SKU's owner read new purchases in order.
+ * and a failed one gives its units back; the SKU's owner reads which admitted buyers hold one.
  */
 export const dropSchema: string[] = [
   `CREATE TABLE drops (
@@ -43,5 +43,5 @@ export const dropSchema: string[] = [
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (sku, claim_key)
   )`,
-  `CREATE INDEX drop_claims_sku_id ON drop_claims (sku, id)`,
+  `CREATE INDEX drop_claims_sku_customer ON drop_claims (sku, customer_id)`,
 ];

@@ -135,10 +135,11 @@ export class DropStore {
     return (await this.sql.query('SELECT 1 FROM drop_claims WHERE sku = $1 AND claim_key = $2', [sku, claimKey])).length === 1;
   }
 
-  /** Claims after `afterId`, in order: the SKU's owner closes the admissions of the buyers who bought. */
-  async claimsAfter(sku: string, afterId: number, rowsMax: number): Promise<{ id: number; customerId: string }[]> {
-    const rows = await this.sql.query('SELECT id, customer_id FROM drop_claims WHERE sku = $1 AND id > $2 ORDER BY id LIMIT $3', [sku, afterId, rowsMax]);
-    return rows.map((r) => ({ id: Number(r['id']), customerId: r['customer_id'] as string }));
+  /** Which of these customers hold a claim of the drop now (a checkout of theirs took units and was not refused). */
+  async claimants(sku: string, customerIds: string[]): Promise<Set<string>> {
+    if (customerIds.length === 0) return new Set();
+    const rows = await this.sql.query<{ customer_id: string }>('SELECT DISTINCT customer_id FROM drop_claims WHERE sku = $1 AND customer_id = ANY($2::text[])', [sku, customerIds]);
+    return new Set(rows.map((r) => r.customer_id));
   }
 }
 
