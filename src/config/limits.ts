@@ -417,6 +417,8 @@ export const dropLimits = {
   admissionTtlMsMax: 24 * 60 * 60 * 1000,
   /** Units one customer may buy of one drop, at most (400 VALIDATION_FAILED); the drop's own limit is 409 PURCHASE_LIMIT_REACHED. */
   perCustomerLimitMax: 1_000,
+  /** Tokens read from one Admission-Token header (one per drop line); later ones are ignored (403 ADMISSION_REQUIRED if needed). */
+  admissionTokensPerCheckoutMax: 50,
   /** An Admission-Token header longer than this is not a token (403 ADMISSION_REQUIRED). */
   admissionTokenLengthMax: 2_048,
   /** How often the SKU's owner admits, expires and notices a sell-out (raises no error). */

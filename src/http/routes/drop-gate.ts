@@ -1,4 +1,5 @@
 import type { DropService } from '../../actors/drop-service.js';
+import { dropLimits } from '../../config/limits.js';
 import { mergeLines } from '../../domain/checkout.js';
 import { errorResponse } from '../error-response.js';
 import type { Handler, HttpRequest, HttpResponse } from '../request.js';
@@ -35,7 +36,8 @@ export const dropGate = (s: NodeServices, inner: Handler): Handler => (req) => {
 };
 
 async function gated(s: NodeServices, drops: DropService, lines: DropLine[], customerId: string | null, key: string, req: HttpRequest, inner: Handler): Promise<HttpResponse> {
-  const tokens = (req.headers[admissionTokenHeader] ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  // Bounded: each token costs an HMAC per drop line, and a header can carry thousands.
+  const tokens = (req.headers[admissionTokenHeader] ?? '').split(',', dropLimits.admissionTokensPerCheckoutMax).map((t) => t.trim()).filter((t) => t !== '');
   const claimed: string[] = [];
   const giveBack = () => Promise.all(claimed.map((sku) => drops.release(sku, key)));
   for (const line of lines) {
@@ -58,9 +60,13 @@ async function gated(s: NodeServices, drops: DropService, lines: DropLine[], cus
   return res;
 }
 
-/** POST and PATCH /api/cart/items: a drop SKU is bought with `items` and its token, never from a cart. */
+/**
+ * POST and PATCH /api/cart/items: a drop SKU is bought with `items` and its token, never from a cart (a cart that
+ * held it before it became a drop can still have it removed: PATCH with qty 0).
+ */
 export const noDropsInCarts = (s: NodeServices, inner: Handler): Handler => (req) => {
-  const sku = (req.body as { sku?: unknown } | undefined)?.sku;
-  if (typeof sku === 'string' && s.drops?.isDrop(sku)) return errorResponse('ADMISSION_REQUIRED', { sku, reason: 'a drop SKU is bought with items and an Admission-Token, not from a cart' });
+  const body = req.body as { sku?: unknown; qty?: unknown } | undefined;
+  const sku = body?.sku;
+  if (typeof sku === 'string' && body?.qty !== 0 && s.drops?.isDrop(sku)) return errorResponse('ADMISSION_REQUIRED', { sku, reason: 'a drop SKU is bought with items and an Admission-Token, not from a cart' });
   return inner(req);
 };

@@ -5,9 +5,11 @@ import { startTestNode, stock, testAddress, type TestNode } from '../../support/
 /** The drop routes and the checkout gate on one real node (real PostgreSQL, real sockets, the system clock). */
 describe('drops over HTTP', () => {
   let t: TestNode;
+  const events: { sku: string; ticket: string | null; data: any }[] = [];
   beforeAll(async () => {
-    t = await startTestNode({ driver: 'pg' });
+    t = await startTestNode({ driver: 'pg', node: { publishDrop: (sku, ticket, data) => events.push({ sku, ticket, data }) } });
     await stock(t, 'DROP-A', 2);
+    await stock(t, 'DROP-B', 1);
     await stock(t, 'PLAIN', 10);
   });
   afterAll(() => t.stop());
@@ -107,5 +109,24 @@ describe('drops over HTTP', () => {
     const after = await Promise.all(tickets.map((tk) => poll('DROP-A', tk)));
     expect(after.filter((v) => v.state === 'sold_out').length).toBeGreaterThanOrEqual(2);
     expect((await t.call('GET', '/api/drops/DROP-A')).body).toMatchObject({ state: 'sold_out', sold: 2, remaining: 0 });
+
+    // The publisher heard every admission, with the poll's answer, and the sell-out once.
+    const heard = events.filter((e) => e.sku === 'DROP-A');
+    for (const v of admitted) expect(heard.find((e) => e.ticket === v.ticket && e.data.state === 'admitted')?.data).toEqual(v);
+    expect(heard.filter((e) => e.ticket === null)).toEqual([{ sku: 'DROP-A', ticket: null, data: { sku: 'DROP-A', state: 'sold_out' } }]);
+    for (const v of after.filter((x) => x.state === 'sold_out')) expect(heard.some((e) => e.ticket === v.ticket && e.data.state === 'sold_out')).toBe(true);
+  });
+
+  it('reads at most 50 tokens from one Admission-Token header, and lets a cart drop a drop SKU', async () => {
+    await t.admin('PUT', '/api/drops/DROP-B', { startsAt: new Date(Date.now() - 1_000).toISOString(), perCustomerLimit: 1, admissionTtlMs: 60_000 });
+    const ticket = (await t.call('POST', '/api/drops/DROP-B/queue', { customerId: 'solo' })).body.ticket;
+    let token = '';
+    await eventually(async () => (token = (await poll('DROP-B', ticket)).admissionToken ?? '') !== '', 10_000);
+    const padded = [...Array(55).fill('v1.x.y'), token].join(', ');
+    expect((await checkout('padded', 'DROP-B', padded, 'solo')).body.error.code).toBe('ADMISSION_REQUIRED');
+    expect((await checkout('second-of-two', 'DROP-B', `v1.x.y, ${token}`, 'solo')).status).toBe(201);
+    const removed = await t.call('PATCH', '/api/cart/items', { cartId: 'c_none', sku: 'DROP-B', qty: 0 });
+    expect(removed.body.error?.code).not.toBe('ADMISSION_REQUIRED');
+    expect((await t.call('PATCH', '/api/cart/items', { cartId: 'c_none', sku: 'DROP-B', qty: 1 })).body.error.code).toBe('ADMISSION_REQUIRED');
   });
 });
