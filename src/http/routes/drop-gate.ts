@@ -1,6 +1,7 @@
 import type { DropService } from '../../actors/drop-service.js';
 import { dropLimits } from '../../config/limits.js';
 import { mergeLines } from '../../domain/checkout.js';
+import { isTransientDbError } from '../../persistence/db-errors.js';
 import { errorResponse } from '../error-response.js';
 import type { Handler, HttpRequest, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
@@ -27,19 +28,31 @@ export const dropGate = (s: NodeServices, inner: Handler): Handler => (req) => {
   const r = parsed.request;
   if (r.items !== null) {
     const lines = mergeLines(r.items).filter((l) => drops.isDrop(l.sku));
-    return lines.length === 0 ? inner(req) : gated(s, drops, lines, r.customerId, parsed.key, req, inner);
+    return lines.length === 0 ? inner(req) : dbUnavailableAs503(gated(s, drops, lines, r.customerId, parsed.key, req, inner));
   }
-  return s.carts.get(r.cartId!).then((cart) => {
+  return dbUnavailableAs503(s.carts.get(r.cartId!).then((cart) => {
     const lines = (cart?.lines ?? []).filter((l) => drops.isDrop(l.sku)).map((l) => ({ sku: l.sku as string, qty: l.qty }));
     return lines.length === 0 ? inner(req) : gated(s, drops, lines, r.customerId, parsed.key, req, inner);
-  });
+  }));
 };
+
+/**
+ * PostgreSQL away (an outage, a restart): the claim could not be read or written, so nothing was sold; the buyer
+ * retries (503 with Retry-After, as every checkout answers then), never a 500.
+ */
+export function dbUnavailableAs503(p: Promise<HttpResponse>): Promise<HttpResponse> {
+  return p.catch((err: unknown) => {
+    if (!isTransientDbError(err)) throw err;
+    return errorResponse('PARTITION_UNAVAILABLE', { reason: 'the database did not answer; retry' }, { 'retry-after': '1' });
+  });
+}
 
 async function gated(s: NodeServices, drops: DropService, lines: DropLine[], customerId: string | null, key: string, req: HttpRequest, inner: Handler): Promise<HttpResponse> {
   // Bounded: each token costs an HMAC per drop line, and a header can carry thousands.
   const tokens = (req.headers[admissionTokenHeader] ?? '').split(',', dropLimits.admissionTokensPerCheckoutMax).map((t) => t.trim()).filter((t) => t !== '');
   const claimed: string[] = [];
-  const giveBack = () => Promise.all(claimed.map((sku) => drops.release(sku, key)));
+  // A release that fails leaves the units counted: the customer ends under the limit, never over it.
+  const giveBack = () => Promise.all(claimed.map((sku) => drops.release(sku, key).catch(() => false)));
   for (const line of lines) {
     const claims = tokens.map((t) => drops.verify(line.sku, t, s.nowMs())).find((c) => c !== null && (customerId === null || c.customerId === customerId));
     if (!claims) {

@@ -6,6 +6,7 @@ import type { Failure } from '../../errors.js';
 import { errorResponse } from '../error-response.js';
 import type { Handler, HttpRequest, HttpResponse } from '../request.js';
 import type { NodeServices } from '../services.js';
+import { dbUnavailableAs503 } from './drop-gate.js';
 import { isoTime, parseBody, validSku } from '../validation.js';
 
 const dropBody = z
@@ -31,7 +32,9 @@ async function roomOf(s: NodeServices, req: HttpRequest): Promise<{ drops: DropS
 }
 
 /** PUT /api/drops/:sku (admin) { startsAt, perCustomerLimit, admissionTtlMs } → 200 the drop. */
-export const putDrop = (s: NodeServices): Handler => async (req) => {
+export const putDrop = (s: NodeServices): Handler => (req) => dbUnavailableAs503(putDropNow(s, req));
+
+async function putDropNow(s: NodeServices, req: HttpRequest): Promise<HttpResponse> {
   const sku = req.params['sku'];
   if (!validSku(sku) || !s.catalog.product(sku)) return errorResponse('PRODUCT_NOT_FOUND', { sku });
   if (s.drops === undefined) return errorResponse('DROP_NOT_FOUND', { sku });
@@ -41,16 +44,20 @@ export const putDrop = (s: NodeServices): Handler => async (req) => {
   if (isFailure(put)) return failed(put);
   const at = await roomOf(s, req);
   return 'room' in at ? { status: 200, body: { ...at.drops.view(at.room), perCustomerLimit: put.perCustomerLimit, admissionTtlMs: put.admissionTtlMs } } : at;
-};
+}
 
 /** GET /api/drops/:sku → 200 { sku, startsAt, state, queued, admitted, sold, remaining, shuffleSeed }. */
-export const getDrop = (s: NodeServices): Handler => async (req) => {
+export const getDrop = (s: NodeServices): Handler => (req) => dbUnavailableAs503(getDropNow(s, req));
+
+async function getDropNow(s: NodeServices, req: HttpRequest): Promise<HttpResponse> {
   const at = await roomOf(s, req);
   return 'room' in at ? { status: 200, body: at.drops.view(at.room) } : at;
-};
+}
 
 /** POST /api/drops/:sku/queue { customerId } → 202 { ticket, position }; the same ticket when the customer joins again. */
-export const postQueue = (s: NodeServices): Handler => async (req) => {
+export const postQueue = (s: NodeServices): Handler => (req) => dbUnavailableAs503(postQueueNow(s, req));
+
+async function postQueueNow(s: NodeServices, req: HttpRequest): Promise<HttpResponse> {
   const at = await roomOf(s, req);
   if (!('room' in at)) return at;
   const body = parseBody(joinBody, req.body);
@@ -58,14 +65,16 @@ export const postQueue = (s: NodeServices): Handler => async (req) => {
   const t = await at.room.join(body.value.customerId);
   if (isFailure(t)) return failed(t);
   return { status: 202, body: { ticket: t.ticket, position: at.room.view(t, s.nowMs()).position } };
-};
+}
 
 /** GET /api/drops/:sku/queue/:ticket → 200 { ticket, state, position, admissionToken?, expiresAt }. */
-export const getTicket = (s: NodeServices): Handler => async (req) => {
+export const getTicket = (s: NodeServices): Handler => (req) => dbUnavailableAs503(getTicketNow(s, req));
+
+async function getTicketNow(s: NodeServices, req: HttpRequest): Promise<HttpResponse> {
   const ticket = req.params['ticket'] ?? '';
   const at = await roomOf(s, req);
   if (!('room' in at)) return at;
   if (ticket.length === 0 || ticket.length > dropLimits.ticketLengthMax) return errorResponse('TICKET_NOT_FOUND', { ticket: ticket.slice(0, dropLimits.ticketLengthMax) });
   const v = at.drops.ticketView(at.room, ticket);
   return isFailure(v) ? failed(v) : { status: 200, body: v };
-};
+}
