@@ -75,10 +75,14 @@ export function createMetrics() {
       for (const [reason, n] of ws.closedByServer) this.inc({ reason }, n);
     },
   });
+  const dropAdmissions = new client.Counter({ name: 'boxoffice_drop_admissions_total', help: 'Buyers admitted from drop queues on this node (the owner of their SKU).', registers: [registry] });
+  const dropExpirations = new client.Counter({ name: 'boxoffice_drop_expirations_total', help: 'Admissions that ended without a purchase (admissionTtlMs passed).', registers: [registry] });
   return {
     registry,
     /** WebSocket counts the server keeps (src/http/ws/ws-server.ts WsCounts). */
     ws,
+    dropAdmissions,
+    dropExpirations,
     webhookEvents,
     reconcileFindings,
     clusterAuthFailures,

@@ -15,6 +15,8 @@ import { checkoutActorFactory } from './node/checkout-actors.js';
 import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
+import { createDrops, dropsToSockets } from './node/drops.js';
+import type { DropPublisher } from './actors/drop-service.js';
 import { createOrderJobs } from './node/order-jobs.js';
 import { startLiveUpdates } from './node/live-updates.js';
 import type { TopicHub } from './edge/topic-hub.js';
@@ -34,6 +36,8 @@ export interface NodeOptions {
   logger?: Logger;
   /** What a journal write that cannot commit does; default: log and exit (crash-only, recovery repairs). */
   onFatal?: (err: unknown) => void;
+  /** Live updates of drop tickets (docs/drops.md): wire to the WebSocket topic `drop:<sku>`; default none. */
+  publishDrop?: DropPublisher;
 }
 
 export interface RunningNode {
@@ -84,7 +88,9 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   let ready = false;
   const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
   const events = createEvents({ config, sql, core, partitions, metrics, clock, log, topics: live.hub });
-  const services = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints });
+  const base = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints });
+  const drops = createDrops({ sql, core, topology, checkout: base.checkout, metrics, clock, log, publish: opts.publishDrop ?? dropsToSockets(live.hub) });
+  const services: NodeServices = { ...base, drops };
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
@@ -97,6 +103,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     ready = true;
     // A close that began during recovery waits for it; the chores must not start behind it.
     if (!closing) events.start();
+    if (!closing) await drops.start();
     if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
   recovered.catch((err: unknown) => {
@@ -114,19 +121,26 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     async close() {
       closing = true;
       stopChores();
+      drops.stop();
       http.close();
       await recovered.catch(() => undefined);
-      await events.stop();
-      if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
-      // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a
-      // write still in flight would only be fenced (safe, but the work is redone by the next owner).
-      await flushCore(core);
-      await topology.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
-      await live.close();
-      await closeCore(core);
-      await sql.close();
+      await closeNode({ events, core, topology, live, sql, log });
     },
   };
+}
+
+/** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, then the storage. */
+async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger }): Promise<void> {
+  const { core, log } = n;
+  await n.events.stop();
+  if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
+  // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a write
+  // still in flight would only be fenced (safe, but the work is redone by the next owner).
+  await flushCore(core);
+  await n.topology.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
+  await n.live.close();
+  await closeCore(core);
+  await n.sql.close();
 }
 
 /** Products, known keys, then this node's partitions (snapshots, journal tails, unfinished checkouts). */

@@ -475,3 +475,35 @@ export const eventLimits = {
   /** Delivered and parked deliveries are kept this long, then deleted by the retention job (raises no error). */
   webhookDeliveryKeepMs: 7 * 24 * 60 * 60 * 1000,
 } as const;
+
+/** Drops: the waiting room of a SKU (src/actors/drop-*.ts, docs/drops.md). */
+export const dropLimits = {
+  /** Buyers in one drop's queue; the next joiner gets 409 DROP_QUEUE_FULL and changes nothing. */
+  queueLengthMax: 1_000_000,
+  /** Drops at once (rows of `drops`); marking one more SKU gets 409 DROPS_LIMIT_REACHED. */
+  dropsMax: 10_000,
+  /** customerId of a joiner: 1-64 of A-Z a-z 0-9 . _ : @ - as at checkout (400 VALIDATION_FAILED). */
+  customerIdLengthMax: 64,
+  /** A ticket id in a path longer than this names nothing (404 TICKET_NOT_FOUND). */
+  ticketLengthMax: 64,
+  /** Shortest admission window (400 VALIDATION_FAILED): a buyer needs time to pay. */
+  admissionTtlMsMin: 5_000,
+  /** Longest admission window (400 VALIDATION_FAILED). */
+  admissionTtlMsMax: 24 * 60 * 60 * 1000,
+  /** Units one customer may buy of one drop, at most (400 VALIDATION_FAILED); the drop's own limit is 409 PURCHASE_LIMIT_REACHED. */
+  perCustomerLimitMax: 1_000,
+  /** Tokens read from one Admission-Token header (one per drop line); later ones are ignored (403 ADMISSION_REQUIRED if needed). */
+  admissionTokensPerCheckoutMax: 50,
+  /** An Admission-Token header longer than this is not a token (403 ADMISSION_REQUIRED). */
+  admissionTokenLengthMax: 2_048,
+  /** How often the SKU's owner admits, expires and notices a sell-out (raises no error). */
+  tickMs: 50,
+  /** Admissions in one tick; the rest wait for the next one (raises no error). */
+  admitsPerTickMax: 5_000,
+  /** Joins written in one INSERT; the rest go in the next one (raises no error). */
+  joinBatchRowsMax: 5_000,
+  /** Open admissions checked per tick for a purchase (raises no error: the rest count as not bought, so fewer are admitted). */
+  purchaseRowsPerTickMax: 5_000,
+  /** How often every node rereads which SKUs are drops: a new drop is enforced everywhere within this (raises no error). */
+  configRefreshMs: 1_000,
+} as const;

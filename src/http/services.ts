@@ -1,6 +1,7 @@
 import type { CartService } from '../actors/cart-service.js';
 import type { Catalog } from '../actors/catalog.js';
 import type { CheckoutReply } from '../actors/checkout-actor.js';
+import type { DropService } from '../actors/drop-service.js';
 import type { CheckoutRequest } from '../domain/checkout.js';
 import type { OrderService } from '../actors/order-service.js';
 import type { PaymentWebhooks } from '../actors/payment-webhooks.js';
@@ -48,6 +49,8 @@ export interface NodeServices {
    * entity's partition); otherwise the owner's response (forwarded), or null once a move brought it here.
    */
   placement: (entity: string, req: HttpRequest) => Promise<HttpResponse | null> | null;
+  /** Drops and their waiting rooms (docs/drops.md); absent where a node is built without them. */
+  drops?: DropService;
   cluster: {
     status(): Promise<unknown>;
     partitions(node: string | null): Promise<unknown>;

@@ -48,7 +48,7 @@ export const promoBody = z.object({ code: z.string().regex(promoCodePattern, 'ex
  * Date.parse accept) is turned into that form first, so a request that was valid before the v4 API still is.
  */
 const offsetWithoutColon = /([+-]\d{2})(\d{2})$/;
-const isoTime = z
+export const isoTime = z
   .string()
   .transform((s) => s.replace(offsetWithoutColon, '$1:$2'))
   .pipe(z.string().datetime({ offset: true }))

@@ -1,3 +1,4 @@
+import { dropSchema } from './drop-schema.js';
 import type { SqlClient, SqlTx } from './sql.js';
 
 /**
@@ -288,6 +289,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'restocks and refunds', statements: refundSchema },
   { version: 5, name: 'webhook events', statements: webhookSchema },
   { version: 6, name: 'events out: debezium outbox, webhook endpoints and deliveries', statements: eventsSchema },
+  { version: 7, name: 'drops', statements: dropSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

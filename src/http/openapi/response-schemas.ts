@@ -103,4 +103,23 @@ export const webhookEndpointCreated = z.object({
   secret: z.string().describe('the HMAC key of Boxoffice-Signature; shown in this answer only'),
 });
 export const webhookEndpointList = z.object({ webhooks: z.array(webhookEndpointView) });
+export const dropView = z.object({
+  sku: z.string(),
+  startsAt: instant,
+  state: z.enum(['scheduled', 'open', 'sold_out']),
+  queued: int,
+  admitted: int,
+  sold: int,
+  remaining: int,
+  shuffleSeed: z.string().nullable().describe('null until the start; with the joiners it recomputes the order (docs/drops.md)'),
+});
+export const dropSettings = dropView.extend({ perCustomerLimit: int, admissionTtlMs: int });
+export const ticketJoined = z.object({ ticket: z.string(), position: int.nullable().describe('null until the start') });
+export const ticketView = z.object({
+  ticket: z.string(),
+  state: z.enum(['waiting', 'admitted', 'expired', 'sold_out']),
+  position: int.nullable(),
+  admissionToken: z.string().optional().describe('only while admitted: send it as the Admission-Token header of the checkout'),
+  expiresAt: instant.nullable(),
+});
 export const openApiView = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });

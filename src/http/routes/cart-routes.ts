@@ -12,7 +12,7 @@ import { cartView as cartSchema } from '../openapi/response-schemas.js';
 
 const cartLineErrors: ErrorCode[] = [
   'VALIDATION_FAILED', 'PRODUCT_NOT_FOUND', 'CART_NOT_FOUND', 'CART_CHECKED_OUT', 'CART_EXPIRED',
-  'CURRENCY_MISMATCH', 'CART_LINES_LIMIT_EXCEEDED', 'QUANTITY_LIMIT_EXCEEDED',
+  'CURRENCY_MISMATCH', 'CART_LINES_LIMIT_EXCEEDED', 'QUANTITY_LIMIT_EXCEEDED', 'ADMISSION_REQUIRED',
 ];
 
 export const postCartItemDoc: RouteDoc = {

@@ -20,6 +20,7 @@ export const postCheckoutDoc: RouteDoc = {
   partitioned: true,
   headers: {
     'Idempotency-Key': { description: 'The checkout key: one key, at most one charge', required: true, schema: z.string().max(limits.idempotencyKeyLengthMax).regex(idempotencyKeyPattern) },
+    'Admission-Token': { description: "Buying a drop SKU: the token its queue gave when admitted (comma-separated, one per drop SKU; docs/drops.md)", required: false, schema: z.string() },
   },
   body: checkoutBody,
   responses: {
@@ -32,6 +33,7 @@ export const postCheckoutDoc: RouteDoc = {
     'CART_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'CURRENCY_MISMATCH', 'CART_LINES_LIMIT_EXCEEDED', 'QUANTITY_LIMIT_EXCEEDED',
     'CART_EMPTY', 'PROMO_NOT_ACTIVE', 'PROMO_CURRENCY_MISMATCH', 'PROMO_MIN_SUBTOTAL_NOT_MET', 'PROMO_USAGE_LIMIT_REACHED',
     'SHIPPING_DESTINATION_UNSUPPORTED', 'OVERLOADED', 'PAYMENT_PROVIDER_ERROR', 'PAYMENT_PROVIDER_UNAVAILABLE',
+    'ADMISSION_REQUIRED', 'PURCHASE_LIMIT_REACHED',
   ],
 };
 

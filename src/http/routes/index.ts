@@ -12,6 +12,8 @@ import * as order from './order-routes.js';
 import { postStripeWebhook, postStripeWebhookDoc } from './webhook-routes.js';
 import * as cluster from './cluster-routes.js';
 import * as hooks from './event-webhook-routes.js';
+import { dropGate, noDropsInCarts } from './drop-gate.js';
+import * as drop from './drop-routes.js';
 import { healthzDoc, metricsDoc, readyzDoc } from './probe-docs.js';
 import { openApiDoc, serveOpenApi } from '../openapi/openapi-route.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
@@ -58,11 +60,15 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/admin/catalog', admin(stock.postCatalog(s)), { bodyBytesMax: limits.bulkBodyBytesMax, doc: stock.postCatalogDoc })
     .add('POST', '/api/inventory/:sku/holds', admin(at(bySku, stock.postHold(s))), { doc: stock.postHoldDoc })
     .add('DELETE', '/api/inventory/:sku/holds/:holdId', admin(at(bySku, stock.deleteHold(s))), { doc: stock.deleteHoldDoc })
-    .add('POST', '/api/cart/items', at(byCartBody, cart.postCartItem(s)), { doc: cart.postCartItemDoc })
-    .add('PATCH', '/api/cart/items', at(byCartBody, cart.patchCartItem(s)), { doc: cart.patchCartItemDoc })
+    .add('POST', '/api/cart/items', at(byCartBody, noDropsInCarts(s, cart.postCartItem(s))), { doc: cart.postCartItemDoc })
+    .add('PATCH', '/api/cart/items', at(byCartBody, noDropsInCarts(s, cart.patchCartItem(s))), { doc: cart.patchCartItemDoc })
     .add('GET', '/api/carts/:cartId', at(byCartParam, cart.getCart(s)), { doc: cart.getCartDoc })
     .add('POST', '/api/carts/:cartId/promo', at(byCartParam, cart.postCartPromo(s)), { doc: cart.postCartPromoDoc })
-    .add('POST', '/api/checkout', at(byIdempotencyKey, postCheckout(s)), { doc: postCheckoutDoc })
+    .add('POST', '/api/checkout', at(byIdempotencyKey, dropGate(s, postCheckout(s))), { doc: postCheckoutDoc })
+    .add('PUT', '/api/drops/:sku', admin(at(bySku, drop.putDrop(s))), { doc: drop.putDropDoc })
+    .add('GET', '/api/drops/:sku', at(bySku, drop.getDrop(s)), { doc: drop.getDropDoc })
+    .add('POST', '/api/drops/:sku/queue', at(bySku, drop.postQueue(s)), { doc: drop.postQueueDoc })
+    .add('GET', '/api/drops/:sku/queue/:ticket', at(bySku, drop.getTicket(s)), { doc: drop.getTicketDoc })
     .add('GET', '/api/orders/:id', order.getOrder(s), { doc: order.getOrderDoc })
     .add('POST', '/api/orders/:id/ship', admin(at(byOrder, order.shipOrder(s))), { doc: order.shipOrderDoc })
     .add('POST', '/api/orders/:id/cancel', admin(at(byOrder, order.cancelOrder(s))), { doc: order.cancelOrderDoc })

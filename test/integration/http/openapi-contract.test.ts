@@ -101,6 +101,28 @@ describe('the OpenAPI contract on a real node', () => {
     await expectStatus(409, t.admin('POST', '/api/admin/isolate', { sku: 'OA-1' }));
   });
 
+  it('matches the outgoing webhook routes', async () => {
+    await expectStatus(400, t.admin('POST', '/api/admin/webhooks', { url: 'ftp://example.com/hook', events: ['order.confirmed'] }));
+    const hook = await expectStatus(201, t.admin('POST', '/api/admin/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['order.confirmed', 'order.shipped'] }));
+    await expectStatus(200, t.admin('GET', '/api/admin/webhooks'));
+    await expectStatus(200, t.admin('GET', `/api/admin/webhooks/${hook.id}`));
+    await expectStatus(200, t.admin('DELETE', `/api/admin/webhooks/${hook.id}`));
+    await expectStatus(404, t.admin('DELETE', `/api/admin/webhooks/${hook.id}`));
+  });
+
+  it('matches the drop routes', async () => {
+    await expectStatus(200, t.admin('PUT', '/api/products/OA-DROP', { name: 'Drop', priceMinor: 9_000, currency: 'USD', weightGrams: 300 }));
+    await expectStatus(200, t.admin('PUT', '/api/inventory/OA-DROP', { onHand: 5 }));
+    await expectStatus(404, t.call('GET', '/api/drops/OA-DROP'));
+    await expectStatus(400, t.admin('PUT', '/api/drops/OA-DROP', { startsAt: 'soon', perCustomerLimit: 1, admissionTtlMs: 10_000 }));
+    await expectStatus(200, t.admin('PUT', '/api/drops/OA-DROP', { startsAt: new Date(Date.now() + 3_600_000).toISOString(), perCustomerLimit: 1, admissionTtlMs: 10_000 }));
+    await expectStatus(200, t.call('GET', '/api/drops/OA-DROP'));
+    const joined = await expectStatus(202, t.call('POST', '/api/drops/OA-DROP/queue', { customerId: 'cust-1' }));
+    await expectStatus(200, t.call('GET', `/api/drops/OA-DROP/queue/${joined.ticket}`));
+    await expectStatus(404, t.call('GET', '/api/drops/OA-DROP/queue/tk_none'));
+    await expectStatus(403, checkout('oa-drop-1', { items: [{ sku: 'OA-DROP', qty: 1 }] }));
+  });
+
   it('reached every documented route', () => {
     const reached = new Set([...contract.seen].map((s) => s.slice(0, s.lastIndexOf(' '))));
     expect(contract.operationKeys().filter((k) => !reached.has(k))).toEqual([]);
