@@ -100,10 +100,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   let closing = false;
   const recovered = (async () => {
     await recover(core, topology, log);
-    ready = true;
-    // A close that began during recovery waits for it; the chores must not start behind it.
-    if (!closing) events.start();
+    // Drops are read before ready (no checkout could be told it buys one); nothing starts behind a close.
     if (!closing) await drops.start();
+    ready = true;
+    if (!closing) events.start();
     if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
   recovered.catch((err: unknown) => {

@@ -258,11 +258,14 @@ export class DropRoom {
     for (const t of batch) this.d.publish(this.sku, t.ticket, this.view(t, now));
   }
 
-  /** Everyone still waiting hears it at once: one message for the drop, then one per waiting ticket. */
-  private announceSoldOut(now: number): void {
+  /**
+   * Everyone still waiting hears it at once: one message for the whole drop, which reaches every subscriber of
+   * `drop:<sku>`, ticket or not. Not one per waiting ticket: a queue of a million would be a million messages through
+   * Redis in one turn of the event loop. A poll of any waiting ticket answers sold_out from now on.
+   */
+  private announceSoldOut(_now: number): void {
     if (this.soldOutAnnounced) return;
     this.soldOutAnnounced = true;
     this.d.publish(this.sku, null, { sku: this.sku, state: 'sold_out' });
-    for (let i = this.cursor; i < this.queue.length; i++) this.d.publish(this.sku, this.queue[i]!.ticket, this.view(this.queue[i]!, now));
   }
 }

@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { dropLimits } from '../config/limits.js';
 import { verifyAdmission, type AdmissionClaims } from '../domain/admission-token.js';
 import { fail, type Failure } from '../errors.js';
-import type { ClaimOutcome, DropRow, DropStore } from '../persistence/drop-store.js';
+import type { ClaimOutcome, DropClaim, DropRow, DropStore } from '../persistence/drop-store.js';
 import { DropRoom, type DropPublisher, type RoomDeps, type TicketView } from './drop-room.js';
 import { randomToken } from './random-token.js';
 
@@ -47,6 +47,7 @@ export class DropService {
   private readonly rooms = new Map<string, Promise<DropRoom>>();
   private readonly timers = new Map<string, TimerHandle>();
   private stopped = false;
+  private loaded = false;
   private readonly deps: RoomDeps;
 
   constructor(private readonly o: DropServiceOptions) {
@@ -66,6 +67,7 @@ export class DropService {
 
   async start(): Promise<void> {
     await this.refresh();
+    this.loaded = true;
     this.arm('tick', dropLimits.tickMs, () => this.tick());
     this.arm('refresh', dropLimits.configRefreshMs, () => this.refresh());
   }
@@ -78,6 +80,11 @@ export class DropService {
   /** Whether checkouts of this SKU need an admission token (as far as this node knows: see configRefreshMs). */
   isDrop(sku: string): boolean {
     return this.configs.has(sku);
+  }
+
+  /** Whether the drops were read once: before that, no checkout can be told whether it buys a drop. */
+  isLoaded(): boolean {
+    return this.loaded;
   }
 
   hasDrops(): boolean {
@@ -149,8 +156,8 @@ export class DropService {
     return this.o.store.release(sku, claimKey);
   }
 
-  claimExists(sku: string, claimKey: string): Promise<boolean> {
-    return this.o.store.claimExists(sku, claimKey);
+  claimOf(sku: string, claimKey: string): Promise<DropClaim | null> {
+    return this.o.store.claimOf(sku, claimKey);
   }
 
   /** Steps every room this node owns; forgets the rooms whose partition left, and any a foreign write made stale. */

@@ -20,7 +20,13 @@ export interface TicketRow {
   expiresAtMs: number | null;
 }
 
-export type ClaimOutcome = { t: 'claimed' } | { t: 'existing' } | { t: 'limit'; bought: number };
+/** What a checkout (by Idempotency-Key) took of a drop: the customer and the units. */
+export interface DropClaim {
+  customerId: string;
+  qty: number;
+}
+
+export type ClaimOutcome = { t: 'claimed' } | ({ t: 'existing' } & DropClaim) | { t: 'limit'; bought: number };
 
 const dropColumns = `sku, (extract(epoch FROM starts_at) * 1000)::bigint AS starts_at_ms, per_customer_limit, admission_ttl_ms, token_key, shuffle_seed`;
 
@@ -105,7 +111,10 @@ export class DropStore {
   async claim(sku: string, claimKey: string, customerId: string, qty: number, limit: number): Promise<ClaimOutcome> {
     return this.sql.transaction<ClaimOutcome>(async (tx) => {
       const inserted = await tx.query('INSERT INTO drop_claims (sku, claim_key, customer_id, qty) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id', [sku, claimKey, customerId, qty]);
-      if (inserted.length === 0) return { t: 'existing' };
+      if (inserted.length === 0) {
+        const [prior] = await tx.query<{ customer_id: string; qty: number }>('SELECT customer_id, qty FROM drop_claims WHERE sku = $1 AND claim_key = $2', [sku, claimKey]);
+        return { t: 'existing', customerId: prior?.customer_id ?? '', qty: Number(prior?.qty ?? 0) };
+      }
       const counted = await tx.query(
         `INSERT INTO drop_purchases (sku, customer_id, qty) SELECT $1::text, $2::text, $3::int WHERE $3::int <= $4::int
          ON CONFLICT (sku, customer_id) DO UPDATE SET qty = drop_purchases.qty + EXCLUDED.qty WHERE drop_purchases.qty + EXCLUDED.qty <= $4::int
@@ -131,8 +140,10 @@ export class DropStore {
     });
   }
 
-  async claimExists(sku: string, claimKey: string): Promise<boolean> {
-    return (await this.sql.query('SELECT 1 FROM drop_claims WHERE sku = $1 AND claim_key = $2', [sku, claimKey])).length === 1;
+  /** The claim of a checkout (by its Idempotency-Key), or null. */
+  async claimOf(sku: string, claimKey: string): Promise<DropClaim | null> {
+    const [row] = await this.sql.query<{ customer_id: string; qty: number }>('SELECT customer_id, qty FROM drop_claims WHERE sku = $1 AND claim_key = $2', [sku, claimKey]);
+    return row === undefined ? null : { customerId: row.customer_id, qty: Number(row.qty) };
   }
 
   /** Which of these customers hold a claim of the drop now (a checkout of theirs took units and was not refused). */

@@ -102,7 +102,7 @@ export const webhookEndpointCreated = z.object({
   createdAt: instant,
   secret: z.string().describe('the HMAC key of Boxoffice-Signature; shown in this answer only'),
 });
-export const webhookEndpointList = z.object({ webhooks: z.array(webhookEndpointView) });
+export const webhookEndpointList = z.array(webhookEndpointView);
 export const dropView = z.object({
   sku: z.string(),
   startsAt: instant,

@@ -1,4 +1,5 @@
 import type { DropService } from '../../actors/drop-service.js';
+import type { ClaimOutcome } from '../../persistence/drop-store.js';
 import { dropLimits } from '../../config/limits.js';
 import { mergeLines } from '../../domain/checkout.js';
 import { isTransientDbError } from '../../persistence/db-errors.js';
@@ -22,7 +23,10 @@ type DropLine = { sku: string; qty: number };
  */
 export const dropGate = (s: NodeServices, inner: Handler): Handler => (req) => {
   const drops = s.drops;
-  if (drops === undefined || !drops.hasDrops()) return inner(req);
+  if (drops === undefined) return inner(req);
+  // Forwarded checkouts skip the readiness gate: until the drops are read, none can be told whether it buys one.
+  if (!drops.isLoaded()) return errorResponse('NOT_READY', { reason: 'the drops are being read; retry' }, { 'retry-after': '1' });
+  if (!drops.hasDrops()) return inner(req);
   const parsed = parseCheckout(req, s.checkout.inFlight(), s.checkout.inFlightMax);
   if (!parsed.ok) return parsed.response;
   const r = parsed.request;
@@ -47,29 +51,45 @@ export function dbUnavailableAs503(p: Promise<HttpResponse>): Promise<HttpRespon
   });
 }
 
+/**
+ * Answers that leave a checkout's key free with nothing sold: the units it claimed go back. Not the refusals that
+ * mean another request of the same key runs or ran (409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED) or that
+ * nothing was tried yet (429): that other request may be selling the units this one claimed.
+ */
+const keepsClaims = new Set(['IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_REUSED', 'OVERLOADED']);
+const givesClaimsBack = (res: HttpResponse): boolean =>
+  res.status >= 400 && res.status < 500 && !keepsClaims.has(((res.body as { error?: { code?: string } } | undefined)?.error?.code) ?? '');
+
 async function gated(s: NodeServices, drops: DropService, lines: DropLine[], customerId: string | null, key: string, req: HttpRequest, inner: Handler): Promise<HttpResponse> {
+  // The token is bound to a customer: the checkout names that customer, and its order and limit are theirs.
+  if (customerId === null) return errorResponse('ADMISSION_REQUIRED', { sku: lines[0]!.sku, reason: 'a checkout of a drop names its customerId, the customer its admission token was given to' });
   // Bounded: each token costs an HMAC per drop line, and a header can carry thousands.
   const tokens = (req.headers[admissionTokenHeader] ?? '').split(',', dropLimits.admissionTokensPerCheckoutMax).map((t) => t.trim()).filter((t) => t !== '');
   const claimed: string[] = [];
   // A release that fails leaves the units counted: the customer ends under the limit, never over it.
   const giveBack = () => Promise.all(claimed.map((sku) => drops.release(sku, key).catch(() => false)));
   for (const line of lines) {
-    const claims = tokens.map((t) => drops.verify(line.sku, t, s.nowMs())).find((c) => c !== null && (customerId === null || c.customerId === customerId));
-    if (!claims) {
-      // A retry of a checkout that took its units already answers as the checkout does, even once the token expired.
-      if (await drops.claimExists(line.sku, key)) continue;
+    // A retry of a checkout that took its units already runs again, even once the token expired: but only the same
+    // checkout (customer and quantity), or a key whose first try failed would buy any quantity without a token.
+    const prior = await drops.claimOf(line.sku, key);
+    const token = prior === null ? tokens.map((t) => drops.verify(line.sku, t, s.nowMs())).find((c) => c !== null && c.customerId === customerId) : undefined;
+    if (prior === null && !token) {
       await giveBack();
       return errorResponse('ADMISSION_REQUIRED', { sku: line.sku });
     }
-    const outcome = await drops.claim(line.sku, key, claims.customerId, line.qty);
+    const outcome: ClaimOutcome = prior === null ? await drops.claim(line.sku, key, customerId, line.qty) : { t: 'existing', ...prior };
     if (outcome.t === 'limit') {
       await giveBack();
       return errorResponse('PURCHASE_LIMIT_REACHED', { sku: line.sku, perCustomerLimit: drops.perCustomerLimit(line.sku), bought: outcome.bought });
     }
+    if (outcome.t === 'existing' && (outcome.customerId !== customerId || outcome.qty !== line.qty)) {
+      await giveBack();
+      return errorResponse('IDEMPOTENCY_KEY_REUSED', { sku: line.sku, reason: 'this Idempotency-Key claimed a drop for another customer or quantity' });
+    }
     if (outcome.t === 'claimed') claimed.push(line.sku);
   }
   const res = await inner(req);
-  if (res.status >= 400 && res.status < 500 && claimed.length > 0) await giveBack();
+  if (claimed.length > 0 && givesClaimsBack(res)) await giveBack();
   return res;
 }
 

@@ -40,8 +40,8 @@ export const postWebhookEndpoint = (s: NodeServices): Handler => async (req) => 
   return { status: 201, body: made };
 };
 
-/** GET /api/admin/webhooks (admin) → 200 `{ webhooks: [{ id, url, events, createdAt }] }` (no secrets). */
-export const listWebhookEndpoints = (s: NodeServices): Handler => async () => ({ status: 200, body: { webhooks: await s.webhookEndpoints.list() } });
+/** GET /api/admin/webhooks (admin) → 200 `[{ id, url, events, createdAt }]`: the list the issue names, no secrets. */
+export const listWebhookEndpoints = (s: NodeServices): Handler => async () => ({ status: 200, body: await s.webhookEndpoints.list() });
 
 /** GET /api/admin/webhooks/:id (admin) → 200 `{ id, url, events, createdAt }`; 404 WEBHOOK_ENDPOINT_NOT_FOUND. */
 export const getWebhookEndpoint = (s: NodeServices): Handler => async (req) => {

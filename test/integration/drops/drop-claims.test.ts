@@ -22,12 +22,13 @@ describe('drop purchase claims', () => {
     expect(await store.claim('DROP-1', 'k2', 'cust', 1, 2)).toEqual({ t: 'claimed' });
     expect(await store.claim('DROP-1', 'k3', 'cust', 1, 2)).toEqual({ t: 'limit', bought: 2 });
     expect(await store.claim('DROP-1', 'k4', 'other', 3, 2)).toEqual({ t: 'limit', bought: 0 });
-    expect(await store.claimExists('DROP-1', 'k3')).toBe(false);
+    expect(await store.claimOf('DROP-1', 'k3')).toBeNull();
+    expect(await store.claimOf('DROP-1', 'k2')).toEqual({ customerId: 'cust', qty: 1 });
   });
 
   it('counts a retried checkout (same key) once', async () => {
     expect(await store.claim('DROP-1', 'k1', 'cust', 2, 2)).toEqual({ t: 'claimed' });
-    expect(await store.claim('DROP-1', 'k1', 'cust', 2, 2)).toEqual({ t: 'existing' });
+    expect(await store.claim('DROP-1', 'k1', 'cust', 2, 2)).toEqual({ t: 'existing', customerId: 'cust', qty: 2 });
     expect(await db.sql.query('SELECT qty FROM drop_purchases')).toEqual([{ qty: 2 }]);
   });
 

@@ -26,6 +26,10 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T, i: numb
  * at any node; buyers admitted buy (or not) at any node. Checked: admission follows the published queue order, no
  * unit is sold without a token, no customer buys over the limit, and every buyer still waiting hears it sold out.
  */
+/** Attempts of one checkout answered 429 or 503, and the wait between them (a storefront honouring Retry-After). */
+const retriesMax = 10;
+const retryAfterMs = 250;
+
 describe('a drop with 10,000 buyers on three nodes', () => {
   let c: TestCluster;
   let sql: SqlClient;
@@ -131,8 +135,14 @@ describe('a drop with 10,000 buyers on three nodes', () => {
   async function buy(customerId: string, token: string, expiresAtMs: number, stats: { bought: number; refusedWithoutToken: number; limitRefusals: number; walkedAway: number; tooLate: number }): Promise<void> {
     const r = rng();
     const node = intBelow(rng, 3);
-    const checkout = (key: string, t: string | null, n = node) =>
-      call(n, 'POST', '/api/checkout', { items: [{ sku, qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress, customerId }, { 'idempotency-key': key, ...(t ? { 'admission-token': t } : {}) });
+    // As a storefront does: a 429 or 503 (the machine overloaded, a partition in motion) is sent again, same key.
+    const checkout = async (key: string, t: string | null, n = node) => {
+      for (let attempt = 1; ; attempt++) {
+        const r = await call(n, 'POST', '/api/checkout', { items: [{ sku, qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress, customerId }, { 'idempotency-key': key, ...(t ? { 'admission-token': t } : {}) });
+        if ((r.status !== 429 && r.status !== 503) || attempt >= retriesMax) return r;
+        await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+      }
+    };
     if (r < 0.06) {
       stats.walkedAway++;
       return;

@@ -121,7 +121,7 @@ describe.each(drivers)('a drop room on %s', (driver) => {
     expect(published.filter((p) => p.data.state === 'admitted')).toHaveLength(4);
   });
 
-  it('tells every waiting buyer at once when the drop sells out, and once for the drop', async () => {
+  it('tells every waiting buyer at once when the drop sells out: one message for the drop, every poll sold_out', async () => {
     const room = await DropRoom.load(config, deps());
     const tickets = await joinAll(room, 8);
     clock.advance(60_000);
@@ -131,7 +131,8 @@ describe.each(drivers)('a drop room on %s', (driver) => {
     await room.step();
     await room.step();
     expect(published.filter((p) => p.ticket === null)).toEqual([{ ticket: null, data: { sku: 'DROP-1', state: 'sold_out' } }]);
-    expect(published.filter((p) => p.ticket !== null).map((p) => p.data.state)).toEqual(Array(5).fill('sold_out'));
+    // Not one message per waiting ticket (a queue of a million would flood Redis): the drop's reaches them all.
+    expect(published.filter((p) => p.ticket !== null)).toEqual([]);
     const waiting = tickets.map((t) => room.view(room.ticket(t)!, clock.now()).state).filter((s) => s !== 'admitted');
     expect(waiting).toEqual(Array(5).fill('sold_out'));
   });

@@ -50,7 +50,7 @@ describe('the webhook admin routes', () => {
     expect(made.status).toBe(201);
     expect(made.body).toMatchObject({ id: 'whe_1', url: 'http://127.0.0.1:9/hook', events: ['order.confirmed', 'payment.refunded'], secret: 'whsec_1' });
     const list = await call(s, 'GET', '/api/admin/webhooks');
-    expect(list).toMatchObject({ status: 200, body: { webhooks: [{ id: 'whe_1' }] } });
+    expect(list).toMatchObject({ status: 200, body: [{ id: 'whe_1' }] });
     expect(JSON.stringify(list.body)).not.toContain('whsec_');
     const one = await call(s, 'GET', '/api/admin/webhooks/whe_1');
     expect(one.status).toBe(200);
