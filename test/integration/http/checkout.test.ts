@@ -194,7 +194,7 @@ describe('POST /api/checkout', () => {
 
     it('refuses the same key while the first request runs with 409 IDEMPOTENCY_KEY_IN_USE', async () => {
       await stock(t, 'CO-INUSE', 5);
-      const held = payments.holdNextAuthorize();
+      const held = payments.holdNextAuthorize('co-inuse-1');
       const first = checkout('co-inuse-1', buyNow('CO-INUSE', 1));
       await held.reached;
       const [same, other] = await Promise.all([checkout('co-inuse-1', buyNow('CO-INUSE', 1)), checkout('co-inuse-1', buyNow('CO-INUSE', 3))]);
@@ -299,7 +299,7 @@ describe('POST /api/checkout', () => {
     it('answers 409 HOLD_EXPIRED and voids the payment when the hold expired while the payment ran', async () => {
       await stock(t, 'CO-SLOW', 3);
       const voids = payments.provider.voids();
-      const held = payments.holdNextAuthorize();
+      const held = payments.holdNextAuthorize('co-slow-1');
       const pending = checkout('co-slow-1', buyNow('CO-SLOW', 2));
       await held.reached;
       expect(await inventory('CO-SLOW')).toMatchObject({ available: 1, held: 2 });

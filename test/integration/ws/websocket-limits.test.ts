@@ -85,7 +85,7 @@ describe('WebSocket limits', () => {
     await stock(t, 'WSL-CMD', 10);
     const c = await connect();
     const buy = { items: [{ sku: 'WSL-CMD', qty: 1 }], paymentMethod: 'pm_card_visa', address: testAddress };
-    const held = payments.holdNextAuthorize();
+    const held = payments.holdNextAuthorize('wsl-first');
     c.send({ id: 'first', op: 'checkout', idempotencyKey: 'wsl-first', ...buy });
     await held.reached;
     expect(await c.request({ id: 'second', op: 'checkout', idempotencyKey: 'wsl-second', ...buy })).toMatchObject({ id: 'second', ok: false, error: { code: 'OVERLOADED', max: 1 } });
