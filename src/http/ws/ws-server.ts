@@ -190,26 +190,33 @@ export class WsServer implements TopicSink {
     }
     this.subscriptions.add(conn, topic, ticket);
     this.reply(conn, { id, ok: true });
-    if (topic.startsWith('stock:')) this.sendCurrentStock(conn, topic);
+    if (topic.startsWith('stock:')) {
+      const sku = topic.slice('stock:'.length);
+      const counts = (body: unknown) => (typeof (body as { available?: unknown } | undefined)?.available === 'number' ? { sku, available: (body as { available: number }).available } : undefined);
+      this.sendCurrent(conn, topic, `/api/inventory/${encodeURIComponent(sku)}`, counts);
+    } else if (topic.startsWith('drop:') && ticket !== null) {
+      // A buyer who subscribes (or reconnects) after being admitted gets the token here, as a poll would give it.
+      this.sendCurrent(conn, topic, `/api/drops/${encodeURIComponent(topic.slice('drop:'.length))}/queue/${encodeURIComponent(ticket)}`, (body) => body);
+    }
   }
 
   /**
-   * The count a new stock subscriber starts from, read as GET /api/inventory/:sku would (from the owner's memory,
-   * forwarded in a cluster), without holding the socket up; dropped if an update got there first or the socket left.
+   * What a new subscriber starts from, read as the HTTP GET `path` would (a stock count from the owner's memory, a
+   * ticket's state from its drop's owner; forwarded in a cluster), without holding the socket up; dropped if an
+   * update got there first, the socket left, or the read answered other than 200.
    */
-  private sendCurrentStock(conn: Conn, topic: string): void {
+  private sendCurrent(conn: Conn, topic: string, path: string, toData: (body: unknown) => unknown): void {
     // Subscribing and leaving in a loop must not pile up reads (each may be a request to another node): past as many
     // as the socket may have subscriptions, a new subscriber waits for the next update instead.
     if (conn.readsInFlight >= this.opts.settings.subscriptionsPerSocketMax) return;
-    const sku = topic.slice('stock:'.length);
     conn.snapshotsDue.add(topic);
     const answer = (res: HttpResponse): void => {
-      const counts = res.body as { sku?: unknown; available?: unknown } | undefined;
-      if (!conn.snapshotsDue.delete(topic) || conn.ws === null || res.status !== 200 || typeof counts?.available !== 'number') return;
-      const frame = JSON.stringify({ topic, data: { sku, available: counts.available } });
+      const data = res.status === 200 ? toData(res.body) : undefined;
+      if (!conn.snapshotsDue.delete(topic) || conn.ws === null || data === undefined) return;
+      const frame = JSON.stringify({ topic, data });
       this.send(conn, frame, Buffer.byteLength(frame), true);
     };
-    const res = this.opts.commands.run({ method: 'GET', path: `/api/inventory/${encodeURIComponent(sku)}`, headers: {}, body: {} }, 0, conn.ip);
+    const res = this.opts.commands.run({ method: 'GET', path, headers: {}, body: {} }, 0, conn.ip);
     if (!(res instanceof Promise)) return answer(res);
     conn.readsInFlight++;
     // run() never rejects; answer() runs guarded so nothing it throws becomes an unhandled rejection.

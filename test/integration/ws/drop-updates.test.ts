@@ -41,4 +41,28 @@ describe('drop updates over /ws', () => {
     // The other socket heard the sell-out, and never the holder's admission (frames keep their order).
     expect(other.take((f) => f.data?.admissionToken !== undefined)).toEqual([]);
   }, 40_000);
+
+  it('gives a socket that subscribes after the admission its ticket as a poll would, token included; a wrong ticket nothing', async () => {
+    await stock(t, 'WS-LATE', 2);
+    const startsAt = new Date(Date.now() - 1_000).toISOString();
+    expect((await t.admin('PUT', '/api/drops/WS-LATE', { startsAt, perCustomerLimit: 1, admissionTtlMs: 30_000 })).status).toBe(200);
+    const ticket = (await t.call('POST', '/api/drops/WS-LATE/queue', { customerId: 'late-buyer' })).body.ticket as string;
+    // Admitted before any socket listens (bounded poll of the HTTP route, as a storefront would).
+    let polled: any;
+    for (const until = Date.now() + 15_000; (polled = (await t.call('GET', `/api/drops/WS-LATE/queue/${ticket}`)).body).state !== 'admitted'; ) {
+      if (Date.now() > until) throw new Error(`never admitted: ${JSON.stringify(polled)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const late = await WsClient.connect(`ws://127.0.0.1:${t.node.port}/ws`);
+    const stranger = await WsClient.connect(`ws://127.0.0.1:${t.node.port}/ws`);
+    open.push(late, stranger);
+    await stranger.request({ id: 's', op: 'subscribe', topic: 'drop:WS-LATE', ticket: 'tk_not_a_ticket' });
+    await late.request({ id: 'l', op: 'subscribe', topic: 'drop:WS-LATE', ticket });
+    const current = await late.next((f) => f.topic === 'drop:WS-LATE', 10_000);
+    expect(current.data).toEqual(polled);
+    // The stranger's read answered 404: nothing was sent (a later frame on its socket proves it, frames keep order).
+    await stranger.request({ id: 's2', op: 'subscribe', topic: 'stock:WS-LATE' });
+    await stranger.next((f) => f.topic === 'stock:WS-LATE', 10_000);
+    expect(stranger.take((f) => f.topic === 'drop:WS-LATE')).toEqual([]);
+  }, 40_000);
 });
