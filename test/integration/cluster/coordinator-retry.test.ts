@@ -25,6 +25,15 @@ describe('the coordinator after a failed acquire', () => {
     await db?.drop();
   });
 
+  /** node-a's coordinator over 4 partitions, node-a and node-b live, every peer call through `rpc`. */
+  const coordinatorOf = (rpc: (node: string, msg: unknown) => Promise<unknown>) => {
+    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
+    return new Coordinator({
+      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
+      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
+    });
+  };
+
   it('sends the acquire again to the node that claimed the partitions but failed to load them', async () => {
     const acquires: { node: string; partitions: number[]; ok: boolean }[] = [];
     let failNodeB = true;
@@ -38,11 +47,7 @@ describe('the coordinator after a failed acquire', () => {
       if (!ok) throw new Error('loading the partitions failed: connection terminated');
       return { claims: [] };
     };
-    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
-    const coordinator = new Coordinator({
-      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
-      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
-    });
+    const coordinator = coordinatorOf(rpc);
     try {
       coordinator.start();
       await vi.waitFor(() => expect(acquires.some((a) => a.node === 'node-b' && !a.ok)).toBe(true), { timeout: 10_000 });
@@ -72,11 +77,7 @@ describe('the coordinator after a failed acquire', () => {
       return { claims: [] };
     };
     await sql.query('DELETE FROM partition_owners');
-    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
-    const coordinator = new Coordinator({
-      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
-      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
-    });
+    const coordinator = coordinatorOf(rpc);
     try {
       coordinator.start();
       await vi.waitFor(() => expect(held.get('node-b')!.size).toBeGreaterThan(0), { timeout: 10_000 });
@@ -107,11 +108,7 @@ describe('the coordinator after a failed acquire', () => {
       acquires.push({ node, partitions });
       return { claims: [] };
     };
-    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
-    const coordinator = new Coordinator({
-      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
-      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
-    });
+    const coordinator = coordinatorOf(rpc);
     try {
       coordinator.start();
       // node-c's partitions are taken over although node-b's answer is still outstanding.
@@ -142,11 +139,7 @@ describe('the coordinator after a failed acquire', () => {
       if (node === 'node-b' && acquires.filter((a) => a.node === 'node-b').length === 1) throw new Error('request timed out after 60000 ms');
       return { claims: [] };
     };
-    const member = (nodeId: string) => ({ nodeId, host: '127.0.0.1', port: 1, startedAt: 0 });
-    const coordinator = new Coordinator({
-      sql, databaseUrl: db.url, nodeId: 'node-a', partitions: 4, memberTtlMs: 1_500,
-      members: () => [member('node-a'), member('node-b')], rpc, publish: async () => {}, log: pino({ level: 'silent' }),
-    });
+    const coordinator = coordinatorOf(rpc);
     try {
       coordinator.start();
       await vi.waitFor(() => expect(acquires.some((a) => a.node === 'node-b')).toBe(true), { timeout: 10_000 });
