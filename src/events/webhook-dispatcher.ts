@@ -40,6 +40,11 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<string>();
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly requests = new Set<Promise<void>>();
+  /**
+   * Deliveries whose request ended while a pass was reading the due ones: that read may predate their mark and list
+   * them as still due, and they are no longer in flight, so without this they would be sent a second time.
+   */
+  private endedDuringRead: Set<string> | null = null;
   /** Aborts the requests in flight when the node stops (their deliveries stay pending: the next pass sends them). */
   private readonly stopping = new AbortController();
 
@@ -75,9 +80,11 @@ export class WebhookDispatcher {
     const room = concurrencyMax - this.inFlight.size;
     if (room <= 0) return pollMs;
     // In-flight deliveries are still pending and due: ask for enough to skip them.
-    const due = await store.due(owned, clock.now(), perEndpointMax, room + this.inFlight.size);
+    const ended = (this.endedDuringRead = new Set());
+    const due = await store.due(owned, clock.now(), perEndpointMax, room + this.inFlight.size).finally(() => (this.endedDuringRead = null));
     for (const d of due) {
       const key = `${d.endpointId}/${d.eventId}`;
+      if (ended.has(key)) continue; // the next pass reads it afresh
       const endpointBusy = this.inFlightByEndpoint.get(d.endpointId) ?? 0;
       if (this.inFlight.has(key) || endpointBusy >= perEndpointMax || this.inFlight.size >= concurrencyMax) continue;
       this.track(key, d.endpointId, this.attempt(d));
@@ -91,6 +98,7 @@ export class WebhookDispatcher {
     const done = request
       .catch((err: unknown) => this.deps.log.warn({ err, endpointId }, 'recording a webhook attempt failed; it is tried again'))
       .finally(() => {
+        this.endedDuringRead?.add(key);
         this.inFlight.delete(key);
         const n = (this.inFlightByEndpoint.get(endpointId) ?? 1) - 1;
         if (n <= 0) this.inFlightByEndpoint.delete(endpointId);
