@@ -1,23 +1,20 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
+import { describe, expect, it, vi } from 'vitest';
 import { BloomFilter } from '../../../src/actors/bloom-filter.js';
 import { CheckoutActor } from '../../../src/actors/checkout-actor.js';
-import { runCheckoutSaga, type SagaDeps } from '../../../src/actors/checkout-saga.js';
+import { runCheckoutSaga } from '../../../src/actors/checkout-saga.js';
 import { seededIds } from '../../../src/actors/id-source.js';
 import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
 import { OrderService, type OrderBook } from '../../../src/actors/order-service.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { SimulatedClock } from '../../../src/clock.js';
-import type { CheckoutPlan } from '../../../src/domain/checkout.js';
 import type { CheckoutResponse } from '../../../src/domain/checkout-result.js';
 import { asCheckoutId, asHoldId, asSku, holdIdFor } from '../../../src/domain/ids.js';
 import { emptyInventory } from '../../../src/domain/inventory.js';
-import { priceCart } from '../../../src/domain/pricing.js';
 import { defaultShippingTable } from '../../../src/domain/shipping.js';
 import { defaultTaxRates } from '../../../src/domain/tax.js';
 import { SimulatedPaymentProvider, type SimulatedFault } from '../../../src/payments/simulated-provider.js';
-import type { NewOrder } from '../../../src/persistence/order-writer.js';
+import { address, counts, harness, plan, testSystem, ttlMs } from './saga-harness.js';
 
 /**
  * While the journal is backlogged (the database fell behind), only new stock work waits (429 OVERLOADED): the pin,
@@ -25,8 +22,6 @@ import type { NewOrder } from '../../../src/persistence/order-writer.js';
  * (the first version of the bound did, until a review caught it) stranded pinned holds, kept a cancelled order's
  * units sold, and could free a key whose authorization then happened twice.
  */
-const address = { name: 'Ada', line1: '1 Main St', city: 'New York', postalCode: '10001', country: 'US', region: 'NY' };
-const ttlMs = 60_000;
 
 /** Commits at once; `full` plays a database that has fallen 200,000 rows behind. */
 class BackloggableJournal implements EventJournal {
@@ -40,57 +35,16 @@ class BackloggableJournal implements EventJournal {
   }
 }
 
-let system: ActorSystem;
-let systems = 0;
-beforeEach(() => {
-  system = startActorSystem(`journal-backlog-${++systems}`);
-});
-afterEach(() => system.stop());
-
-function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | void) {
-  const clock = new SimulatedClock();
-  const journal = new BackloggableJournal();
-  const stock = new Map<string, InventoryActor>();
-  for (const [sku, n] of Object.entries(onHand)) {
-    const state = emptyInventory(asSku(sku));
-    state.onHand = n;
-    stock.set(sku, new InventoryActor({ system, journal, clock, partition: 0, entity: `sku:${sku}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state));
-  }
-  const provider = new SimulatedPaymentProvider(fault ? { beforeAuthorize: fault } : {});
-  const orders: NewOrder[] = [];
-  const responses = new Map<string, CheckoutResponse>();
-  const deps: SagaDeps = {
-    inventory: (sku) => stock.get(sku)!,
-    payments: provider,
-    orders: { write: async (o) => (orders.push(o), responses.set(o.idempotencyKey, o.response), 'inserted' as const) },
-    responses: { saveResponse: async (r) => void responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
-    carts: { markCheckedOut: async () => {} },
-    promos: new PromoLedger(async () => ({ total: 0, byCustomer: 0 })),
-    storedResponse: async (key) => responses.get(key) ?? null,
-    recordCompensation: async () => {},
-    holdTtlMs: ttlMs,
-    clock,
-    log: pino({ level: 'silent' }),
-  };
-  const counts = (sku: string) => {
-    const { available, held, sold } = stock.get(sku)!.view;
-    return { available, held, sold };
-  };
-  return { clock, journal, stock, provider, orders, responses, deps, counts };
-}
-
-function plan(lines: { sku: string; qty: number }[], key = 'key-1'): CheckoutPlan {
-  const priced = priceCart({
-    lines: lines.map((l) => ({ product: { sku: asSku(l.sku), name: l.sku, priceMinor: 1_000, currency: 'USD', weightGrams: 100, taxCategory: 'standard' }, qty: l.qty })),
-    promo: null, promoUsage: { total: 0, byCustomer: 0 }, address, shippingMethod: 'standard', taxRates: defaultTaxRates, shippingTable: defaultShippingTable, nowMs: 0,
-  });
-  if (!priced.ok) throw new Error(priced.code);
-  return { key, fingerprint: 'fp', checkoutId: `co_${key}`, orderId: `ord_${key}`, lines, priced: priced.priced, paymentMethod: 'pm_card_visa', address, customerKey: 'cus:1', cartId: null, createdAtMs: 0 };
+/** The saga harness over a journal that can fall behind; the saga's deadlines run on the harness's clock. */
+function backlogged(onHand: Record<string, number>, fault?: () => SimulatedFault | void) {
+  const h = harness(onHand, fault, new BackloggableJournal());
+  h.deps = { ...h.deps, clock: h.clock };
+  return h;
 }
 
 describe('an inventory actor whose journal is backlogged', () => {
   it('still applies the release of a hold a saga already owns (only new work is refused)', async () => {
-    const h = harness({ A: 5 });
+    const h = backlogged({ A: 5 });
     const holdId = asHoldId('h1');
     expect(await h.stock.get('A')!.ask({ t: 'reserve', holdId, qty: 2, ttlMs, checkoutId: 'co_1' })).toMatchObject({ ok: true });
     expect(await h.stock.get('A')!.ask({ t: 'pin', holdId })).toMatchObject({ ok: true });
@@ -98,17 +52,17 @@ describe('an inventory actor whose journal is backlogged', () => {
     // A pinned hold never expires: if this release is refused, nothing else will ever end it.
     const released = await h.stock.get('A')!.ask({ t: 'release', holdId, reason: 'compensated' });
     expect(released).toMatchObject({ ok: true });
-    expect(h.counts('A')).toEqual({ available: 5, held: 0, sold: 0 });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
 });
 
 describe('a saga that meets a backlogged journal', () => {
   it('never leaves a pinned hold behind when it compensates while the journal is backlogged', async () => {
     const p = plan([{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }]);
-    let h!: ReturnType<typeof harness>;
+    let h!: ReturnType<typeof backlogged>;
     // While the provider authorizes, B's hold ends (as an expiry would): A pins, B answers HOLD_EXPIRED and the saga
     // compensates. The database falls behind just then.
-    h = harness({ A: 5, B: 5 }, () => {
+    h = backlogged({ A: 5, B: 5 }, () => {
       void h.stock.get('B')!.ask({ t: 'release', holdId: holdIdFor(asCheckoutId(p.checkoutId), asSku('B')), reason: 'expired' });
     });
     h.deps = { ...h.deps, recordCompensation: async () => void (h.journal.full = true) };
@@ -118,7 +72,7 @@ describe('a saga that meets a backlogged journal', () => {
     expect(h.responses.get('key-1')?.statusCode).toBe(409);
     // A's pinned hold was released by the compensation itself: nothing else would ever end it.
     h.journal.full = false;
-    expect(h.counts('A')).toEqual({ available: 5, held: 0, sold: 0 });
+    expect(counts(h, 'A')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
 });
 
@@ -128,13 +82,13 @@ describe('the checkout actor while the journal is backlogged', () => {
     const journal = new BackloggableJournal();
     const state = emptyInventory(asSku('HOT'));
     state.onHand = 10;
-    const sku = new InventoryActor({ system, journal, clock, partition: 1, entity: 'sku:HOT', snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state);
+    const sku = new InventoryActor({ system: testSystem(), journal, clock, partition: 1, entity: 'sku:HOT', snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state);
     let backlogDuringAuthorize = true;
     const provider = new SimulatedPaymentProvider({ beforeAuthorize: () => void (backlogDuringAuthorize && (journal.full = true)) });
     const responses = new Map<string, CheckoutResponse>();
     const promos = new PromoLedger(async () => ({ total: 0, byCustomer: 0 }));
     const actor = new CheckoutActor({
-      system, partition: 1, journal, knownKeys: new BloomFilter(16), clock, doneEntriesMax: 100, log: pino({ level: 'silent' }),
+      system: testSystem(), partition: 1, journal, knownKeys: new BloomFilter(16), clock, doneEntriesMax: 100, log: pino({ level: 'silent' }),
       lookup: async (key) => {
         const r = responses.get(key);
         return r ? { fingerprint: 'fp', statusCode: r.statusCode, body: r.body } : null;
@@ -174,7 +128,7 @@ describe('the checkout actor while the journal is backlogged', () => {
 
 describe('restocking a cancelled order while the journal is backlogged', () => {
   it('gives the stock back (the order is already cancelled: nothing restocks it later)', async () => {
-    const h = harness({ B: 5 });
+    const h = backlogged({ B: 5 });
     const actor = h.stock.get('B')!;
     const holdId = holdIdFor(asCheckoutId('co_2'), asSku('B'));
     await actor.ask({ t: 'reserve', holdId, qty: 1, ttlMs: 60_000, checkoutId: 'co_2' });
@@ -186,6 +140,6 @@ describe('restocking a cancelled order while the journal is backlogged', () => {
     // cancel() has moved the order to 'cancelled' before it calls restock; a refused commit/return is only logged.
     await orders.restock({ orderId: 'ord_2', checkoutId: 'co_2', items: [{ sku: 'B', qty: 1 }] as never });
     h.journal.full = false;
-    expect(h.counts('B')).toEqual({ available: 5, held: 0, sold: 0 });
+    expect(counts(h, 'B')).toEqual({ onHand: 5, available: 5, held: 0, sold: 0 });
   });
 });

@@ -5,7 +5,7 @@ import type { SagaDeps } from '../../../src/actors/checkout-saga.js';
 import { renderCheckoutResult, type CheckoutOutcome, type CheckoutRejection, type CheckoutResponse } from '../../../src/domain/checkout-result.js';
 import type { CheckoutPlan } from '../../../src/domain/checkout.js';
 import { SimulatedClock } from '../../../src/clock.js';
-import { InventoryActor } from '../../../src/actors/inventory-actor.js';
+import { InventoryActor, type EventJournal } from '../../../src/actors/inventory-actor.js';
 import { MemoryJournal } from './memory-doubles.js';
 import { PromoLedger } from '../../../src/actors/promo-ledger.js';
 import { asSku } from '../../../src/domain/ids.js';
@@ -43,17 +43,21 @@ beforeEach(() => {
 });
 afterEach(() => system.stop());
 
-export function harness(onHand: Record<string, number>, fault?: () => SimulatedFault | void): Harness {
+/** The actor system of the running test (a fresh one per test), for actors a test makes beside the harness's. */
+export const testSystem = (): ActorSystem => system;
+
+/** The saga's deps over real SKU actors holding `onHand`, journaling to `journal` (default: in memory, at once). */
+export function harness<J extends EventJournal = MemoryJournal>(onHand: Record<string, number>, fault?: () => SimulatedFault | void, journal?: J): Harness & { journal: J } {
   const clock = new SimulatedClock();
-  const journal = new MemoryJournal();
+  const journalOf = journal ?? (new MemoryJournal() as unknown as J);
   const stock = new Map<string, InventoryActor>();
   for (const [sku, n] of Object.entries(onHand)) {
     const state = emptyInventory(asSku(sku));
     state.onHand = n;
-    stock.set(sku, new InventoryActor({ system, journal, clock, partition: 0, entity: `sku:${sku}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state));
+    stock.set(sku, new InventoryActor({ system, journal: journalOf, clock, partition: 0, entity: `sku:${sku}`, snapshotEveryEvents: 1e9, onSnapshot: () => {}, onJournalFailure: () => {}, onBug: (e) => { throw e; } }, state));
   }
   const provider = new SimulatedPaymentProvider(fault ? { beforeAuthorize: fault } : {});
-  const h: Harness = { stock, orders: [], responses: new Map(), compensations: [], provider, clock, failOrderWrites: 0, deps: undefined as never };
+  const h: Harness & { journal: J } = { stock, journal: journalOf, orders: [], responses: new Map(), compensations: [], provider, clock, failOrderWrites: 0, deps: undefined as never };
   h.deps = {
     inventory: (sku) => stock.get(sku)!,
     payments: provider,
