@@ -169,7 +169,7 @@ export class DropRoom {
     await this.readPurchases();
     this.expire(now);
     const counts = this.d.counts(this.sku) ?? { available: 0, held: 0 };
-    if (isSoldOut(counts)) return this.announceSoldOut(now);
+    if (isSoldOut(counts)) return this.announceSoldOut();
     this.soldOutAnnounced = false;
     await this.admit(now, counts.available);
   }
@@ -263,7 +263,7 @@ export class DropRoom {
    * `drop:<sku>`, ticket or not. Not one per waiting ticket: a queue of a million would be a million messages through
    * Redis in one turn of the event loop. A poll of any waiting ticket answers sold_out from now on.
    */
-  private announceSoldOut(_now: number): void {
+  private announceSoldOut(): void {
     if (this.soldOutAnnounced) return;
     this.soldOutAnnounced = true;
     this.d.publish(this.sku, null, { sku: this.sku, state: 'sold_out' });
