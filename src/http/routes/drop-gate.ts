@@ -1,5 +1,6 @@
 import type { DropService } from '../../actors/drop-service.js';
-import type { ClaimOutcome } from '../../persistence/drop-store.js';
+import type { ClaimOutcome, DropClaim } from '../../persistence/drop-store.js';
+import type { AdmissionClaims } from '../../domain/admission-token.js';
 import { dropLimits } from '../../config/limits.js';
 import { mergeLines } from '../../domain/checkout.js';
 import { isTransientDbError } from '../../persistence/db-errors.js';
@@ -71,9 +72,11 @@ async function gated(s: NodeServices, drops: DropService, lines: DropLine[], cus
   for (const line of lines) {
     // A retry of a checkout that took its units already runs again, even once the token expired: but only the same
     // checkout (customer and quantity), or a key whose first try failed would buy any quantity without a token.
-    const prior = await drops.claimOf(line.sku, key);
-    const token = prior === null ? tokens.map((t) => drops.verify(line.sku, t, s.nowMs())).find((c) => c !== null && c.customerId === customerId) : undefined;
-    if (prior === null && !token) {
+    // With a valid token the claim itself says whether the key claimed before (one transaction); without one, only a
+    // key that did may go on.
+    const token: AdmissionClaims | null | undefined = tokens.map((t) => drops.verify(line.sku, t, s.nowMs())).find((c) => c !== null && c.customerId === customerId);
+    const prior: DropClaim | null = token ? null : await drops.claimOf(line.sku, key);
+    if (!token && prior === null) {
       await giveBack();
       return errorResponse('ADMISSION_REQUIRED', { sku: line.sku });
     }

@@ -52,7 +52,7 @@ describe('the checkout gate of drop SKUs', () => {
 
   it('refuses a key whose claim was for another quantity or customer: a failed first try buys no other checkout', async () => {
     for (const prior of [{ customerId: 'cust', qty: 1_000 }, { customerId: 'someone', qty: 1 }]) {
-      const { gate, calls } = gateWith({ ...valid, claimOf: async () => prior });
+      const { gate, calls } = gateWith({ ...valid, claim: async () => ({ t: 'existing', ...prior }) });
       expect(((await gate(request({ 'admission-token': 'x' }))) as HttpResponse).body).toMatchObject({ error: { code: 'IDEMPOTENCY_KEY_REUSED', sku: 'DROP' } });
       expect(calls).toEqual([]);
     }
