@@ -17,6 +17,8 @@ export const latencyMetric = 'boxoffice_checkout_seconds';
 export interface RateSample {
   /** Epoch ms of the sample. */
   at: number;
+  /** Checkout answers in the interval that ends here. */
+  checkouts: number;
   checkoutsPerS: number;
   salesPerS: number;
   /** Null when no checkout finished in the window. */
@@ -94,9 +96,11 @@ export class CheckoutRates {
     if (previous === null || reading.at <= previous.at) return;
     const seconds = (reading.at - previous.at) / 1000;
     const p99 = quantileFromBucketDeltas(previous.buckets, reading.buckets, 0.99);
+    const checkouts = Math.max(0, reading.responses - previous.responses);
     this.ring.push({
       at: reading.at,
-      checkoutsPerS: Math.max(0, reading.responses - previous.responses) / seconds,
+      checkouts,
+      checkoutsPerS: checkouts / seconds,
       salesPerS: Math.max(0, reading.sales - previous.sales) / seconds,
       p99Ms: p99 === null ? null : p99 * 1000,
     });

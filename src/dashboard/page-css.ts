@@ -3,6 +3,7 @@ export const pageCss = `
 :root { color-scheme: light dark; --fg: #1b1f24; --bg: #f6f7f9; --panel: #fff; --line: #d0d5dc; --accent: #2563eb; --warn: #b91c1c; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --bg: #111418; --panel: #1a1e24; --line: #333a44; --accent: #60a5fa; --warn: #f87171; } }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; gap: 1rem; align-items: center; padding: 0.5rem 1rem; border-bottom: 1px solid var(--line); background: var(--panel); }
 header h1 { font-size: 1.1rem; margin: 0; }

@@ -42,6 +42,11 @@ function fillTable(id, rows) {
   }
 }
 
+/** The rows, or one row saying there are none. */
+function orNone(rows, cols) {
+  return rows.length === 0 ? emptyRow(cols, 'none') : rows;
+}
+
 function emptyRow(cols, text) {
   const row = [text];
   while (row.length < cols) row.push('');
@@ -77,10 +82,9 @@ function renderRates(rates) {
   const p99 = samples.map((s) => s.p99Ms);
   chart('chart-throughput', perS);
   chart('chart-p99', p99);
-  const seconds = rates.intervalMs / 1000;
   $('throughput-now').textContent = last ? fmt(last.checkoutsPerS, 1) : dash;
   $('sales-now').textContent = last ? fmt(last.salesPerS, 1) : dash;
-  $('checkouts-window').textContent = fmt(perS.reduce((a, b) => a + b * seconds, 0));
+  $('checkouts-window').textContent = fmt(samples.reduce((a, s) => a + s.checkouts, 0));
   $('throughput-max').textContent = fmt(Math.max(0, ...perS), 1);
   $('p99-now').textContent = last ? fmt(last.p99Ms, 1) : dash;
   $('p99-max').textContent = fmt(Math.max(0, ...p99.map((v) => v || 0)), 1);
@@ -137,11 +141,11 @@ function renderPanels(s) {
   fillTable('hot-skus', m.hotSkus === null ? emptyRow(3, dash) : m.hotSkus.map((h) => [h.sku, fmt(h.available), fmt(h.checkoutsPerS, 1)]));
   renderGauges(m);
   const pending = s.pendingOrders;
-  fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : pending.map((o) => [o.orderId, fmt(o.ageS), fmt(o.total / 100, 2) + ' ' + o.currency]));
+  fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : orNone(pending.map((o) => [o.orderId, fmt(o.ageS), fmt(o.total / 100, 2) + ' ' + o.currency]), 3));
   fillTable('provider-latency', m.provider.latency === null ? emptyRow(3, dash) : m.provider.latency.map((c) => [c.call, fmt(c.p99Ms, 1), fmt(c.count)]));
   fillTable('provider-errors', m.provider.errors === null ? emptyRow(3, dash) : m.provider.errors.map((e) => [e.call, e.kind, fmt(e.count)]));
   const queues = m.dropQueues || {};
-  fillTable('drops', s.drops.error ? emptyRow(6, 'unavailable: ' + s.drops.error) : s.drops.map((d) => [d.sku, d.state, fmt(queues[d.sku] === undefined ? d.queued : queues[d.sku]), fmt(d.admitted), fmt(d.sold), fmt(d.remaining)]));
+  fillTable('drops', s.drops.error ? emptyRow(6, 'unavailable: ' + s.drops.error) : orNone(s.drops.map((d) => [d.sku, d.state, fmt(queues[d.sku] === undefined ? d.queued : queues[d.sku]), fmt(d.admitted), fmt(d.sold), fmt(d.remaining)]), 6));
 }
 
 function render(s) {

@@ -17,7 +17,7 @@ import type { RouteDoc } from '../openapi/route-doc.js';
 
 /** Headers of every dashboard answer: nothing runs but our own script, nothing frames the page, nothing is kept. */
 export const dashboardSecurityHeaders: Readonly<Record<string, string>> = Object.freeze({
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
@@ -59,7 +59,7 @@ export const dashboardSnapshotSchema = z.object({
       partitions: z.array(z.object({ partition: z.number().int(), nodeId: z.string(), epoch: z.number().int(), pinned: z.boolean(), isolated: z.boolean() })),
     }),
   ),
-  rates: z.object({ intervalMs: z.number().int(), samples: z.array(z.object({ at: z.number(), checkoutsPerS: z.number(), salesPerS: z.number(), p99Ms: num })) }),
+  rates: z.object({ intervalMs: z.number().int(), samples: z.array(z.object({ at: z.number(), checkouts: z.number().int(), checkoutsPerS: z.number(), salesPerS: z.number(), p99Ms: num })) }),
   metrics: z.object({
     hotSkus: z.array(z.object({ sku: z.string(), available: num, checkoutsPerS: num })).nullable(),
     holds: z.object({ active: num, pinned: num }),
