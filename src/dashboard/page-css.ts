@@ -9,7 +9,7 @@ header { display: flex; gap: 1rem; align-items: center; padding: 0.5rem 1rem; bo
 header h1 { font-size: 1.1rem; margin: 0; }
 #status { flex: 1; opacity: 0.8; }
 main { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 0.75rem; padding: 0.75rem; }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; overflow-x: auto; min-width: 0; }
 #login { max-width: 420px; margin: 3rem auto; }
 .wide { grid-column: 1 / -1; }
 h2 { font-size: 1rem; margin: 0.25rem 0 0.5rem; }

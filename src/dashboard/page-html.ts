@@ -40,7 +40,7 @@ export const pageHtml = `<!doctype html>
     <svg id="chart-p99" class="chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img" aria-label="p99 latency"></svg>
     <p>now <b id="p99-now">—</b> ms · peak <b id="p99-max">—</b> ms</p>
   </section>
-  <section class="panel">
+  <section class="panel wide">
     <h2>Cluster</h2>
     <p>served by <b id="node-id">—</b> · mode <b id="mode">—</b> · coordinator <b id="coordinator">—</b> · unowned <b id="unowned">—</b></p>
     <p id="cluster-error" class="error"></p>
