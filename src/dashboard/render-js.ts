@@ -15,6 +15,16 @@ function fmt(v, digits) {
   return Number(v).toFixed(digits === undefined ? 0 : digits);
 }
 
+/** An amount in minor units, in its currency's own decimals (JPY has none, USD two). */
+function money(minor, currency) {
+  try {
+    const f = new Intl.NumberFormat('en', { style: 'currency', currency });
+    return f.format(minor / Math.pow(10, f.resolvedOptions().maximumFractionDigits));
+  } catch (e) {
+    return minor + ' ' + currency + ' minor units';
+  }
+}
+
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = String(text);
@@ -141,7 +151,7 @@ function renderPanels(s) {
   fillTable('hot-skus', m.hotSkus === null ? emptyRow(3, dash) : m.hotSkus.map((h) => [h.sku, fmt(h.available), fmt(h.checkoutsPerS, 1)]));
   renderGauges(m);
   const pending = s.pendingOrders;
-  fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : orNone(pending.map((o) => [o.orderId, fmt(o.ageS), fmt(o.total / 100, 2) + ' ' + o.currency]), 3));
+  fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : orNone(pending.map((o) => [o.orderId, fmt(o.ageS), money(o.total, o.currency)]), 3));
   fillTable('provider-latency', m.provider.latency === null ? emptyRow(3, dash) : m.provider.latency.map((c) => [c.call, fmt(c.p99Ms, 1), fmt(c.count)]));
   fillTable('provider-errors', m.provider.errors === null ? emptyRow(3, dash) : m.provider.errors.map((e) => [e.call, e.kind, fmt(e.count)]));
   const queues = m.dropQueues || {};

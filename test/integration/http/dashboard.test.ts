@@ -100,6 +100,18 @@ describe('the dashboard routes', () => {
     }, { timeout: 5_000, interval: 200 });
   });
 
+  it('lists the oldest pending orders from PostgreSQL', async () => {
+    await stock(t, 'DASH-PENDING', 5);
+    const pending = await t.call('POST', '/api/checkout', { items: [{ sku: 'DASH-PENDING', qty: 2 }], paymentMethod: 'pm_card_authenticationRequired', address: testAddress }, { 'idempotency-key': 'dash-pending-1' });
+    expect(pending.status).toBe(202);
+    const order = await t.call('GET', `/api/orders/${pending.body.orderId}`);
+    expect(order.body.status).toBe('pending');
+    await vi.waitFor(async () => {
+      const r = await t.admin('GET', '/api/admin/dashboard');
+      expect(r.body.pendingOrders).toContainEqual({ orderId: pending.body.orderId, ageS: expect.any(Number), total: order.body.totals.totalMinor, currency: 'USD' });
+    }, { timeout: 5_000, interval: 200 });
+  });
+
   it('refuses the stream without the token, and with a wrong one', async () => {
     const none = await fetch(`${t.base}/api/admin/dashboard/stream`);
     expect(none.status).toBe(401);
