@@ -16,6 +16,7 @@ import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
 import { nodeServices } from './node/node-services.js';
 import { createDrops, dropsToSockets } from './node/drops.js';
+import { createDashboard } from './node/dashboard.js';
 import type { DropPublisher } from './actors/drop-service.js';
 import { createOrderJobs } from './node/order-jobs.js';
 import { startLiveUpdates } from './node/live-updates.js';
@@ -90,7 +91,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const events = createEvents({ config, sql, core, partitions, metrics, clock, log, topics: live.hub });
   const base = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints });
   const drops = createDrops({ sql, core, topology, checkout: base.checkout, metrics, clock, log, publish: opts.publishDrop ?? dropsToSockets(live.hub) });
-  const services: NodeServices = { ...base, drops };
+  const dashboard = createDashboard({ metrics, core, clock, cluster: base.cluster, drops });
+  const services: NodeServices = { ...base, drops, dashboard: dashboard.service };
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
@@ -106,10 +108,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     if (!closing) events.start();
     if (!closing) stopChores = startChores({ config, core, topology, sweeper, orders, resolver, reconciler, webhooks, retention: retentionJob({ config, sql, metrics, log }), clock, log });
   })();
-  recovered.catch((err: unknown) => {
-    log.fatal({ err }, 'recovery failed');
-    onFatal(err);
-  });
+  recovered.catch(recoveryFailed(log, onFatal));
 
   return {
     port: http.port,
@@ -122,6 +121,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       closing = true;
       stopChores();
       drops.stop();
+      dashboard.close();
       http.close();
       await recovered.catch(() => undefined);
       await closeNode({ events, core, topology, live, sql, log });
@@ -157,6 +157,14 @@ async function recover(core: NodeCore, topology: Topology, log: Logger): Promise
 function paymentProviderOf(config: Config, clock: Clock): PaymentProvider {
   if (config.stripe === null) return new SimulatedPaymentProvider({ latencyMs: config.simPaymentLatencyMs, instanceId: randomBytes(4).toString('hex') });
   return new StripePaymentProvider({ apiKey: config.stripe.apiKey, apiBase: config.stripe.apiBase, clock });
+}
+
+/** A failed recovery is fatal: logged, then handed to onFatal. */
+function recoveryFailed(log: Logger, onFatal: (err: unknown) => void): (err: unknown) => void {
+  return (err) => {
+    log.fatal({ err }, 'recovery failed');
+    onFatal(err);
+  };
 }
 
 function exitOnFatal(log: Logger): (err: unknown) => void {

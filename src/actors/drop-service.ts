@@ -160,6 +160,12 @@ export class DropService {
     return this.o.store.claimOf(sku, claimKey);
   }
 
+  /** The rooms this node holds (at most `limit`, loaded ones only), for the operator dashboard. */
+  async localViews(limit: number): Promise<DropView[]> {
+    const rooms = await Promise.all([...this.rooms.values()].slice(0, limit).map((p) => p.catch(() => null)));
+    return rooms.filter((r): r is DropRoom => r !== null).map((r) => this.view(r));
+  }
+
   /** Steps every room this node owns; forgets the rooms whose partition left, and any a foreign write made stale. */
   private async tick(): Promise<void> {
     const steps: Promise<void>[] = [];

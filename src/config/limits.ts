@@ -507,3 +507,21 @@ export const dropLimits = {
   /** How often every node rereads which SKUs are drops: a new drop is enforced everywhere within this (raises no error). */
   configRefreshMs: 1_000,
 } as const;
+
+/** The operator dashboard at /dashboard (src/dashboard, docs/dashboard.md). */
+export const dashboardLimits = {
+  /** Open dashboard streams per node; the next GET /api/admin/dashboard/stream gets 429 OVERLOADED with Retry-After. */
+  streamsMax: 32,
+  /** How often every open stream is sent a snapshot, and how often the checkout counters are sampled (raises no error). */
+  snapshotIntervalMs: 1_000,
+  /** A heartbeat event this often, so a page can tell a live stream from a stalled one (raises no error). */
+  heartbeatMs: 10_000,
+  /** Samples kept of the throughput and p99 series: five minutes at one a second, the oldest dropped (raises no error). */
+  rateSamplesMax: 300,
+  /** Rows of each list panel (hot SKUs, pending orders, drops, provider errors); the rest are left out (raises no error). */
+  panelRowsMax: 20,
+  /** A snapshot is built at most this often, whatever the number of pages asking (raises no error: pages share it). */
+  snapshotCacheMs: 1_000,
+  /** The pending-order and cluster reads of a snapshot wait this long; past it the panel shows its error (raises no error). */
+  readTimeoutMs: 2_000,
+} as const;

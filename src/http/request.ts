@@ -30,6 +30,22 @@ export interface HttpResponse {
   body?: unknown;
   /** Header names in lower case; a `content-type` here overrides the JSON default. */
   headers?: Record<string, string>;
+  /**
+   * A streamed body instead of `body` (server-sent events): called once the status and headers are written, it must
+   * write its first chunk at once (that sends the headers) and returns what stops it when the client goes away. Only
+   * the HTTP edge streams; elsewhere (forwarding, WebSocket commands) it is never started.
+   */
+  stream?: StreamStart;
 }
+
+/** Where a streamed body goes (src/http/response-stream.ts). */
+export interface StreamSink {
+  /** Sends a chunk; false when it was dropped because the client reads slower than it is sent (or is gone). */
+  write(chunk: string): boolean;
+  /** Ends the response; the stop function is not called after it. */
+  end(): void;
+}
+
+export type StreamStart = (sink: StreamSink) => () => void;
 
 export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;

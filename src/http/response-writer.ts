@@ -37,7 +37,8 @@ function writeCorked(): void {
   if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
 }
 
-export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+/** Writes the status line and every header but content-type, which it returns (written last, or defaulted). */
+export function writeHead(res: uWS.HttpResponse, response: HttpResponse): string | undefined {
   res.writeStatus(statusLines[response.status] as string);
   let contentType: string | undefined;
   const headers = response.headers;
@@ -50,6 +51,11 @@ export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, bod
       else res.writeHeader(name, value);
     }
   }
+  return contentType;
+}
+
+export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+  const contentType = writeHead(res, response);
   if (body === undefined) {
     if (contentType !== undefined) res.writeHeader('content-type', contentType);
     // This uWS build writes 'Content-Length: 0' even for 204; its endWithoutBody() does not finish the response

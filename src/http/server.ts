@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import * as uWS from 'uWebSockets.js';
 import { limits } from '../config/limits.js';
 import { errorResponse } from './error-response.js';
+import { openStream } from './response-stream.js';
 import { serializeBody, writeResponse, writeResponseCorked } from './response-writer.js';
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
@@ -20,6 +21,7 @@ import { isJsonContentType, parseContentLength, readHeaders, UwsHttpRequest } fr
  * - Writes outside the route callback (after await, inside onData) are wrapped in res.cork() so status, headers and
  *   body leave in one syscall.
  * - onData chunks are neutered when the callback returns: they are parsed in place or copied.
+ * - A response with a `stream` (server-sent events) is handed to response-stream.ts, which owns it from then on.
  *
  * Per-request work is kept small for "sold out" at tens of thousands of requests per second: route matching
  * allocates nothing for static routes, the query string is parsed only if a handler reads it, status lines are
@@ -307,6 +309,15 @@ class ServerCore {
     if (exchange.lingerTimer !== null) clearTimeout(exchange.lingerTimer);
     if (exchange.aborted || exchange.done) return;
     exchange.done = true;
+    if (response.stream !== undefined) {
+      try {
+        openStream(exchange.res, response, response.stream, false);
+      } catch (err) {
+        this.logger.error({ err, method: exchange.request.method, path: exchange.request.path }, 'starting a stream failed');
+        exchange.res.close();
+      }
+      return;
+    }
     let body: string | undefined;
     try {
       body = serializeBody(response);
@@ -331,6 +342,7 @@ class ServerCore {
 
   /** Writes inside the route callback, where uWS has already corked the socket. */
   private writeNow(res: uWS.HttpResponse, request: HttpRequest, response: HttpResponse, closeConnection: boolean): void {
+    if (response.stream !== undefined) return openStream(res, response, response.stream, true);
     let body: string | undefined;
     try {
       body = serializeBody(response);

@@ -12,6 +12,7 @@ import type { TaxRate } from '../domain/tax.js';
 import type { AdminOp } from '../actors/topology.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { HttpRequest, HttpResponse } from './request.js';
+import type { DashboardFeed } from '../dashboard/dashboard-feed.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
 export interface NodeServices {
@@ -51,6 +52,8 @@ export interface NodeServices {
   placement: (entity: string, req: HttpRequest) => Promise<HttpResponse | null> | null;
   /** Drops and their waiting rooms (docs/drops.md); absent where a node is built without them. */
   drops?: DropService;
+  /** The operator dashboard's data (docs/dashboard.md): the shared snapshot and its event stream. */
+  dashboard: { snapshot(): Promise<unknown>; feed: DashboardFeed };
   cluster: {
     status(): Promise<unknown>;
     partitions(node: string | null): Promise<unknown>;

@@ -31,7 +31,7 @@ export interface NodeServicesOptions {
 }
 
 /** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
-export function nodeServices(o: NodeServicesOptions): NodeServices {
+export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashboard'> {
   const { config, core, topology, metrics, clock } = o;
   return {
     adminToken: config.adminToken,

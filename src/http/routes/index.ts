@@ -14,6 +14,7 @@ import * as cluster from './cluster-routes.js';
 import * as hooks from './event-webhook-routes.js';
 import { dropGate, noDropsInCarts } from './drop-gate.js';
 import * as drop from './drop-routes.js';
+import * as dashboard from './dashboard-routes.js';
 import { healthzDoc, metricsDoc, readyzDoc } from './probe-docs.js';
 import { openApiDoc, serveOpenApi } from '../openapi/openapi-route.js';
 import { cartEntity, checkoutEntity, orderEntity, skuEntity } from '../../domain/entities.js';
@@ -84,13 +85,21 @@ export function buildRouter(s: NodeServices): Router {
     .add('POST', '/api/admin/webhooks', admin(hooks.postWebhookEndpoint(s)), { doc: hooks.postWebhookEndpointDoc })
     .add('GET', '/api/admin/webhooks', admin(hooks.listWebhookEndpoints(s)), { doc: hooks.listWebhookEndpointsDoc })
     .add('GET', '/api/admin/webhooks/:id', admin(hooks.getWebhookEndpoint(s)), { doc: hooks.getWebhookEndpointDoc })
-    .add('DELETE', '/api/admin/webhooks/:id', admin(hooks.deleteWebhookEndpoint(s)), { doc: hooks.deleteWebhookEndpointDoc });
+    .add('DELETE', '/api/admin/webhooks/:id', admin(hooks.deleteWebhookEndpoint(s)), { doc: hooks.deleteWebhookEndpointDoc })
+    .add('GET', '/dashboard', dashboard.getPage, { doc: dashboard.getPageDoc })
+    .add('GET', '/dashboard/app.js', dashboard.getScript, { doc: dashboard.getScriptDoc })
+    .add('GET', '/dashboard/app.css', dashboard.getStyle, { doc: dashboard.getStyleDoc })
+    .add('GET', '/api/admin/dashboard', admin(dashboard.getSnapshot(s)), { doc: dashboard.getSnapshotDoc })
+    .add('GET', '/api/admin/dashboard/stream', admin(dashboard.getStream(s)), { doc: dashboard.getStreamDoc });
 }
 
 /** Routes answered while the node recovers (their docs say `whileRecovering`; test/unit/http/openapi.test.ts checks). */
-const servedWhileRecovering = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+const servedWhileRecovering = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/dashboard', '/dashboard/app.js', '/dashboard/app.css']);
 
-/** Until recovery finishes, only health, readiness, metrics and the contract answer; everything else is 503 NOT_READY. */
+/**
+ * Until recovery finishes, only health, readiness, metrics, the contract and the dashboard page (not its data) answer;
+ * everything else is 503 NOT_READY.
+ */
 export function readinessGate(s: NodeServices): (req: HttpRequest) => HttpResponse | null {
   return (req) => {
     if (s.ready() || servedWhileRecovering.has(req.path)) return null;

@@ -81,6 +81,13 @@ function send(port: number, m: string, path: string, headers: Record<string, str
     const req = http.request({ agent: noKeepAlive, host: '127.0.0.1', port, method: m, path, headers: payload === null ? headers : { ...headers, 'content-length': String(payload.length) }, timeout: 10_000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
+      // An event stream (the dashboard's) never ends: its first chunk is its answer, then the client goes away.
+      if (res.headers['content-type'] === 'text/event-stream') {
+        return void res.once('data', (d: string) => {
+          resolve({ status: res.statusCode ?? 0, text: d });
+          req.destroy();
+        });
+      }
       res.on('data', (d: string) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, testAddress, type TestNode } from '../../support/node-harness.js';
+import { startTestNode, testAddress, testAdminToken, type TestNode } from '../../support/node-harness.js';
 import type { OpenApiContract } from '../../support/openapi-contract.js';
 
 /**
@@ -121,6 +121,20 @@ describe('the OpenAPI contract on a real node', () => {
     await expectStatus(200, t.call('GET', `/api/drops/OA-DROP/queue/${joined.ticket}`));
     await expectStatus(404, t.call('GET', '/api/drops/OA-DROP/queue/tk_none'));
     await expectStatus(403, checkout('oa-drop-1', { items: [{ sku: 'OA-DROP', qty: 1 }] }));
+  });
+
+  it('matches the dashboard routes', async () => {
+    for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/app.css']) await expectStatus(200, t.call('GET', path));
+    await expectStatus(401, t.call('GET', '/api/admin/dashboard'));
+    await expectStatus(200, t.admin('GET', '/api/admin/dashboard'));
+    await expectStatus(401, t.call('GET', '/api/admin/dashboard/stream'));
+    // An endless stream: its head and first event are checked against the document, then the client goes away.
+    const abort = new AbortController();
+    const r = await fetch(`${t.base}/api/admin/dashboard/stream`, { headers: { authorization: `Bearer ${testAdminToken}` }, signal: abort.signal });
+    const first = await r.body!.getReader().read();
+    abort.abort();
+    const problems = contract.problems({ method: 'GET', path: '/api/admin/dashboard/stream', status: r.status, contentType: r.headers.get('content-type'), body: new TextDecoder().decode(first.value), headers: r.headers });
+    expect(problems).toEqual([]);
   });
 
   it('reached every documented route', () => {

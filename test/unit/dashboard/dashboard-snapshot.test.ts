@@ -1,0 +1,61 @@
+import client from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { CheckoutRates } from '../../../src/dashboard/checkout-rates.js';
+import { clusterPanel, DashboardSnapshots, type DashboardSources } from '../../../src/dashboard/dashboard-snapshot.js';
+import { dashboardLimits } from '../../../src/config/limits.js';
+
+const member = (nodeId: string, partitions: number, drained = false) => ({ nodeId, host: '10.0.0.1', port: 3000, startedAt: 1, partitions, drained, isolated: [] });
+const row = (partition: number, nodeId: string) => ({ partition, nodeId, epoch: 2, pinned: false, isolated: false });
+
+function sources(over: Partial<DashboardSources> = {}): DashboardSources & { reads: number; now: number } {
+  const s: DashboardSources & { reads: number; now: number } = {
+    reads: 0,
+    now: 1_000_000,
+    registry: new client.Registry(),
+    rates: new CheckoutRates(new client.Registry(), { now: () => 0, setTimer: () => ({ cancel: () => undefined }) }),
+    nowMs: (): number => s.now,
+    cluster: {
+      status: async () => ({ nodeId: 'a', mode: 'cluster', partitions: 4, coordinator: 'a', routesVersion: 1, unowned: 0, members: [member('a', 2), member('b', 1, true)] }),
+      partitions: async () => ({ partitions: [row(0, 'a'), row(1, 'a'), row(2, 'b'), row(3, 'gone')] }),
+    },
+    pendingOrders: async (limit: number): Promise<{ orderId: string; createdAt: Date; total: number; currency: string }[]> => {
+      s.reads++;
+      expect(limit).toBe(dashboardLimits.panelRowsMax);
+      return [{ orderId: 'ord_1', createdAt: new Date(s.now - 30_000), total: 2_500, currency: 'USD' }];
+    },
+    drops: async () => [],
+    ...over,
+  };
+  return s;
+}
+
+describe('the dashboard snapshot', () => {
+  it('shows members alive, an owner that left the member list as not alive, and each partition with its owner', async () => {
+    const s = sources();
+    const panel = await clusterPanel(s.cluster);
+    expect(panel.nodes.map((n) => [n.nodeId, n.alive, n.draining, n.partitions])).toEqual([['a', true, false, 2], ['b', true, true, 1], ['gone', false, false, 1]]);
+    expect(panel.partitions.map((p) => p.nodeId)).toEqual(['a', 'a', 'b', 'gone']);
+    expect(panel.coordinator).toBe('a');
+  });
+
+  it('is built at most once per snapshotCacheMs, however many ask', async () => {
+    const s = sources();
+    const snapshots = new DashboardSnapshots(s);
+    const first = await snapshots.get();
+    await Promise.all([snapshots.get(), snapshots.get()]);
+    expect(s.reads).toBe(1);
+    expect(first.pendingOrders).toEqual([{ orderId: 'ord_1', ageS: 30, total: 2_500, currency: 'USD' }]);
+    s.now += dashboardLimits.snapshotCacheMs;
+    await snapshots.get();
+    expect(s.reads).toBe(2);
+  });
+
+  it('carries the error of a part that fails, and shows the rest', async () => {
+    const s = sources({ pendingOrders: async () => Promise.reject(new Error('database away')), cluster: { status: async () => Promise.reject(new Error('redis away')), partitions: async () => ({ partitions: [] }) } });
+    const snapshot = await new DashboardSnapshots(s).get();
+    expect(snapshot.pendingOrders).toEqual({ error: 'database away' });
+    expect(snapshot.cluster).toEqual({ error: 'redis away' });
+    expect(snapshot.drops).toEqual([]);
+    expect(snapshot.metrics.holds).toEqual({ active: null, pinned: null });
+  });
+});
