@@ -32,6 +32,8 @@ export interface NodeServices {
     /** Answers synchronously when the answer comes from memory (sold out, replays), so no promise is made for it. */
     submit(key: string, fingerprint: string, request: CheckoutRequest): CheckoutReply | Promise<CheckoutReply>;
     inFlight(): number;
+    /** Told every answer the checkout route gives on this node (boxoffice_checkouts_total); absent: not counted. */
+    answered?(response: HttpResponse): void;
     /** CHECKOUTS_IN_FLIGHT_MAX: past this many checkouts in flight, new ones answer 429 OVERLOADED with Retry-After. */
     inFlightMax: number;
   };
