@@ -66,7 +66,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
 /**
  * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
  * through the mailbox, counted while in flight (the 429 bound) and by status when answered. Each line's SKU counts as
- * an attempt for the hot-SKU gauges (checkouts of a cart count once the cart is read: not here).
+ * an attempt for the hot-SKU gauges (a cart's lines count when the checkout reads the cart: src/node/checkout-actors.ts).
  */
 function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number): NodeServices['checkout'] {
   let inFlight = 0;

@@ -57,6 +57,10 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     await checkout('b-declined', buy('MET-B', 'pm_card_chargeDeclined'), { status: 402, outcome: 'declined' });
     await checkout('b-pending', buy('MET-B', timeoutCard), { status: 202, outcome: 'pending' });
     await checkout('b-invalid', { items: [{ sku: 'MET-B', qty: 0 }], paymentMethod: 'pm_card_visa', address: testAddress }, { status: 400, outcome: 'rejected' });
+    await stock(t, 'MET-C', 5);
+    const cart = await t.call('POST', '/api/cart/items', { sku: 'MET-C', qty: 2 });
+    expect(cart.status).toBe(201);
+    await checkout('c-cart', { cartId: cart.body.cartId, paymentMethod: 'pm_card_visa', address: testAddress }, { status: 201, outcome: 'confirmed' });
     const hold = await t.admin('POST', '/api/inventory/MET-B/holds', { qty: 2 });
     expect(hold.status).toBe(201);
     scrape = await scrapeMetrics(t.base);
@@ -86,7 +90,7 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
   it('reports the pending order and the authorizations not yet captured (this node runs the chores)', () => {
     expect(scrape.value('boxoffice_orders_pending')).toBe(1);
     expect(scrape.value('boxoffice_order_pending_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
-    expect(scrape.value('boxoffice_authorizations_outstanding')).toBe(3);
+    expect(scrape.value('boxoffice_authorizations_outstanding')).toBe(4);
     expect(scrape.value('boxoffice_webhook_lag_seconds')).toBe(0);
   });
 
@@ -98,6 +102,9 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     expect(Math.round(attemptsA)).toBe(6);
     expect(scrape.value('boxoffice_hot_sku_available', { sku: 'MET-A' })).toBe(0);
     expect(scrape.value('boxoffice_hot_sku_available', { sku: 'MET-B' })).toBe(100 - 1 - 2);
+    // A cart checkout counts its lines once the cart is read.
+    expect(scrape.value('boxoffice_hot_sku_checkouts_per_second', { sku: 'MET-C' })! * metricLimits.hotSkuWindowS).toBeCloseTo(1, 6);
+    expect(scrape.value('boxoffice_hot_sku_available', { sku: 'MET-C' })).toBe(3);
   });
 
   it('reports the partitions served and how they were acquired', () => {
