@@ -12,6 +12,7 @@ import type { TaxRate } from '../domain/tax.js';
 import type { AdminOp } from '../actors/topology.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { HttpRequest, HttpResponse } from './request.js';
+import type { HotSku } from '../metrics/hot-skus.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
 export interface NodeServices {
@@ -42,6 +43,8 @@ export interface NodeServices {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** This node's top SKUs by checkout attempts over the last minute, busiest first (docs/metrics.md); absent in handler tests. */
+  hotSkus?: () => HotSku[];
   /** Outgoing webhook endpoints (`/api/admin/webhooks`, docs/events.md). */
   webhookEndpoints: WebhookEndpoints;
   /** Provider webhooks (PAYMENT_PROVIDER=stripe); null otherwise. */

@@ -58,6 +58,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
       admin: (op) => topology.admin(op),
     },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    hotSkus: () => metrics.hotSkus.top(),
     webhooks: o.webhooks,
     webhookEndpoints: o.webhookEndpoints,
   };

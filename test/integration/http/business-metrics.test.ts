@@ -105,6 +105,10 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     // A cart checkout counts its lines once the cart is read.
     expect(scrape.value('boxoffice_hot_sku_checkouts_per_second', { sku: 'MET-C' })! * metricLimits.hotSkuWindowS).toBeCloseTo(1, 6);
     expect(scrape.value('boxoffice_hot_sku_available', { sku: 'MET-C' })).toBe(3);
+    // The same ranking from code, for a dashboard.
+    const top = t.node.services.hotSkus!();
+    expect(top.map((h) => h.sku).sort()).toEqual(rates.map((s) => s.labels['sku']).sort());
+    expect(top[0]).toEqual({ sku: 'MET-A', available: 0, checkoutsPerSecond: 6 / metricLimits.hotSkuWindowS });
   });
 
   it('reports the partitions served and how they were acquired', () => {
