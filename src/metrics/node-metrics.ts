@@ -40,24 +40,10 @@ export function createMetrics() {
   });
   const stage = (name: string, help: string) =>
     new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
-  const webhookEvents = new client.Counter({
-    name: 'boxoffice_webhook_events_total',
-    help: 'Provider webhook events received, by what they led to (handled, deferred, ignored, unknown, duplicate, discrepancy, invalid).',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const reconcileFindings = new client.Counter({
-    name: 'boxoffice_reconcile_findings_total',
-    help: 'What reconciliation with the payment provider found and did, by kind.',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-  });
-  const retentionDeleted = new client.Counter({
-    name: 'boxoffice_retention_deleted_total',
-    help: 'Rows deleted by the retention jobs, by table (idempotency_keys past IDEMPOTENCY_RETENTION_MS, published outbox rows).',
-    labelNames: ['table'] as const,
-    registers: [registry],
-  });
+  const labelled = <L extends string>(name: string, help: string, label: L) => new client.Counter({ name, help, labelNames: [label] as const, registers: [registry] });
+  const webhookEvents = labelled('boxoffice_webhook_events_total', 'Provider webhook events received, by what they led to (handled, deferred, ignored, unknown, duplicate, discrepancy, invalid).', 'outcome');
+  const reconcileFindings = labelled('boxoffice_reconcile_findings_total', 'What reconciliation with the payment provider found and did, by kind.', 'kind');
+  const retentionDeleted = labelled('boxoffice_retention_deleted_total', 'Rows deleted by the retention jobs, by table (idempotency_keys past IDEMPOTENCY_RETENTION_MS, published outbox rows).', 'table');
   const clusterAuthFailures = new client.Counter({
     name: 'boxoffice_cluster_auth_failures_total',
     help: 'Connections to the node port closed because they did not prove CLUSTER_SECRET (or stalled, or were malformed).',
