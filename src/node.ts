@@ -10,7 +10,7 @@ import { HttpForwarding } from './edge/http-forwarding.js';
 import { buildRouter, readinessGate } from './http/routes/index.js';
 import { startHttpServer } from './http/server.js';
 import type { NodeServices } from './http/services.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { checkoutActorFactory } from './node/checkout-actors.js';
 import { startChores } from './node/chores.js';
 import { closeCore, createCore, flushCore, type NodeCore } from './node/node-core.js';
@@ -22,6 +22,7 @@ import { createOrderJobs } from './node/order-jobs.js';
 import { startLiveUpdates } from './node/live-updates.js';
 import type { TopicHub } from './edge/topic-hub.js';
 import { retentionJob } from './node/retention-jobs.js';
+import { wireMetricSources } from './node/metric-sources.js';
 import { createWebhooks } from './node/webhooks.js';
 import { createEvents, type NodeEvents } from './node/events.js';
 import { openStorage } from './node/storage.js';
@@ -84,7 +85,6 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log, partitions });
   const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
-
   const forwarding = new HttpForwarding(topology.link, log);
   let ready = false;
   const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
@@ -93,6 +93,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const drops = createDrops({ sql, core, topology, checkout: base.checkout, metrics, clock, log, publish: opts.publishDrop ?? dropsToSockets(live.hub) });
   const dashboard = createDashboard({ metrics, core, clock, cluster: base.cluster, drops });
   const services: NodeServices = { ...base, drops, dashboard: dashboard.service };
+  wireMetricSources({ metrics, core, topology, drops, sql, log });
   const router = buildRouter(services);
   forwarding.serve(router);
   const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
@@ -124,13 +125,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       dashboard.close();
       http.close();
       await recovered.catch(() => undefined);
-      await closeNode({ events, core, topology, live, sql, log });
+      await closeNode({ events, core, topology, live, sql, log, metrics });
     },
   };
 }
 
-/** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, then the storage. */
-async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger }): Promise<void> {
+/** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, the storage, the metrics. */
+async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger; metrics: Metrics }): Promise<void> {
   const { core, log } = n;
   await n.events.stop();
   if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
@@ -141,6 +142,7 @@ async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topo
   await n.live.close();
   await closeCore(core);
   await n.sql.close();
+  n.metrics.close();
 }
 
 /** Products, known keys, then this node's partitions (snapshots, journal tails, unfinished checkouts). */

@@ -52,6 +52,12 @@ function parsePromNumber(s: string): number {
   return Number(s);
 }
 
+/** The sum of every series of `name` (a counter split by a label, such as boxoffice_drop_admissions_total{sku}), or null. */
+export function sumValue(text: string, name: string): number | null {
+  const samples = parseSamples(text).filter((s) => s.name === name);
+  return samples.length === 0 ? null : samples.reduce((sum, s) => sum + s.value, 0);
+}
+
 /** The first sample of `name` (a gauge such as process_resident_memory_bytes), or null. */
 export function gaugeValue(text: string, name: string): number | null {
   return parseSamples(text).find((s) => s.name === name)?.value ?? null;

@@ -1,7 +1,7 @@
 import { benchProduct } from '../lib/catalog-import.js';
 import { LatencyHistogram } from '../lib/histogram.js';
 import { requestJson } from '../lib/http.js';
-import { gaugeValue } from '../lib/prometheus.js';
+import { sumValue } from '../lib/prometheus.js';
 import { runContender, scrapeMetrics, type BenchEnv, type Live } from '../lib/run-contender.js';
 import { notRunRecord, type RunRecord } from '../lib/run-record.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -93,7 +93,7 @@ async function driveDrop(live: Live, buyers: number, units: number) {
       ordersPerSec: Math.round(sale.sold / sale.seconds),
       admitToOrderP50Ms: sale.latency.p50Ms,
       admitToOrderP99Ms: sale.latency.p99Ms,
-      admissionsCounted: gaugeValue(metricsText, 'boxoffice_drop_admissions_total'),
+      admissionsCounted: sumValue(metricsText, 'boxoffice_drop_admissions_total'),
     },
   };
 }

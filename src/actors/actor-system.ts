@@ -23,6 +23,8 @@ export interface ActorRef<M> {
 
 export interface ActorSystem {
   spawn<S, M>(spec: ActorSpec<S, M>): ActorRef<M>;
+  /** The deepest mailbox per kind of actor: the part of its name before the first ':' (`sku`, `checkouts`). */
+  mailboxDepths(): Map<string, number>;
   stop(): void;
 }
 
@@ -42,7 +44,17 @@ const drainSignal = Symbol('drain');
 export function startActorSystem(name: string): ActorSystem {
   const root = nact.start({ name } as never) as nact.ActorSystemRef;
   const names = new Set<string>();
+  const live = new Set<ActorRef<unknown>>();
   return {
+    mailboxDepths() {
+      const deepest = new Map<string, number>();
+      for (const ref of live) {
+        const colon = ref.name.indexOf(':');
+        const kind = colon < 0 ? ref.name : ref.name.slice(0, colon);
+        deepest.set(kind, Math.max(deepest.get(kind) ?? 0, ref.queued()));
+      }
+      return deepest;
+    },
     spawn<S, M>(spec: ActorSpec<S, M>): ActorRef<M> {
       assert.ok(spec.name.length > 0, 'actors are always named');
       assert.ok(!names.has(spec.name), `actor ${spec.name} already exists`);
@@ -74,6 +86,7 @@ export function startActorSystem(name: string): ActorSystem {
         stop() {
           stopped = true;
           names.delete(spec.name);
+          live.delete(self as ActorRef<unknown>);
           nact.stop(ref);
         },
       };
@@ -109,6 +122,7 @@ export function startActorSystem(name: string): ActorSystem {
         nactName(spec.name),
         { initialState: spec.initialState },
       ) as nact.Ref<typeof drainSignal>;
+      live.add(self as ActorRef<unknown>);
       return self;
     },
     stop() {

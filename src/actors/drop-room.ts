@@ -28,7 +28,7 @@ export interface RoomDeps {
   publish: DropPublisher;
   newTicketId(): string;
   newSeed(): string;
-  counted: { admitted(n: number): void; expired(n: number): void };
+  counted: { admitted(sku: string, n: number): void; expired(n: number): void };
 }
 
 interface Ticket {
@@ -254,7 +254,7 @@ export class DropRoom {
       this.open.push(t);
     }
     this.cursor += batch.length;
-    this.d.counted.admitted(batch.length);
+    this.d.counted.admitted(this.sku, batch.length);
     for (const t of batch) this.d.publish(this.sku, t.ticket, this.view(t, now));
   }
 

@@ -45,6 +45,8 @@ export interface DropServiceOptions extends Omit<RoomDeps, 'newTicketId' | 'newS
 export class DropService {
   private configs = new Map<string, DropRow>();
   private readonly rooms = new Map<string, Promise<DropRoom>>();
+  /** Each room once loaded, by its promise (read synchronously by the metrics). */
+  private readonly loadedRooms = new WeakMap<Promise<DropRoom>, DropRoom>();
   private readonly timers = new Map<string, TimerHandle>();
   private stopped = false;
   private loaded = false;
@@ -108,9 +110,10 @@ export class DropService {
       const config = this.configs.get(sku) ?? (await this.o.store.get(sku));
       if (config === null) return fail('DROP_NOT_FOUND', { sku });
       this.configs.set(sku, config);
-      room = this.rooms.get(sku) ?? DropRoom.load(config, this.deps);
-      this.rooms.set(sku, room);
-      room.catch(() => this.rooms.delete(sku));
+      const loading = this.rooms.get(sku) ?? DropRoom.load(config, this.deps);
+      this.rooms.set(sku, loading);
+      loading.then((r) => this.loadedRooms.set(loading, r), () => this.rooms.delete(sku));
+      room = loading;
     }
     return room;
   }
@@ -164,6 +167,16 @@ export class DropService {
   async localViews(limit: number): Promise<DropView[]> {
     const rooms = await Promise.all([...this.rooms.values()].slice(0, limit).map((p) => p.catch(() => null)));
     return rooms.filter((r): r is DropRoom => r !== null).map((r) => this.view(r));
+  }
+
+  /** Buyers waiting in each loaded room of this node (boxoffice_drop_queue_length). */
+  queueLengths(): { sku: string; waiting: number }[] {
+    const out: { sku: string; waiting: number }[] = [];
+    for (const [sku, p] of this.rooms) {
+      const room = this.loadedRooms.get(p);
+      if (room) out.push({ sku, waiting: Math.max(0, room.queued - room.admittedCount) });
+    }
+    return out;
   }
 
   /** Steps every room this node owns; forgets the rooms whose partition left, and any a foreign write made stale. */

@@ -6,6 +6,7 @@ import {
   decideInventory,
   opensWork,
   inventoryToSnapshot,
+  oversoldUnits,
   type InventoryCommand,
   type InventoryEvent,
   type InventoryReply,
@@ -50,6 +51,8 @@ export interface InventoryActorDeps {
   askClock?: Clock;
   /** The available count after a row commits, when it differs from the last one told (live `stock:<sku>` updates). */
   onAvailable?: (available: number) => void;
+  /** Units by which sold + held newly exceed on hand (boxoffice_oversold_units_total: must never be called). */
+  onOversold?: (units: number) => void;
 }
 
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
@@ -81,12 +84,15 @@ export class InventoryActor {
   private readonly state: InventoryState;
   /** The available count last told to onAvailable (starts at the loaded count: a load is no change). */
   private availableTold: number;
+  /** The largest oversell already reported (the registry reports one found at load). */
+  private oversoldTold: number;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
     this.state = state;
     this.lastActiveMs = deps.clock.now();
     this.view = { ...countsOf(state), pendingWrites: 0 };
     this.availableTold = this.view.available;
+    this.oversoldTold = oversoldUnits(state);
     for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
     this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
       name: deps.entity,
@@ -120,6 +126,13 @@ export class InventoryActor {
 
   queued(): number {
     return this.ref.queued();
+  }
+
+  /** Open holds: active (expire by TTL) and pinned (a payment in flight). */
+  holdCounts(): { active: number; pinned: number } {
+    let pinned = 0;
+    for (const h of this.state.holds.values()) if (h.status === 'pinned') pinned++;
+    return { active: this.state.holds.size - pinned, pinned };
   }
 
   /** Holds pinned by a saga whose deadline passed before `beforeMs` (a pinned hold never expires by itself). */
@@ -164,9 +177,14 @@ export class InventoryActor {
       return state;
     }
     const d = decideInventory(state, cmd, nowMs);
-    for (const e of d.events) {
-      applyInventoryEvent(state, e);
-      if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
+    try {
+      for (const e of d.events) {
+        applyInventoryEvent(state, e);
+        if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
+      }
+    } finally {
+      // The domain asserts this cannot happen; if it ever does, the assertion throws, and it is counted first.
+      this.tellOversold();
     }
     Object.assign(this.view, countsOf(state));
     if (d.events.length > 0) this.persist(d.events, d.reply, reply);
@@ -234,6 +252,13 @@ export class InventoryActor {
     } catch (err) {
       this.deps.onBug(err);
     }
+  }
+
+  private tellOversold(): void {
+    const units = oversoldUnits(this.state);
+    if (units <= this.oversoldTold) return;
+    this.deps.onOversold?.(units - this.oversoldTold);
+    this.oversoldTold = units;
   }
 
   private settle(): void {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { partitionOf, skuEntity } from '../domain/entities.js';
 import { asSku } from '../domain/ids.js';
-import { countsOf, emptyInventory, type Hold, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
+import { countsOf, emptyInventory, oversoldUnits, type Hold, type InventorySnapshot, type InventoryState, type InventoryView } from '../domain/inventory.js';
 import type { ActorSystem } from './actor-system.js';
 import type { Clock } from '../clock.js';
 import { InventoryActor, type EventJournal } from './inventory-actor.js';
@@ -20,6 +20,8 @@ export interface InventoryRegistryDeps {
   log: Logger;
   /** A SKU's available count changed and the change committed (this node owns the SKU). */
   onAvailableChanged?: (sku: string, available: number) => void;
+  /** Units sold beyond a SKU's stock were found (a bug: boxoffice_oversold_units_total, logged with the SKU). */
+  onOversold?: (units: number) => void;
 }
 
 /**
@@ -45,6 +47,7 @@ export class InventoryRegistry {
 
   /** Recovery and partition loads: a SKU with holds or returned orders gets an actor now; an idle one is kept as counts. */
   restore(sku: string, state: InventoryState): void {
+    this.oversold(sku, oversoldUnits(state));
     if (state.holds.size === 0 && state.returnedOrders.size === 0) this.dormant.set(sku, { ...countsOf(state), pendingWrites: 0 });
     else this.load(sku, state);
   }
@@ -88,12 +91,31 @@ export class InventoryRegistry {
         onBug: (err) => this.deps.log.error({ err, sku }, 'inventory actor bug'),
         ...(this.deps.onQueueWait ? { onQueueWait: this.deps.onQueueWait } : {}),
         ...(this.deps.askClock ? { askClock: this.deps.askClock } : {}),
+        onOversold: (units: number) => this.oversold(sku, units),
         ...(this.deps.onAvailableChanged ? { onAvailable: (available: number) => this.deps.onAvailableChanged!(sku, available) } : {}),
       },
       state,
     );
     this.actors.set(sku, actor);
     return actor;
+  }
+
+  private oversold(sku: string, units: number): void {
+    if (units <= 0) return;
+    this.deps.log.error({ sku, units }, 'units sold beyond stock (a bug: sold + held exceed on hand)');
+    this.deps.onOversold?.(units);
+  }
+
+  /** Open holds of the live actors (idle SKUs hold nothing): active and pinned. */
+  holdCounts(): { active: number; pinned: number } {
+    let active = 0;
+    let pinned = 0;
+    for (const actor of this.actors.values()) {
+      const c = actor.holdCounts();
+      active += c.active;
+      pinned += c.pinned;
+    }
+    return { active, pinned };
   }
 
   /** SKUs with a live actor that are sold out with no write in flight (at most `max`): what peers may answer from. */

@@ -8,6 +8,7 @@ import type { SqlClient } from '../persistence/sql.js';
 import type { KeyFilter } from './bloom-filter.js';
 import type { CheckoutActor, StoredResponse } from './checkout-actor.js';
 import type { InventoryRegistry } from './inventory-registry.js';
+import type { AcquireReason } from '../metrics/business-counters.js';
 import { replayJournal } from './recovery.js';
 
 /**
@@ -40,7 +41,7 @@ export interface PartitionHostDeps {
   /** Drives a release's wait for its checkouts. */
   clock: Clock;
   /** A partition arrived (carts cached under an earlier owner may be stale). */
-  onAcquired?: (partitions: number[]) => void;
+  onAcquired?: (partitions: number[], reason: AcquireReason) => void;
   log: Logger;
 }
 
@@ -128,7 +129,7 @@ export class PartitionHost {
    * Claims `partitions` (epoch bump), loads their state and serves them. Local state left from an earlier
    * ownership is dropped first: it may be stale. Resolves with the claims (for the routing table).
    */
-  async acquire(partitions: number[]): Promise<PartitionClaim[]> {
+  async acquire(partitions: number[], reason: AcquireReason = 'start'): Promise<PartitionClaim[]> {
     const wanted = [...new Set(partitions)].filter((p) => !this.moving.has(p)).sort((a, b) => a - b);
     if (wanted.length === 0) return [];
     const startedMs = performance.now();
@@ -151,7 +152,7 @@ export class PartitionHost {
         this.served.set(c.partition, c.epoch);
       }
       await this.resumeSagas(state.unfinished);
-      this.deps.onAcquired?.(wanted);
+      this.deps.onAcquired?.(wanted, reason);
       this.deps.log.info({ partitions: rangeText(wanted), ms: Math.round(performance.now() - startedMs), skus: state.skus.size, events: rows.events.length, resumed: state.unfinished.length }, 'partitions acquired');
       return claims;
     } catch (err) {

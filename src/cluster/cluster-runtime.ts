@@ -9,7 +9,8 @@ import { partitionOf } from '../domain/entities.js';
 import type { SqlClient } from '../persistence/sql.js';
 import type { ZodType } from 'zod';
 import type { ClusterLink, PeerHandler, PeerMessage } from './cluster-link.js';
-import { adminMessage, partitionsMessage, servedMessage } from './peer-schemas.js';
+import type { AcquireReason } from '../metrics/business-counters.js';
+import { acquireMessage, adminMessage, partitionsMessage, servedMessage } from './peer-schemas.js';
 import { Coordinator, loadOverrides } from './coordinator.js';
 import { readCoordinator } from './coordinator-lease.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -18,7 +19,7 @@ import { RouteWaiters } from './route-waiters.js';
 import { readOwnerRoutes, RoutingTable, type Route } from './routing-table.js';
 import { PeerPool, startTransportServer, type TransportServer } from './transport.js';
 
-type AcquireMessage = PeerMessage & { t: 'acquire'; partitions: number[] };
+type AcquireMessage = PeerMessage & { t: 'acquire'; partitions: number[]; reason?: 'move' | 'failover' | 'retry' };
 type ReleaseMessage = PeerMessage & { t: 'release'; partitions: number[] };
 type AdminMessage = PeerMessage & { t: 'admin'; op: AdminOp };
 
@@ -81,7 +82,7 @@ export class ClusterRuntime implements ClusterLink {
       log: deps.log,
       clock: deps.clock,
     });
-    this.onPeerMessage<AcquireMessage>('acquire', partitionsMessage('acquire'), (msg) => this.onAcquire(msg.partitions));
+    this.onPeerMessage<AcquireMessage>('acquire', acquireMessage, (msg) => this.onAcquire(msg.partitions, msg.reason ?? 'failover'));
     this.onPeerMessage<ReleaseMessage>('release', partitionsMessage('release'), (msg) => this.onRelease(msg.partitions));
     this.onPeerMessage<AdminMessage>('admin', adminMessage, (msg) => this.onAdmin(msg.op));
     this.onPeerMessage<PeerMessage>('served', servedMessage, async () => ({ partitions: deps.host.heldPartitions() }));
@@ -111,7 +112,7 @@ export class ClusterRuntime implements ClusterLink {
     });
     this.joined = { redis, routing, server };
     const mine = (await readOwnerRoutes(this.deps.sql)).filter((r) => r.nodeId === this.nodeId).map((r) => r.partition);
-    if (mine.length > 0) await this.onAcquire(mine);
+    if (mine.length > 0) await this.onAcquire(mine, 'start');
     const membership = await Membership.start({
       redis,
       keyPrefix: prefix,
@@ -254,8 +255,8 @@ export class ClusterRuntime implements ClusterLink {
     return entry.handler(checked.data as PeerMessage, from);
   }
 
-  private async onAcquire(partitions: number[]): Promise<{ claims: Route[] }> {
-    const claims = await this.deps.host.acquire(partitions);
+  private async onAcquire(partitions: number[], reason: AcquireReason): Promise<{ claims: Route[] }> {
+    const claims = await this.deps.host.acquire(partitions, reason);
     const routes = claims.map((c) => ({ partition: c.partition, nodeId: this.nodeId, epoch: c.epoch }));
     await this.publish(routes);
     for (const c of claims) this.waiters.announce(c.partition, Infinity);

@@ -273,7 +273,7 @@ export class Coordinator {
   private async failOver(to: string, partitions: number[], result: ReconcileResult): Promise<void> {
     const startedMs = this.now();
     try {
-      await this.deps.rpc(to, { t: 'acquire', partitions }, coordinatorLimits.acquireRpcTimeoutMs);
+      await this.deps.rpc(to, { t: 'acquire', partitions, reason: 'failover' }, coordinatorLimits.acquireRpcTimeoutMs);
       for (const p of partitions) this.unserved.delete(p);
       this.noteMoved(result, partitions, startedMs);
       this.deps.log.info({ to, partitions: partitions.length }, 'failover: partitions taken over');
@@ -292,7 +292,7 @@ export class Coordinator {
       const reply = (await this.deps.rpc(from, { t: 'release', partitions: step }, coordinatorLimits.releaseRpcTimeoutMs)) as { error?: { details?: { reason?: string } } };
       if (reply.error) throw new Error(reply.error.details?.reason ?? 'release refused');
       released = true;
-      await this.deps.rpc(to, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs);
+      await this.deps.rpc(to, { t: 'acquire', partitions: step, reason: 'move' }, coordinatorLimits.acquireRpcTimeoutMs);
       this.noteMoved(result, step, startedMs);
       for (const p of step) {
         this.moveBackoff.delete(p);
@@ -308,7 +308,7 @@ export class Coordinator {
       log.warn({ from, to, partitions: step.length, err: (err as Error).message }, 'move failed; it is tried again after a backoff');
       // Released but not taken: the old owner takes the partitions back, so they are not left without a server.
       if (released) {
-        await this.deps.rpc(from, { t: 'acquire', partitions: step }, coordinatorLimits.acquireRpcTimeoutMs).then(
+        await this.deps.rpc(from, { t: 'acquire', partitions: step, reason: 'retry' }, coordinatorLimits.acquireRpcTimeoutMs).then(
           () => step.forEach((p) => this.unserved.delete(p)),
           (e: unknown) => {
             step.forEach((p) => this.unserved.add(p));

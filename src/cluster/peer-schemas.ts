@@ -18,6 +18,9 @@ const holdId = z.string().min(1).max(limits.idLengthMax + limits.skuLengthMax + 
 export const partitionsMessage = <T extends 'acquire' | 'release'>(t: T) =>
   z.object({ t: z.literal(t), partitions: z.array(partitionNumber).max(clusterLimits.partitionsMax) });
 
+/** An acquire says why (boxoffice_partition_acquisitions_total); a coordinator of an older build sends no reason. */
+export const acquireMessage = partitionsMessage('acquire').extend({ reason: z.enum(['move', 'failover', 'retry']).optional() });
+
 /** The coordinator asks a node which partitions it holds (served or in motion). */
 export const servedMessage = z.object({ t: z.literal('served') });
 export const servedReply = z.object({ partitions: z.array(partitionNumber).max(clusterLimits.partitionsMax) });

@@ -525,3 +525,21 @@ export const dashboardLimits = {
   /** The pending-order and cluster reads of a snapshot wait this long; past it the panel shows its error (raises no error). */
   readTimeoutMs: 2_000,
 } as const;
+
+/** Metrics (src/metrics, docs/metrics.md): every label value and tracker is bounded, so a scrape stays small. */
+export const metricLimits = {
+  /** SKUs with hot-SKU series (boxoffice_hot_sku_*): the top this many by checkout attempts (raises no error). */
+  hotSkusTopN: 10,
+  /** SKUs the hot-SKU tracker counts at once; a new SKU past it is not counted until idle ones are pruned (raises no error). */
+  hotSkusTrackedMax: 10_000,
+  /** The hot-SKU window: attempts of the last this many seconds count (raises no error). */
+  hotSkuWindowS: 60,
+  /** Distinct drop SKUs named in `sku` labels; later ones are counted as `other` (raises no error). */
+  dropSkuLabelsMax: 100,
+  /** Gauges read from PostgreSQL are read at most this often; scrapes between get the cached values (raises no error). */
+  databaseGaugeCacheMs: 5_000,
+  /** A gauge query not answered within this is abandoned; the scrape keeps the last values (raises no error). */
+  databaseGaugeTimeoutMs: 1_000,
+  /** Resolution of the event-loop delay monitor, in ms (raises no error). */
+  eventLoopResolutionMs: 10,
+} as const;

@@ -92,6 +92,11 @@ export function availableOf(s: InventoryState): number {
   return s.onHand - s.held - s.sold;
 }
 
+/** Units by which sold + held exceed on hand: 0 always, unless a bug sold stock that was not there. */
+export function oversoldUnits(s: { onHand: number; held: number; sold: number }): number {
+  return Math.max(0, s.sold + s.held - s.onHand);
+}
+
 export function countsOf(s: InventoryState): InventoryCounts {
   return { sku: s.sku, onHand: s.onHand, available: availableOf(s), held: s.held, sold: s.sold };
 }

@@ -13,6 +13,7 @@ import type { AdminOp } from '../actors/topology.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import type { DashboardFeed } from '../dashboard/dashboard-feed.js';
+import type { HotSku } from '../metrics/hot-skus.js';
 
 /** What the routes need of a running node; routes are plain functions over this (testable without sockets). */
 export interface NodeServices {
@@ -33,6 +34,8 @@ export interface NodeServices {
     /** Answers synchronously when the answer comes from memory (sold out, replays), so no promise is made for it. */
     submit(key: string, fingerprint: string, request: CheckoutRequest): CheckoutReply | Promise<CheckoutReply>;
     inFlight(): number;
+    /** Told every answer the checkout route gives on this node (boxoffice_checkouts_total); absent: not counted. */
+    answered?(response: HttpResponse): void;
     /** CHECKOUTS_IN_FLIGHT_MAX: past this many checkouts in flight, new ones answer 429 OVERLOADED with Retry-After. */
     inFlightMax: number;
   };
@@ -41,6 +44,8 @@ export interface NodeServices {
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** This node's top SKUs by checkout attempts over the last minute, busiest first (docs/metrics.md); absent in handler tests. */
+  hotSkus?: () => HotSku[];
   /** Outgoing webhook endpoints (`/api/admin/webhooks`, docs/events.md). */
   webhookEndpoints: WebhookEndpoints;
   /** Provider webhooks (PAYMENT_PROVIDER=stripe); null otherwise. */

@@ -50,7 +50,12 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
   const prepare: PrepareDeps = {
     product: (sku) => core.catalog.product(sku),
     promotion: (code) => core.catalog.promotion(code),
-    cart: (cartId) => topology.carts.get(cartId),
+    // A cart checkout's lines are known once its cart is read: each counts as an attempt for the hot-SKU gauges.
+    cart: async (cartId) => {
+      const cart = await topology.carts.get(cartId);
+      for (const line of cart?.lines ?? []) metrics.hotSkus.count(line.sku);
+      return cart;
+    },
     inventoryView: (sku) => topology.inventoryView(sku),
     promos: topology.promos,
     taxRates: defaultTaxRates,

@@ -47,6 +47,6 @@ export function createDrops(o: DropsOptions): DropService {
     counts: (sku) => o.core.inventory.view(sku),
     checkouts: o.checkout,
     ...(o.publish ? { publish: o.publish } : {}),
-    counted: { admitted: (n) => o.metrics.dropAdmissions.inc(n), expired: (n) => o.metrics.dropExpirations.inc(n) },
+    counted: { admitted: (sku, n) => o.metrics.countDropAdmissions(sku, n), expired: (n) => o.metrics.dropExpirations.inc(n) },
   });
 }

@@ -67,7 +67,7 @@ export interface NodeCore {
 
 export function createCore(o: CoreOptions): NodeCore {
   const { config, sql, partitions, clock, log, metrics } = o;
-  const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => o.onFatal(e) });
+  const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => o.onFatal(e), onBatch: (rows, s) => metrics.observeJournalBatch(rows, s) });
   const epochs = new Map<number, number>();
   const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, o.fenced);
   const onJournalFailure = (err: unknown) => {
@@ -79,6 +79,7 @@ export function createCore(o: CoreOptions): NodeCore {
   const inventory = new InventoryRegistry({
     system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),
+    onOversold: (units) => metrics.countOversold(units),
     ...(o.onAvailableChanged ? { onAvailableChanged: o.onAvailableChanged } : {}),
   });
   const promotionStore = new PromotionStore(sql);
@@ -95,7 +96,8 @@ export function createCore(o: CoreOptions): NodeCore {
     forceReservePromo: o.forceReservePromo,
     newCheckoutActor: o.newCheckoutActor,
     flushSnapshots: () => snapshots.flush(),
-    onAcquired: (acquired) => {
+    onAcquired: (acquired, reason) => {
+      metrics.countAcquired(reason, acquired.length);
       carts.forgetCached();
       // Counts of promotions that arrived are read again from the database when next used.
       const arrived = new Set(acquired);

@@ -14,6 +14,7 @@ import type { HttpPlacement } from '../edge/http-forwarding.js';
 import type { NodeServices } from '../http/services.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { Metrics } from '../metrics.js';
+import { errorCodeOf } from '../metrics/checkout-outcomes.js';
 import type { NodeCore } from './node-core.js';
 
 export interface NodeServicesOptions {
@@ -57,6 +58,7 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
       admin: (op) => topology.admin(op),
     },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    hotSkus: () => metrics.hotSkus.top(),
     webhooks: o.webhooks,
     webhookEndpoints: o.webhookEndpoints,
   };
@@ -64,31 +66,38 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
 
 /**
  * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
- * through the mailbox, counted while in flight (the 429 bound) and by status when answered.
+ * through the mailbox, counted while in flight (the 429 bound) and by status when answered. Each line's SKU counts as
+ * an attempt for the hot-SKU gauges (a cart's lines count when the checkout reads the cart: src/node/checkout-actors.ts).
  */
 function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number): NodeServices['checkout'] {
   let inFlight = 0;
-  const counted = (reply: CheckoutReply): CheckoutReply => {
-    metrics.countCheckoutResponse(checkoutStatusOf(reply.result), reply.replayed);
+  const counted = (reply: CheckoutReply, path: 'edge' | 'actor'): CheckoutReply => {
+    const r = reply.result;
+    metrics.countCheckoutResponse(checkoutStatusOf(r), reply.replayed);
+    if (!reply.replayed && r.t === 'rejected' && r.code === 'OUT_OF_STOCK') metrics.checkouts.soldOut(path);
     return reply;
   };
   return {
     inFlight: () => inFlight,
     inFlightMax,
+    answered: (response) => {
+      if (response.headers?.['idempotent-replayed'] !== 'true') metrics.checkouts.count(response.status, errorCodeOf(response.body));
+    },
     submit(key: string, fingerprint: string, request: CheckoutRequest) {
       const partition = checkoutPartition(key, partitions);
       const actor = host.checkoutActor(partition);
       // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
       if (actor === undefined) return { result: refused('PARTITION_UNAVAILABLE', { partition }), replayed: false };
+      if (request.items) for (const line of request.items) metrics.hotSkus.count(line.sku);
       const fast = actor.answerFromMemory(key, fingerprint, request);
-      if (fast) return counted(fast);
+      if (fast) return counted(fast, 'edge');
       inFlight++;
       const end = metrics.checkoutSeconds.startTimer();
       return actor.submit(key, fingerprint, request).then(
         (reply) => {
           inFlight--;
           end();
-          return counted(reply);
+          return counted(reply, 'actor');
         },
         (err: unknown) => {
           inFlight--;

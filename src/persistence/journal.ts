@@ -41,6 +41,8 @@ export interface GroupCommitOptions {
   onFatal: (err: Error) => void;
   /** Rows waiting for or in a commit at which `backlogged()` turns true (default persistenceLimits.journalPendingRowsMax). */
   pendingRowsMax?: number;
+  /** Told each committed batch: its rows and the seconds its commit took, retries included (metrics). */
+  onBatch?: (rows: number, seconds: number) => void;
   /**
    * Times the retry backoff and the outage bound. Default: real timers and `performance.now()`; the seeded
    * simulation (test/sim) passes its simulated clock so a run that retries a batch replays exactly.
@@ -219,6 +221,7 @@ export class GroupCommitJournal {
     const started = performance.now();
     try {
       await this.commitWithRetries(batch);
+      this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
     } finally {
       this.counters.commitMsTotal += performance.now() - started;
       this.inFlightBatch = [];

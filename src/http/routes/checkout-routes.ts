@@ -50,6 +50,37 @@ export const postCheckout = (s: NodeServices): Handler => (req) => {
   return reply instanceof Promise ? reply.then((r) => checkoutResponse(parsed.key, r)) : checkoutResponse(parsed.key, reply);
 };
 
+/**
+ * Tells the checkout service every answer the checkout route gives on this node (boxoffice_checkouts_total): its own
+ * answers and the refusals before it runs (validation, 429 shedding, the drop gate); a handler that throws counts as a
+ * 500. Synchronous answers (a sold-out storm) stay synchronous.
+ */
+export const countedCheckout = (s: NodeServices, inner: Handler): Handler => (req) => {
+  // Read per request: routers built for handler tests may have no checkout service at all.
+  const checkout = s.checkout as NodeServices['checkout'] | undefined;
+  if (checkout?.answered === undefined) return inner(req);
+  let res: ReturnType<Handler>;
+  try {
+    res = inner(req);
+  } catch (err) {
+    told(checkout, { status: 500 });
+    throw err;
+  }
+  if (!(res instanceof Promise)) return told(checkout, res);
+  return res.then(
+    (r) => told(checkout, r),
+    (err: unknown) => {
+      told(checkout, { status: 500 });
+      throw err;
+    },
+  );
+};
+
+function told(checkout: NodeServices['checkout'], res: HttpResponse): HttpResponse {
+  checkout.answered?.(res);
+  return res;
+}
+
 /** The one place a checkout's answer becomes an HTTP response. */
 function checkoutResponse(key: string, reply: CheckoutReply): HttpResponse {
   const { statusCode, body } = renderCheckoutResult(reply.result);

@@ -7,7 +7,7 @@ import { adminGuard } from '../auth.js';
 import * as catalog from './catalog-routes.js';
 import * as stock from './admin-routes.js';
 import * as cart from './cart-routes.js';
-import { postCheckout, postCheckoutDoc } from './checkout-routes.js';
+import { countedCheckout, postCheckout, postCheckoutDoc } from './checkout-routes.js';
 import * as order from './order-routes.js';
 import { postStripeWebhook, postStripeWebhookDoc } from './webhook-routes.js';
 import * as cluster from './cluster-routes.js';
@@ -65,7 +65,7 @@ export function buildRouter(s: NodeServices): Router {
     .add('PATCH', '/api/cart/items', at(byCartBody, noDropsInCarts(s, cart.patchCartItem(s))), { doc: cart.patchCartItemDoc })
     .add('GET', '/api/carts/:cartId', at(byCartParam, cart.getCart(s)), { doc: cart.getCartDoc })
     .add('POST', '/api/carts/:cartId/promo', at(byCartParam, cart.postCartPromo(s)), { doc: cart.postCartPromoDoc })
-    .add('POST', '/api/checkout', at(byIdempotencyKey, dropGate(s, postCheckout(s))), { doc: postCheckoutDoc })
+    .add('POST', '/api/checkout', at(byIdempotencyKey, countedCheckout(s, dropGate(s, postCheckout(s)))), { doc: postCheckoutDoc })
     .add('PUT', '/api/drops/:sku', admin(at(bySku, drop.putDrop(s))), { doc: drop.putDropDoc })
     .add('GET', '/api/drops/:sku', at(bySku, drop.getDrop(s)), { doc: drop.getDropDoc })
     .add('POST', '/api/drops/:sku/queue', at(bySku, drop.postQueue(s)), { doc: drop.postQueueDoc })

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { scrapeMetrics, type Scrape } from '../../support/metrics-scrape.js';
 import { repoRoot } from '../../support/ensure-built.js';
 import { startCluster, type TestCluster } from '../../support/cluster-harness.js';
 import { seededRng, seedToRun, shuffle, pick } from '../../support/seeded-random.js';
@@ -178,4 +179,17 @@ describe('a cluster of three nodes', () => {
     expect(final.get(hot)!.epoch, 'the hot partition changed hands').toBeGreaterThan(2);
     await c.admin(0, 'POST', '/api/admin/rebalance');
   }, 180_000);
+
+  it('reports metrics that add up across the nodes: each partition served once, moves counted, nothing oversold', async () => {
+    const scrapes = async () => Promise.all(c.nodes.map((_, i) => scrapeMetrics(c.url(i))));
+    const sum = (all: Scrape[], name: string, labels?: Record<string, string>) => all.reduce((n, s) => n + (s.value(name, labels) ?? 0), 0);
+    await vi.waitFor(async () => expect(sum(await scrapes(), 'boxoffice_partitions_served')).toBe(partitions), { timeout: 20_000 });
+    const all = await scrapes();
+    expect(sum(all, 'boxoffice_oversold_units_total')).toBe(0);
+    // The moves of the tests above, each counted once, by the node that took the partition.
+    expect(sum(all, 'boxoffice_partition_moves_total')).toBeGreaterThanOrEqual(3);
+    expect(sum(all, 'boxoffice_partition_acquisitions_total', { reason: 'move' })).toBe(sum(all, 'boxoffice_partition_moves_total'));
+    // The database backlog (orders were confirmed, their authorizations not captured) comes from one node only.
+    expect(all.filter((s) => (s.value('boxoffice_authorizations_outstanding') ?? 0) > 0)).toHaveLength(1);
+  }, 60_000);
 });

@@ -74,6 +74,7 @@ class ManualJournal implements EventJournal {
 function watermarkingSystem(inner: ActorSystem, journal: ManualJournal, onEarlyReply: (msg: string) => void): ActorSystem {
   return {
     stop: () => inner.stop(),
+    mailboxDepths: () => inner.mailboxDepths(),
     spawn(spec) {
       return inner.spawn({
         ...spec,

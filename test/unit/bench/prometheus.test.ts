@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaugeValue, histogramQuantile, latencyBreakdown, parseHistograms, parseSamples } from '../../../bench/lib/prometheus.js';
+import { gaugeValue, histogramQuantile, sumValue, latencyBreakdown, parseHistograms, parseSamples } from '../../../bench/lib/prometheus.js';
 
 const scrape = (bucketCounts: [string, number][], sum: number, extra = '') =>
   [
@@ -20,6 +20,12 @@ describe('Prometheus text parsing', () => {
     expect(samples.find((s) => s.labels['le'] === '+Inf')?.value).toBe(2);
     expect(gaugeValue(scrape([['+Inf', 0]], 0), 'process_resident_memory_bytes')).toBe(123456789);
     expect(gaugeValue('', 'process_resident_memory_bytes')).toBeNull();
+  });
+
+  it('sums every series of a labelled counter', () => {
+    const text = ['x_total{sku="a"} 3', 'x_total{sku="b"} 4', 'y_total 1'].join('\n');
+    expect(sumValue(text, 'x_total')).toBe(7);
+    expect(sumValue(text, 'z_total')).toBeNull();
   });
 
   it('groups histogram buckets by name and non-le labels, in bound order', () => {
