@@ -72,9 +72,14 @@ describe('the dashboard routes', () => {
     expect(r.body.cluster).toMatchObject({ nodeId: t.config.nodeId, mode: 'single', nodes: [{ nodeId: t.config.nodeId, alive: true, draining: false }] });
     expect(r.body.cluster.partitions).toHaveLength(64);
     expect(r.body.rates.intervalMs).toBe(dashboardLimits.snapshotIntervalMs);
-    // Metrics this node registers read as numbers, the ones it does not as null (the page shows "—").
-    expect(r.body.metrics.lag.outboxS).toEqual(expect.any(Number));
-    expect(r.body.metrics.provider.latency).toEqual([{ call: 'authorize', p99Ms: null, count: 0 }]);
+    // Every metric-backed panel reads this node's registry (docs/metrics.md): numbers, none of them absent.
+    expect(r.body.metrics.lag).toEqual({ outboxS: expect.any(Number), webhookS: expect.any(Number) });
+    expect(r.body.metrics.holds).toEqual({ active: 0, pinned: 0 });
+    expect(r.body.metrics.oversoldUnits).toBe(0);
+    expect(r.body.metrics.partitionsServed).toBe(64);
+    expect(r.body.metrics.pendingOrders).toEqual({ count: expect.any(Number), oldestAgeS: expect.any(Number) });
+    expect(r.body.metrics.authorizations).toEqual({ outstanding: expect.any(Number), oldestAgeS: expect.any(Number) });
+    for (const row of r.body.metrics.provider.latency) expect(row).toEqual({ call: expect.any(String), p99Ms: expect.any(Number), count: expect.any(Number) });
     expect(Array.isArray(r.body.pendingOrders)).toBe(true);
     expect(r.body.drops).toEqual([]);
   });
