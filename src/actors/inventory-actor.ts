@@ -135,6 +135,11 @@ export class InventoryActor {
     return { active: this.state.holds.size - pinned, pinned };
   }
 
+  /** Every open hold (active or pinned), read in place: the operator dashboard's soonest expiries. */
+  openHolds(): IterableIterator<Hold> {
+    return this.state.holds.values();
+  }
+
   /** Holds pinned by a saga whose deadline passed before `beforeMs` (a pinned hold never expires by itself). */
   pinnedBefore(beforeMs: number): Hold[] {
     const out: Hold[] = [];

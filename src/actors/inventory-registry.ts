@@ -24,6 +24,14 @@ export interface InventoryRegistryDeps {
   onOversold?: (units: number) => void;
 }
 
+/** An open hold and when it expires (InventoryRegistry.soonestExpiring). */
+export interface ExpiringHold {
+  sku: string;
+  holdId: string;
+  qty: number;
+  expiresAtMs: number;
+}
+
 /**
  * The SKUs of this node. A busy SKU has an actor; an idle one without holds is passivated: its actor stops and
  * only its counts stay in memory (about a hundred bytes instead of a few kilobytes), and the next command spawns
@@ -116,6 +124,24 @@ export class InventoryRegistry {
       pinned += c.pinned;
     }
     return { active, pinned };
+  }
+
+  /**
+   * The `max` active holds of this node that expire soonest, soonest first (the operator dashboard's "holds about to
+   * expire"). Reads the actors' state in place, no message: one pass over the open holds, keeping `max` of them.
+   */
+  soonestExpiring(max: number): ExpiringHold[] {
+    const out: ExpiringHold[] = [];
+    if (max <= 0) return out;
+    for (const [sku, actor] of this.actors) {
+      for (const h of actor.openHolds()) {
+        if (h.status !== 'active' || (out.length >= max && h.expiresAtMs >= out[out.length - 1]!.expiresAtMs)) continue;
+        const at = out.findIndex((o) => o.expiresAtMs > h.expiresAtMs);
+        out.splice(at === -1 ? out.length : at, 0, { sku, holdId: h.holdId, qty: h.qty, expiresAtMs: h.expiresAtMs });
+        if (out.length > max) out.pop();
+      }
+    }
+    return out;
   }
 
   /** SKUs with a live actor that are sold out with no write in flight (at most `max`): what peers may answer from. */

@@ -18,6 +18,8 @@ export interface DashboardSources {
   cluster: { status(): Promise<unknown>; partitions(node: string | null): Promise<unknown> };
   /** The oldest pending orders (LIMIT `limit`), oldest first. */
   pendingOrders(limit: number): Promise<{ orderId: string; createdAt: Date; total: number; currency: string }[]>;
+  /** The active holds of this node that expire soonest (at most `limit`), soonest first. */
+  expiringHolds(limit: number): { sku: string; holdId: string; qty: number; expiresAtMs: number }[];
   /** The drops whose rooms this node holds (at most `limit`). */
   drops(limit: number): Promise<DropRow[]>;
 }
@@ -48,6 +50,8 @@ export interface DashboardSnapshot {
   rates: { intervalMs: number; samples: RateSample[] };
   metrics: MetricPanels;
   pendingOrders: Part<{ orderId: string; ageS: number; total: number; currency: string }[]>;
+  /** This node's active holds that expire soonest: seconds left (negative: the expiry timer is due). */
+  expiringHolds: { sku: string; holdId: string; qty: number; expiresInS: number }[];
   drops: Part<DropRow[]>;
 }
 
@@ -74,7 +78,9 @@ export class DashboardSnapshots {
       part(this.s.pendingOrders(rows).then((orders) => orders.map((o) => ({ orderId: o.orderId, ageS: Math.max(0, (nowMs - o.createdAt.getTime()) / 1000), total: o.total, currency: o.currency })))),
       part(this.s.drops(rows).then((drops) => drops.map(({ sku, state, queued, admitted, sold, remaining }) => ({ sku, state, queued, admitted, sold, remaining })))),
     ]);
-    return { at: new Date(nowMs).toISOString(), cluster, rates: { intervalMs: dashboardLimits.snapshotIntervalMs, samples: this.s.rates.samples() }, metrics, pendingOrders, drops };
+    const expiringHolds = this.s.expiringHolds(rows).map((h) => ({ sku: h.sku, holdId: h.holdId, qty: h.qty, expiresInS: (h.expiresAtMs - nowMs) / 1000 }));
+    const rates = { intervalMs: dashboardLimits.snapshotIntervalMs, samples: this.s.rates.samples() };
+    return { at: new Date(nowMs).toISOString(), cluster, rates, metrics, pendingOrders, expiringHolds, drops };
   }
 }
 

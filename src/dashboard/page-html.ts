@@ -76,6 +76,10 @@ export const pageHtml = `<!doctype html>
     <dl id="gauges"></dl>
   </section>
   <section class="panel">
+    <h2>Holds about to expire <small>(this node, soonest first)</small></h2>
+    <table id="expiring-holds"><thead><tr><th>SKU</th><th>hold</th><th>qty</th><th>expires in (s)</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="panel">
     <h2>Pending orders <small>(oldest first)</small></h2>
     <table id="pending"><thead><tr><th>order</th><th>age (s)</th><th>amount</th></tr></thead><tbody></tbody></table>
   </section>

@@ -150,6 +150,7 @@ function renderPanels(s) {
   const m = s.metrics;
   fillTable('hot-skus', m.hotSkus === null ? emptyRow(3, dash) : m.hotSkus.map((h) => [h.sku, fmt(h.available), fmt(h.checkoutsPerS, 1)]));
   renderGauges(m);
+  fillTable('expiring-holds', orNone(s.expiringHolds.map((h) => [h.sku, h.holdId, fmt(h.qty), fmt(h.expiresInS, 1)]), 4));
   const pending = s.pendingOrders;
   fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : orNone(pending.map((o) => [o.orderId, fmt(o.ageS), money(o.total, o.currency)]), 3));
   fillTable('provider-latency', m.provider.latency === null ? emptyRow(3, dash) : m.provider.latency.map((c) => [c.call, fmt(c.p99Ms, 1), fmt(c.count)]));

@@ -27,6 +27,7 @@ export function createDashboard(o: { metrics: Metrics; core: NodeCore; clock: Cl
     nowMs: () => o.clock.now(),
     cluster: o.cluster,
     pendingOrders: (limit) => o.core.orderStore.listByStatus('pending', limit),
+    expiringHolds: (limit) => o.core.inventory.soonestExpiring(limit),
     drops: (limit) => o.drops.localViews(limit),
   });
   const feed = new DashboardFeed(snapshots);

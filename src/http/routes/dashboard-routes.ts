@@ -77,11 +77,12 @@ export const dashboardSnapshotSchema = z.object({
     dropAdmissions: z.record(z.string(), z.number()).nullable(),
   }),
   pendingOrders: part(z.array(z.object({ orderId: z.string(), ageS: z.number(), total: z.number().int(), currency: z.string() }))),
+  expiringHolds: z.array(z.object({ sku: z.string(), holdId: z.string(), qty: z.number().int(), expiresInS: z.number() })).describe("This node's active holds that expire soonest (at most 20), soonest first"),
   drops: part(z.array(z.object({ sku: z.string(), state: z.string(), queued: z.number().int(), admitted: z.number().int(), sold: z.number().int(), remaining: z.number().int() }))),
 });
 
 export const getSnapshotDoc: RouteDoc = {
-  summary: "What the dashboard shows: the cluster, this node's throughput and p99, the metric panels, pending orders, drops",
+  summary: "What the dashboard shows: the cluster, this node's throughput and p99, the metric panels, holds about to expire, pending orders, drops",
   admin: true,
   responses: { 200: { description: 'The snapshot (built at most once a second)', body: dashboardSnapshotSchema } },
   errors: [],

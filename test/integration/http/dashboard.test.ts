@@ -105,6 +105,21 @@ describe('the dashboard routes', () => {
     }, { timeout: 5_000, interval: 200 });
   });
 
+  it('lists the holds about to expire, soonest first', async () => {
+    await stock(t, 'DASH-HOLD', 10);
+    const later = await t.admin('POST', '/api/inventory/DASH-HOLD/holds', { qty: 3, ttlMs: 600_000 });
+    const sooner = await t.admin('POST', '/api/inventory/DASH-HOLD/holds', { qty: 2, ttlMs: 300_000 });
+    expect([later.status, sooner.status]).toEqual([201, 201]);
+    // Built at most once per snapshotCacheMs: a snapshot cached before the holds may answer first.
+    await vi.waitFor(async () => {
+      const r = await t.admin('GET', '/api/admin/dashboard');
+      const holds = r.body.expiringHolds as { sku: string; holdId: string; qty: number; expiresInS: number }[];
+      expect(holds.filter((h) => h.sku === 'DASH-HOLD').map((h) => [h.holdId, h.qty])).toEqual([[sooner.body.holdId, 2], [later.body.holdId, 3]]);
+      expect(holds.find((h) => h.holdId === sooner.body.holdId)!.expiresInS).toBeGreaterThan(250);
+    }, { timeout: 5_000, interval: 200 });
+    expect((await t.admin('DELETE', `/api/inventory/DASH-HOLD/holds/${String(sooner.body.holdId)}`)).status).toBe(200);
+  });
+
   it('lists the oldest pending orders from PostgreSQL', async () => {
     await stock(t, 'DASH-PENDING', 5);
     const pending = await t.call('POST', '/api/checkout', { items: [{ sku: 'DASH-PENDING', qty: 2 }], paymentMethod: 'pm_card_authenticationRequired', address: testAddress }, { 'idempotency-key': 'dash-pending-1' });

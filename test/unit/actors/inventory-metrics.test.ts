@@ -46,6 +46,22 @@ describe('the inventory metrics', () => {
     expect(r.holdCounts()).toEqual({ active: 1, pinned: 1 });
   });
 
+  it('lists the active holds that expire soonest across the live actors, soonest first, at most max, pinned ones left out', async () => {
+    const r = registry();
+    r.restore('P', stateOf('P', { onHand: 10, sold: 0, heldQty: 2, status: 'pinned' }));
+    r.restore('A', stateOf('A', { onHand: 10, sold: 0, heldQty: 1, status: 'active' }));
+    await r.get('B').ask({ t: 'setOnHand', onHand: 10 });
+    // The clock stands still: a hold reserved with ttlMs expires ttlMs after it. Reserved out of order, on two SKUs.
+    for (const [sku, id, ttlMs] of [['A', 'A-3', 30_000], ['B', 'B-1', 10_000], ['A', 'A-2', 20_000], ['B', 'B-2', 40_000]] as const) {
+      await r.get(sku).ask({ t: 'reserve', holdId: asHoldId(id), qty: 1, ttlMs, checkoutId: `c-${id}` });
+    }
+    const soonest = r.soonestExpiring(3);
+    const t0 = soonest[0]!.expiresAtMs - 10_000;
+    expect(soonest.map((h) => [h.sku, h.holdId, h.qty, h.expiresAtMs - t0])).toEqual([['B', 'B-1', 1, 10_000], ['A', 'A-2', 1, 20_000], ['A', 'A-3', 1, 30_000]]);
+    expect(r.soonestExpiring(10).map((h) => h.holdId)).toEqual(['B-1', 'A-2', 'A-3', 'B-2', 'A-h']);
+    expect(r.soonestExpiring(0)).toEqual([]);
+  });
+
   it('measures oversold units as sold plus held beyond on hand', () => {
     expect(oversoldUnits({ onHand: 5, held: 2, sold: 3 })).toBe(0);
     expect(oversoldUnits({ onHand: 5, held: 2, sold: 4 })).toBe(1);

@@ -23,6 +23,7 @@ function sources(over: Partial<DashboardSources> = {}): DashboardSources & { rea
       expect(limit).toBe(dashboardLimits.panelRowsMax);
       return [{ orderId: 'ord_1', createdAt: new Date(s.now - 30_000), total: 2_500, currency: 'USD' }];
     },
+    expiringHolds: () => [{ sku: 'HOT', holdId: 'h1', qty: 2, expiresAtMs: s.now + 4_500 }],
     drops: async () => [],
     ...over,
   };
@@ -45,6 +46,7 @@ describe('the dashboard snapshot', () => {
     await Promise.all([snapshots.get(), snapshots.get()]);
     expect(s.reads).toBe(1);
     expect(first.pendingOrders).toEqual([{ orderId: 'ord_1', ageS: 30, total: 2_500, currency: 'USD' }]);
+    expect(first.expiringHolds).toEqual([{ sku: 'HOT', holdId: 'h1', qty: 2, expiresInS: 4.5 }]);
     s.now += dashboardLimits.snapshotCacheMs;
     await snapshots.get();
     expect(s.reads).toBe(2);
