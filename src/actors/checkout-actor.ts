@@ -2,14 +2,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
-import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyRecord, type KeyEntry } from '../domain/checkout-key.js';
+import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyEntry } from '../domain/checkout-key.js';
 import { refused, rejected, renderCheckoutResult, retentionOf, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
 import { checkoutEntity } from '../domain/entities.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { KeyFilter } from './bloom-filter.js';
 import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
-import type { CheckoutEvent, Compensation, SagaResume } from './checkout-types.js';
+import { keyRecordOf, type CheckoutEvent, type Compensation, type SagaResume, type StoredResponse } from './checkout-types.js';
+import { activeSpanContext, runInContext } from '../telemetry/tracing.js';
 import type { EventJournal } from './inventory-actor.js';
 
 /** A checkout's answer as the actor gives it; the edge renders it (renderCheckoutResult). */
@@ -18,12 +19,7 @@ export interface CheckoutReply {
   replayed: boolean;
 }
 
-/** A key's stored record as the idempotency store returns it (`statusCode` null: no final answer yet). */
-export interface StoredResponse {
-  fingerprint: string;
-  statusCode: number | null;
-  body: unknown;
-}
+export type { StoredResponse } from './checkout-types.js';
 
 /** A client's request for a key, waiting for its answer. */
 interface Submission {
@@ -244,7 +240,12 @@ export class CheckoutActor {
     );
   }
 
-  private async launch(m: Submission): Promise<void> {
+  /** Prepares and runs a checkout in its request's trace context, carried through the mailbox in the request. */
+  private launch(m: Submission): Promise<void> {
+    return runInContext(m.request.traceContext, () => this.prepareAndRun(m));
+  }
+
+  private async prepareAndRun(m: Submission): Promise<void> {
     let outcome: CheckoutRejection;
     try {
       const prepared = await prepareCheckout(m.request, m.key, m.fingerprint, this.deps.prepare);
@@ -321,7 +322,7 @@ export class CheckoutActor {
    * host never keeps serving a partition whose journal refuses every append (its checkouts retrying for ever).
    */
   private append(key: string, ev: CheckoutEvent): Promise<number> {
-    return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev).catch((err: unknown) => {
+    return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev, activeSpanContext()).catch((err: unknown) => {
       this.deps.onJournalFailure(err);
       throw err;
     });
@@ -387,11 +388,6 @@ export class CheckoutActor {
       this.doneHead = 0;
     }
   }
-}
-
-function keyRecordOf(record: StoredResponse | null): KeyRecord | null {
-  if (record === null) return null;
-  return { fingerprint: record.fingerprint, response: record.statusCode === null ? null : { statusCode: record.statusCode, body: record.body } };
 }
 
 function partitionLeft(partition: number): CheckoutReply {

@@ -12,8 +12,9 @@ const statusLines: string[] = [];
 for (let status = 100; status < 600; status++) statusLines[status] = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
 
 /** Writes from outside a uWS callback: corked, so the status line, headers and body leave in one write. */
-export function writeResponseCorked(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+export function writeResponseCorked(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean, correlationId?: string): void {
   corkRes = res;
+  corkCorrelationId = correlationId;
   corkResponse = response;
   corkBody = body;
   corkClose = closeConnection;
@@ -32,13 +33,16 @@ let corkRes: uWS.HttpResponse | undefined;
 let corkResponse: HttpResponse | undefined;
 let corkBody: string | undefined;
 let corkClose = false;
+let corkCorrelationId: string | undefined;
 
 function writeCorked(): void {
-  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
+  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose, corkCorrelationId);
 }
 
-export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+/** `correlationId`, when given, is echoed as `x-correlation-id` (docs/API.md). */
+export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean, correlationId?: string): void {
   res.writeStatus(statusLines[response.status] as string);
+  if (correlationId !== undefined) res.writeHeader('x-correlation-id', correlationId);
   let contentType: string | undefined;
   const headers = response.headers;
   if (headers !== undefined) {

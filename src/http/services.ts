@@ -39,7 +39,8 @@ export interface NodeServices {
   promos: PromoUses;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
-  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** The metrics in the format the scraper's Accept header asks for: OpenMetrics (with exemplars) or the classic text. */
+  metrics: (accept?: string) => Promise<{ contentType: string; body: string }>;
   /** Outgoing webhook endpoints (`/api/admin/webhooks`, docs/events.md). */
   webhookEndpoints: WebhookEndpoints;
   /** Provider webhooks (PAYMENT_PROVIDER=stripe); null otherwise. */

@@ -14,6 +14,8 @@ import type { HttpPlacement } from '../edge/http-forwarding.js';
 import type { NodeServices } from '../http/services.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { Metrics } from '../metrics.js';
+import { openMetricsContentType, openMetricsText, wantsOpenMetrics } from '../telemetry/openmetrics.js';
+import { captureContext, traceExemplar, tracingOff, type Tracing } from '../telemetry/tracing.js';
 import type { NodeCore } from './node-core.js';
 
 export interface NodeServicesOptions {
@@ -28,6 +30,8 @@ export interface NodeServicesOptions {
   ready: () => boolean;
   webhooks: PaymentWebhooks | null;
   webhookEndpoints: WebhookEndpoints;
+  /** Default: off. */
+  tracing?: Tracing;
 }
 
 /** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
@@ -45,7 +49,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
       holdTtlMs: config.holdTtlMs,
     },
     carts: core.carts,
-    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax),
+    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax, o.tracing ?? tracingOff),
     orders: o.orders,
     promos: topology.promos,
     taxRates: defaultTaxRates,
@@ -56,7 +60,10 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
       partitions: (node) => topology.partitions(node),
       admin: (op) => topology.admin(op),
     },
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: async (accept) =>
+      wantsOpenMetrics(accept)
+        ? { contentType: openMetricsContentType, body: await openMetricsText(metrics.registry) }
+        : { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() },
     webhooks: o.webhooks,
     webhookEndpoints: o.webhookEndpoints,
   };
@@ -66,7 +73,7 @@ export function nodeServices(o: NodeServicesOptions): NodeServices {
  * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
  * through the mailbox, counted while in flight (the 429 bound) and by status when answered.
  */
-function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number): NodeServices['checkout'] {
+function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number, tracing: Tracing): NodeServices['checkout'] {
   let inFlight = 0;
   const counted = (reply: CheckoutReply): CheckoutReply => {
     metrics.countCheckoutResponse(checkoutStatusOf(reply.result), reply.replayed);
@@ -83,7 +90,9 @@ function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics
       const fast = actor.answerFromMemory(key, fingerprint, request);
       if (fast) return counted(fast);
       inFlight++;
-      const end = metrics.checkoutSeconds.startTimer();
+      // The request's span goes with the checkout through the actor's mailbox, which does not carry it (NACT.md).
+      request.traceContext = captureContext(tracing);
+      const end = metrics.checkoutSeconds.startTimer(undefined, traceExemplar(tracing));
       return actor.submit(key, fingerprint, request).then(
         (reply) => {
           inFlight--;

@@ -1,29 +1,40 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Metrics } from '../metrics.js';
 import type { PaymentProvider } from '../payments/provider.js';
+import { inSpan, traceExemplar, type Tracing } from '../telemetry/tracing.js';
 
-/** Wraps an async function so its duration lands in a histogram (seconds). */
-export function timed<A extends unknown[], R>(h: Metrics['paymentSeconds'], fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+/**
+ * Wraps an async function so its duration lands in a histogram (seconds), with the active trace as exemplar when
+ * tracing is on (docs/observability.md).
+ */
+export function timed<A extends unknown[], R>(h: Metrics['paymentSeconds'], fn: (...args: A) => Promise<R>, tracing?: Tracing): (...args: A) => Promise<R> {
   return (...args) => {
-    const end = h.startTimer();
+    const end = h.startTimer(undefined, traceExemplar(tracing));
     const p = fn(...args);
     p.then(() => end(), () => end());
     return p;
   };
 }
 
-/** The provider with its authorization calls timed; everything else passes through. */
-export function timedPayments(p: PaymentProvider, metrics: Metrics): PaymentProvider {
-  const authorize = timed(metrics.paymentSeconds, (req: Parameters<PaymentProvider['authorize']>[0]) => p.authorize(req));
+/**
+ * The provider with every call in a CLIENT span (`payment.<call>`, tracing on) and its authorization calls timed;
+ * availability passes through.
+ */
+export function timedPayments(p: PaymentProvider, metrics: Metrics, tracing?: Tracing): PaymentProvider {
+  const call =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      inSpan(tracing, `payment.${name}`, () => ({ kind: SpanKind.CLIENT, attributes: { 'boxoffice.payment.provider': p.name } }), () => fn(...args));
   return {
     name: p.name,
-    authorize,
-    capture: (r) => p.capture(r),
-    void: (r) => p.void(r),
-    refund: (r) => p.refund(r),
-    lookup: (r) => p.lookup(r),
-    retrieve: (id) => p.retrieve(id),
-    findByCheckout: (id) => p.findByCheckout(id),
-    listOpen: (before, limit, cursor) => p.listOpen(before, limit, cursor),
+    authorize: call('authorize', timed(metrics.paymentSeconds, (req: Parameters<PaymentProvider['authorize']>[0]) => p.authorize(req), tracing)),
+    capture: call('capture', (r: Parameters<PaymentProvider['capture']>[0]) => p.capture(r)),
+    void: call('void', (r: Parameters<PaymentProvider['void']>[0]) => p.void(r)),
+    refund: call('refund', (r: Parameters<PaymentProvider['refund']>[0]) => p.refund(r)),
+    lookup: call('lookup', (r: Parameters<PaymentProvider['lookup']>[0]) => p.lookup(r)),
+    retrieve: call('retrieve', (id: string) => p.retrieve(id)),
+    findByCheckout: call('find_by_checkout', (id: string) => p.findByCheckout(id)),
+    listOpen: call('list_open', (before: number, limit: number, cursor: string | null) => p.listOpen(before, limit, cursor)),
     ...(p.available ? { available: () => p.available!() } : {}),
     ...(p.retryAfterS ? { retryAfterS: () => p.retryAfterS!() } : {}),
   };
