@@ -15,7 +15,7 @@ export const hopsHeader = 'x-boxoffice-hops';
 
 /** An HTTP request forwarded whole to the owner of its entity; the owner runs it through its own router. */
 /** A forwarded request's envelope as checked before it is served (its body is the route's to validate). */
-const httpPeerMessage = z.object({
+export const httpPeerMessage = z.object({
   t: z.literal('http'),
   m: z.string().min(1).max(16),
   p: z.string().min(1).max(8_192),
