@@ -6,7 +6,7 @@ import { clusterLimits, telemetryLimits, traceparentPattern } from '../config/li
 import { errorResponse } from '../http/error-response.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { Router } from '../http/router.js';
-import { correlationIdHeader, correlationIdOf, runTraced } from '../telemetry/http-spans.js';
+import { correlationIdHeader, correlationIdOf, runTraced } from '../http/http-spans.js';
 import { tracingOff, type Tracing } from '../telemetry/tracing.js';
 import { place } from './placement.js';
 

@@ -6,7 +6,7 @@ import { serializeBody, writeResponse, writeResponseCorked } from './response-wr
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
 import { isJsonContentType, parseContentLength, readHeaders, UwsHttpRequest } from './uws-request.js';
-import { correlationIdOf, runTraced } from '../telemetry/http-spans.js';
+import { correlationIdOf, runTraced } from './http-spans.js';
 import { tracingOff, type Tracing } from '../telemetry/tracing.js';
 
 /**

@@ -23,13 +23,19 @@ export interface OtlpSink {
   url: string;
   spans: SinkSpan[];
   requests: number;
+  /** Spans received, kept or not. */
+  spanCount: number;
   /** Polls until `done(spans)` holds, or throws after `timeoutMs` with what arrived. */
   waitFor(done: (spans: SinkSpan[]) => boolean, timeoutMs?: number): Promise<SinkSpan[]>;
   close(): Promise<void>;
 }
 
-export async function startOtlpSink(): Promise<OtlpSink> {
-  const sink = { spans: [] as SinkSpan[], requests: 0 };
+/**
+ * `keep: false` only counts, without parsing (a bench run measures the node, not this receiver sharing its cores): span
+ * ids seen, links' included.
+ */
+export async function startOtlpSink(port = 0, keep = true): Promise<OtlpSink> {
+  const sink = { spans: [] as SinkSpan[], requests: 0, spanCount: 0 };
   const server: Server = createServer((req, res) => {
     sink.requests++;
     const chunks: Buffer[] = [];
@@ -41,19 +47,25 @@ export async function startOtlpSink(): Promise<OtlpSink> {
         res.writeHead(404).end();
         return;
       }
-      sink.spans.push(...spansOf(JSON.parse(body.toString('utf8'))));
+      if (keep) {
+        const spans = spansOf(JSON.parse(body.toString('utf8')));
+        sink.spanCount += spans.length;
+        sink.spans.push(...spans);
+      } else sink.spanCount += countSpanIds(body);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     get spans() {
       return sink.spans;
     },
     get requests() {
       return sink.requests;
+    },
+    get spanCount() {
+      return sink.spanCount;
     },
     async waitFor(done, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -104,4 +116,12 @@ function attributesOf(list: Json[] | undefined): Record<string, unknown> {
 function hex(id: unknown): string {
   if (typeof id !== 'string' || id === '') return '';
   return /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex');
+}
+
+const spanIdKey = Buffer.from('"spanId"');
+
+function countSpanIds(body: Buffer): number {
+  let n = 0;
+  for (let at = body.indexOf(spanIdKey); at !== -1; at = body.indexOf(spanIdKey, at + spanIdKey.length)) n++;
+  return n;
 }

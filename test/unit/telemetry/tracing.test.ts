@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { httpPeerMessage } from '../../../src/edge/http-forwarding.js';
-import { correlationIdOf } from '../../../src/telemetry/http-spans.js';
+import { correlationIdOf } from '../../../src/http/http-spans.js';
 import { inSpan, startTracing, tracingOff } from '../../../src/telemetry/tracing.js';
 import pino from 'pino';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { correlationIdPattern } from '../config/limits.js';
-import type { Handler, HttpRequest, HttpResponse } from '../http/request.js';
-import { endFailed, type Tracing } from './tracing.js';
+import type { Handler, HttpRequest, HttpResponse } from './request.js';
+import { endFailed, type Tracing } from '../telemetry/tracing.js';
 
 // Semantic-convention names (stable HTTP attributes), spelt out: only @opentelemetry/api loads when tracing is off.
 const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
