@@ -257,7 +257,7 @@ export class CheckoutActor {
         return await this.runSaga(prepared.plan, { client: m, fresh: true });
       }
     } catch (err) {
-      this.deps.log.error({ err, key: m.key }, 'checkout preparation failed');
+      this.deps.log.error({ err, key: m.key, correlation_id: m.request.correlationId }, 'checkout preparation failed');
       outcome = rejected('INTERNAL', 'forget');
     }
     this.ref.tell({ t: 'finished', key: m.key, fingerprint: m.fingerprint, outcome, client: m }, true);
@@ -311,7 +311,7 @@ export class CheckoutActor {
       this.lastSeqs.set(plan.key, Math.max(seq, this.lastSeqs.get(plan.key) ?? 0));
     });
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
-    recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
+    recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key, correlation_id: plan.correlationId }, 'checkout could not be recorded'));
     this.planRecords.set(plan.key, recorded);
     return recorded;
   }
@@ -349,12 +349,12 @@ export class CheckoutActor {
       this.sagaKeys.delete(plan.key);
       this.planRecords.delete(plan.key);
       if (run.acknowledged) this.committing--;
-      this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
+      this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, correlation_id: plan.correlationId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
       if (!run.acknowledged) run.client?.reply(partitionLeft(this.deps.partition));
       return;
     }
     const delayMs = Math.min(actorLimits.sagaRetryDelayMsMax, actorLimits.sagaRetryDelayMsBase * 2 ** run.attempt);
-    this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
+    this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, correlation_id: plan.correlationId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
     if (!run.acknowledged) run.client?.reply({ result: refused('NOT_READY'), replayed: false });
     // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.
     this.deps.clock.setTimer(this.deps.clock.now() + delayMs, () => {

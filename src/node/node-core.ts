@@ -21,7 +21,7 @@ import { OrderWriter } from '../persistence/order-writer.js';
 import { PendingOrderStore } from '../persistence/pending-order-store.js';
 import type { SqlClient } from '../persistence/sql.js';
 import { CartStore, IdempotencyStore, OrderStore, ProductStore, PromotionStore } from '../persistence/stores.js';
-import { timed } from './timed.js';
+import { timedAppend } from './timed.js';
 
 export interface CoreOptions {
   config: Config;
@@ -80,7 +80,7 @@ export function createCore(o: CoreOptions): NodeCore {
   };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);
   const append = (p: number, e: string, ev: unknown, link?: SpanContext) => journal.append(p, e, ev, link);
-  const timedJournal: EventJournal = { append: timed(metrics.journalCommitSeconds, append, o.tracing), backlogged: () => journal.backlogged() };
+  const timedJournal: EventJournal = { append: timedAppend(metrics.journalCommitSeconds, append), backlogged: () => journal.backlogged() };
   const inventory = new InventoryRegistry({
     system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),

@@ -1,4 +1,5 @@
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, type SpanContext } from '@opentelemetry/api';
+import type { EventJournal } from '../actors/inventory-actor.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import { inSpan, traceExemplar, type Tracing } from '../telemetry/tracing.js';
@@ -14,6 +15,23 @@ export function timed<A extends unknown[], R>(h: Metrics['paymentSeconds'], fn: 
     p.then(() => end(), () => end());
     return p;
   };
+}
+
+/**
+ * A journal's appends timed to their commit. The exemplar is the trace of the span the append names (`link`), not the
+ * active one: an inventory actor appends for many requests in one turn, under whichever context that turn began in.
+ */
+export function timedAppend(h: Metrics['journalCommitSeconds'], append: EventJournal['append']): EventJournal['append'] {
+  return (partition, entity, event, link) => {
+    const end = h.startTimer(undefined, sampledTrace(link));
+    const p = append(partition, entity, event, link);
+    p.then(() => end(), () => end());
+    return p;
+  };
+}
+
+function sampledTrace(link: SpanContext | undefined): { trace_id: string } | undefined {
+  return link !== undefined && (link.traceFlags & 1) === 1 ? { trace_id: link.traceId } : undefined;
 }
 
 /**

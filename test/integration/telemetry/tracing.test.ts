@@ -114,10 +114,13 @@ describe('traces exported over OTLP', () => {
     expect(open.headers.get('content-type')).toContain('application/openmetrics-text');
     const om = await open.text();
     expect(om.endsWith('# EOF\n')).toBe(true);
-    // Each bucket keeps its latest exemplar: the trace of some checkout this test sent, exported as a server span.
-    const exemplars = [...om.matchAll(/^boxoffice_checkout_seconds_bucket\{le="[^"]+"\} \d+ # \{trace_id="([0-9a-f]{32})"\} [\d.e-]+ [\d.]+$/gm)].map((m) => m[1]!);
-    expect(exemplars.length).toBeGreaterThan(0);
-    await sink.waitFor((all) => exemplars.every((id) => all.some((sp) => sp.traceId === id && sp.name === 'POST /api/checkout')));
+    // Each bucket keeps its latest exemplar: the trace of some checkout this test sent, exported with its server span.
+    for (const histogram of ['checkout', 'payment_authorize', 'journal_commit', 'order_write']) {
+      const bucket = new RegExp(`^boxoffice_${histogram}_seconds_bucket\\{le="[^"]+"\\} \\d+ # \\{trace_id="([0-9a-f]{32})"\\} [\\d.e-]+ [\\d.]+$`, 'gm');
+      const exemplars = [...om.matchAll(bucket)].map((m) => m[1]!);
+      expect(exemplars.length, histogram).toBeGreaterThan(0);
+      await sink.waitFor((all) => exemplars.every((id) => all.some((sp) => sp.traceId === id && sp.name === 'POST /api/checkout')));
+    }
     expect(om).toMatch(/^# TYPE boxoffice_checkout_responses counter$/m);
     expect(om).toMatch(/^boxoffice_checkout_responses_total\{/m);
     const plain = await fetch(`${t.base}/metrics`);
