@@ -524,6 +524,8 @@ export const telemetryLimits = {
   exportBatchSpansMax: 512,
   /** How long spans wait before an export starts (raises no error). */
   exportDelayMs: 1_000,
+  /** One OTLP export request; past it the batch is dropped, so a receiver that is away cannot hold a node's close (raises no error). */
+  exportTimeoutMs: 2_000,
 } as const;
 
 /** What an `x-correlation-id` header may hold to be trusted (otherwise one is generated). */

@@ -19,7 +19,7 @@ import type { Tracing } from './tracing.js';
 export function sdkTracing(settings: TracingSettings): Tracing {
   // One per process, first come: it only carries the active context along async calls, for every node alike.
   context.setGlobalContextManager(new AlsContextManager());
-  const exporter = new OTLPTraceExporter({ url: `${settings.otlpEndpoint!.replace(/\/+$/, '')}/v1/traces` });
+  const exporter = new OTLPTraceExporter({ url: `${settings.otlpEndpoint!.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: telemetryLimits.exportTimeoutMs });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
     spanProcessors: [
@@ -27,6 +27,7 @@ export function sdkTracing(settings: TracingSettings): Tracing {
         maxQueueSize: telemetryLimits.exportQueueSpansMax,
         maxExportBatchSize: telemetryLimits.exportBatchSpansMax,
         scheduledDelayMillis: telemetryLimits.exportDelayMs,
+        exportTimeoutMillis: telemetryLimits.exportTimeoutMs,
       }),
     ],
   });

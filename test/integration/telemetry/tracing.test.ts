@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buyNowBody, pollUntil } from '../../support/checkout-client.js';
@@ -147,6 +148,30 @@ describe('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     } finally {
       await t.stop();
       await sink.close();
+    }
+  }, 60_000);
+});
+
+describe('a receiver that never answers', () => {
+  it('costs a close at most the export timeout, and checkouts answer meanwhile', async () => {
+    // Accepts connections and never writes a byte back.
+    const held: Socket[] = [];
+    const blackHole = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const port = (blackHole.address() as { port: number }).port;
+    const t = await startTestNode({ driver: 'pg', env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } });
+    try {
+      await stock(t, 'TR-3', 5);
+      const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-3', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'blackhole-1' });
+      expect(res.status).toBe(201);
+      const startedMs = Date.now();
+      await t.stop();
+      // telemetryLimits.exportTimeoutMs is 2 s; the rest of the close takes well under a second here.
+      expect(Date.now() - startedMs).toBeLessThan(6_000);
+      expect(held.length).toBeGreaterThan(0);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => blackHole.close(() => resolve()));
     }
   }, 60_000);
 });
