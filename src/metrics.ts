@@ -101,10 +101,10 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
- * A latency histogram that keeps the trace id of an observation as its bucket's exemplar (timed with
- * `startTimer(undefined, { trace_id })`; plain `observe(value)` does not work on it). prom-client refuses exemplars on
- * a classic-format registry at construction, so it is registered by hand: the classic text omits exemplars, the
- * OpenMetrics rendering (src/telemetry/openmetrics.ts) shows them.
+ * A latency histogram that keeps the trace id of an observation as its bucket's exemplar: timed with
+ * `startTimer(undefined, { trace_id })` or observed with `observe({ value, exemplarLabels })` (a plain `observe(value)`
+ * throws). prom-client refuses exemplars on a classic-format registry at construction, so it is registered by hand:
+ * the classic text omits exemplars, the OpenMetrics rendering (src/telemetry/openmetrics.ts) shows them.
  */
 function withExemplars(registry: client.Registry, config: { name: string; help: string; buckets: number[] }): client.Histogram {
   const histogram = new client.Histogram({ ...config, registers: [], enableExemplars: true });
