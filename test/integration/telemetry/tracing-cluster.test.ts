@@ -50,6 +50,8 @@ describe('a trace across a node hop', () => {
     expect(edge, 'the first node\'s server span, child of the caller').toBeDefined();
     expect(onOwner, 'the owner\'s server span').toBeDefined();
     expect(onOwner.parentSpanId).toBe(edge.spanId);
+    // The caller is answered by the node it called: its server span is the one named.
+    expect(res.headers.get('traceresponse')).toBe(`00-${traceId}-${edge.spanId}-01`);
     expect(onOwner.attributes['boxoffice.correlation_id']).toBe('hop-corr-1');
     const checkout = traced.find((s) => s.name === 'checkout')!;
     expect(checkout.parentSpanId).toBe(onOwner.spanId);

@@ -50,6 +50,7 @@ describe('traces exported over OTLP', () => {
     expect(server.kind).toBe(2);
     expect(server.service).toBe('boxoffice-test');
     expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/api/checkout', 'http.response.status_code': 201 });
+    expect(res.headers.get('traceresponse')).toBe(`00-${traceId}-${server.spanId}-01`);
     expect(named('checkout').parentSpanId).toBe(server.spanId);
     expect(named('checkout.authorize').parentSpanId).toBe(named('checkout').spanId);
     expect(named('payment.authorize')).toMatchObject({ kind: 3, parentSpanId: named('checkout.authorize').spanId });
@@ -142,6 +143,7 @@ describe('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-2', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'notrace-1', traceparent, 'x-correlation-id': 'abc-123' });
       expect(res.status).toBe(201);
       expect(res.headers.get('x-correlation-id')).toBe('abc-123');
+      expect(res.headers.get('traceresponse')).toBeNull();
       const metrics = await fetch(`${t.base}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then((r) => r.text());
       expect(metrics).not.toContain('trace_id=');
       expect(sink.requests).toBe(0);
