@@ -42,7 +42,11 @@ describe('a trace across a node hop', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('x-correlation-id')).toBe('hop-corr-1');
 
-    const spans = await sink.waitFor((all) => all.some((s) => s.traceId === traceId && s.name === 'order.write'), 20_000);
+    // Each node exports on its own schedule: wait for both server spans, the checkout and its order write.
+    const spans = await sink.waitFor((all) => {
+      const names = all.filter((s) => s.traceId === traceId).map((s) => s.name);
+      return names.filter((n) => n === 'POST /api/checkout').length === 2 && names.includes('checkout') && names.includes('order.write');
+    }, 20_000);
     const traced = spans.filter((s) => s.traceId === traceId);
     const servers = traced.filter((s) => s.name === 'POST /api/checkout');
     const edge = servers.find((s) => s.parentSpanId === clientSpanId)!;

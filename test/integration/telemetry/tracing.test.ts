@@ -81,11 +81,14 @@ describe('traces exported over OTLP', () => {
     for (const [i, bad] of ['00-xyz-00f067aa0ba902b7-01', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01${'0'.repeat(200)}`, `00-${'0'.repeat(32)}-${clientSpanId}-01`].entries()) {
       const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-1', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': `trace-bad-${i}`, traceparent: bad });
       expect(res.status).toBe(201);
-      const spans = await sink.waitFor((all) => all.some((s) => s.name === 'order.write' && s.attributes['boxoffice.order.id'] === res.body.orderId));
-      const write = spans.find((s) => s.name === 'order.write' && s.attributes['boxoffice.order.id'] === res.body.orderId)!;
-      const server = spans.find((s) => s.traceId === write.traceId && s.name === 'POST /api/checkout')!;
+      const [, newTrace, serverSpanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(res.headers.get('traceresponse') ?? '') ?? [];
+      expect(newTrace).toBeDefined();
+      expect(newTrace).not.toMatch(/^0+$/);
+      expect(bad).not.toContain(newTrace!);
+      const spans = await sink.waitFor((all) => ['POST /api/checkout', 'order.write'].every((n) => all.some((sp) => sp.traceId === newTrace && sp.name === n)));
+      const server = spans.find((sp) => sp.spanId === serverSpanId)!;
       expect(server.parentSpanId).toBe('');
-      expect(server.traceId).not.toMatch(/^0+$/);
+      expect(spans.find((sp) => sp.traceId === newTrace && sp.name === 'order.write')!.attributes['boxoffice.order.id']).toBe(res.body.orderId);
     }
   });
 
