@@ -17,7 +17,10 @@ import { scenarios } from './scenarios/index.js';
 const defaultAdminUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';
 const defaultRedisUrl = 'redis://127.0.0.1:6379';
 /** Environment knobs the harness passes to every server when set (README "Configuration" documents each). */
-const knobNames = ['DB_POOL_SIZE', 'JOURNAL_BATCH_ROWS', 'JOURNAL_BATCH_DELAY_MS', 'PARTITIONS', 'HOLD_TTL_MS', 'PASSIVATE_IDLE_MS'] as const;
+const knobNames = [
+  'DB_POOL_SIZE', 'JOURNAL_BATCH_ROWS', 'JOURNAL_BATCH_DELAY_MS', 'PARTITIONS', 'HOLD_TTL_MS', 'PASSIVATE_IDLE_MS',
+  'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG',
+] as const;
 /** The promise for --quick: each scenario in under this long. */
 const quickScenarioSecondsMax = 120;
 const repoRoot = join(__dirname, '..', '..');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { LocalTopology } from './actors/local-topology.js';
 import type { Topology } from './actors/topology.js';
 import { systemClock, type Clock } from './clock.js';
@@ -31,11 +31,14 @@ import type { PaymentProvider } from './payments/provider.js';
 import { SimulatedPaymentProvider } from './payments/simulated-provider.js';
 import { StripePaymentProvider } from './payments/stripe-provider.js';
 import type { SqlClient } from './persistence/sql.js';
+import { startTracing, traceLogFields, type Tracing } from './telemetry/tracing.js';
 
 export interface NodeOptions {
   clock?: Clock;
   payments?: PaymentProvider;
   logger?: Logger;
+  /** Where the node's own logger writes (default stdout); ignored with `logger`. */
+  logDestination?: DestinationStream;
   /** What a journal write that cannot commit does; default: log and exit (crash-only, recovery repairs). */
   onFatal?: (err: unknown) => void;
   /** Live updates of drop tickets (docs/drops.md): wire to the WebSocket topic `drop:<sku>`; default none. */
@@ -63,7 +66,7 @@ export interface RunningNode {
 export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
   const clock = opts.clock ?? systemClock;
   const startedAtMs = clock.now();
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const { log, tracing } = await observability(config, opts);
   const onFatal = opts.onFatal ?? exitOnFatal(log);
   const { sql, partitions } = await openStorage(config, log);
   const metrics = createMetrics();
@@ -71,7 +74,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   // The partition host creates checkout actors and reports fenced writes; both go through the topology, which needs
   // the host. These closures run only once partitions are acquired (topology.start), when everything exists.
   const core = createCore({
-    config, sql, partitions, clock, log, metrics, onFatal,
+    config, sql, partitions, clock, log, metrics, onFatal, tracing,
     fenced: (partition, epoch) => topology.fenced(partition, epoch),
     forceReservePromo: (code, customerKey) => topology.promos.forceReserve(code, customerKey),
     newCheckoutActor: (partition) => checkoutActors(partition),
@@ -81,22 +84,22 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     config.redisUrl === null
       ? new LocalTopology({ sql, nodeId: config.nodeId, nodeHost: config.nodeHost, partitions, startedAtMs, host: core.host, inventory: core.inventory, carts: core.carts, promos: core.ledger, log })
       : new ClusterTopology({ config, sql, partitions, host: core.host, inventory: core.inventory, carts: core.carts, cartStore: core.cartStore, promos: core.ledger, catalog: core.catalog, clock, log, countAuthFailure: () => metrics.clusterAuthFailures.inc() });
-  const payments = timedPayments(opts.payments ?? paymentProviderOf(config, clock), metrics);
+  const payments = timedPayments(opts.payments ?? paymentProviderOf(config, clock), metrics, tracing);
   const { orders, sweeper, resolver, reconciler } = createOrderJobs({ config, sql, core, topology, payments, metrics, clock, log, partitions });
-  const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions });
+  const checkoutActors = checkoutActorFactory({ config, core, topology, payments, metrics, clock, log, partitions, tracing });
   core.catalog.onProductsChanged = (skus) => topology.productsChanged(skus);
-  const forwarding = new HttpForwarding(topology.link, log);
+  const forwarding = new HttpForwarding(topology.link, log, tracing);
   let ready = false;
   const webhooks = createWebhooks({ config, sql, core, sweeper, metrics, log });
   const events = createEvents({ config, sql, core, partitions, metrics, clock, log, topics: live.hub });
-  const base = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints });
+  const base = nodeServices({ config, core, topology, orders, metrics, clock, partitions, placement: forwarding.placement, ready: () => ready, webhooks, webhookEndpoints: events.endpoints, tracing });
   const drops = createDrops({ sql, core, topology, checkout: base.checkout, metrics, clock, log, publish: opts.publishDrop ?? dropsToSockets(live.hub) });
   const dashboard = createDashboard({ metrics, core, clock, cluster: base.cluster, drops });
   const services: NodeServices = { ...base, drops, dashboard: dashboard.service };
   wireMetricSources({ metrics, core, topology, drops, sql, log });
   const router = buildRouter(services);
   forwarding.serve(router);
-  const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)) });
+  const http = await startHttpServer({ port: config.port, host: config.host, router, logger: log, bodyBytesMax: limits.bodyBytesMax, before: readinessGate(services), mount: live.webSocket(router, readinessGate(services)), tracing });
   log.info({ port: http.port, node: config.nodeId }, 'listening; recovering');
 
   let stopChores = () => {};
@@ -125,13 +128,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       dashboard.close();
       http.close();
       await recovered.catch(() => undefined);
-      await closeNode({ events, core, topology, live, sql, log, metrics });
+      await closeNode({ events, core, topology, live, sql, log, metrics, tracing });
     },
   };
 }
 
-/** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, the storage, the metrics. */
-async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger; metrics: Metrics }): Promise<void> {
+/** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, the storage, the metrics, the traces. */
+async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger; metrics: Metrics; tracing: Tracing }): Promise<void> {
   const { core, log } = n;
   await n.events.stop();
   if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
@@ -143,6 +146,17 @@ async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topo
   await closeCore(core);
   await n.sql.close();
   n.metrics.close();
+  // Last: the spans of the writes flushed above are exported too.
+  await n.tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
+}
+
+/**
+ * The node's logger (its own: JSON lines, each with the active span's trace_id and span_id) and its tracing, which
+ * loads the OpenTelemetry SDK only when traces are exported (docs/observability.md).
+ */
+async function observability(config: Config, opts: NodeOptions): Promise<{ log: Logger; tracing: Tracing }> {
+  const log = opts.logger ?? pino({ level: config.logLevel, mixin: traceLogFields }, opts.logDestination);
+  return { log, tracing: await startTracing(config.tracing, log) };
 }
 
 /** Products, known keys, then this node's partitions (snapshots, journal tails, unfinished checkouts). */

@@ -92,6 +92,7 @@ export function helpText(scenarios: ReadonlyArray<{ name: string; description: s
     '',
     'environment: DATABASE_URL (admin database; default postgresql://postgres@127.0.0.1:5432/postgres),',
     '  REDIS_URL (default redis://127.0.0.1:6379), and knobs passed to every server: DB_POOL_SIZE,',
-    '  JOURNAL_BATCH_ROWS, JOURNAL_BATCH_DELAY_MS, PARTITIONS, HOLD_TTL_MS, PASSIVATE_IDLE_MS.',
+    '  JOURNAL_BATCH_ROWS, JOURNAL_BATCH_DELAY_MS, PARTITIONS, HOLD_TTL_MS, PASSIVATE_IDLE_MS, and the trace export',
+    '  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG.',
   ].join('\n');
 }

@@ -2,14 +2,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { actorLimits } from '../config/limits.js';
 import { mergeLines, soldOutFromMemory, type CheckoutPlan, type CheckoutRequest } from '../domain/checkout.js';
-import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyRecord, type KeyEntry } from '../domain/checkout-key.js';
+import { answer, decideKey, type KeyDecision, type KeyMessage, type KeyEntry } from '../domain/checkout-key.js';
 import { refused, rejected, renderCheckoutResult, retentionOf, type CheckoutOutcome, type CheckoutRejection, type CheckoutResult } from '../domain/checkout-result.js';
 import { checkoutEntity } from '../domain/entities.js';
 import type { ActorRef, ActorSystem } from './actor-system.js';
 import type { KeyFilter } from './bloom-filter.js';
 import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
-import type { CheckoutEvent, Compensation, SagaResume } from './checkout-types.js';
+import { keyRecordOf, type CheckoutEvent, type Compensation, type SagaResume, type StoredResponse } from './checkout-types.js';
+import { activeSpanContext, runInContext } from '../telemetry/tracing.js';
 import type { EventJournal } from './inventory-actor.js';
 
 /** A checkout's answer as the actor gives it; the edge renders it (renderCheckoutResult). */
@@ -18,12 +19,7 @@ export interface CheckoutReply {
   replayed: boolean;
 }
 
-/** A key's stored record as the idempotency store returns it (`statusCode` null: no final answer yet). */
-export interface StoredResponse {
-  fingerprint: string;
-  statusCode: number | null;
-  body: unknown;
-}
+export type { StoredResponse } from './checkout-types.js';
 
 /** A client's request for a key, waiting for its answer. */
 interface Submission {
@@ -244,7 +240,12 @@ export class CheckoutActor {
     );
   }
 
-  private async launch(m: Submission): Promise<void> {
+  /** Prepares and runs a checkout in its request's trace context, carried through the mailbox in the request. */
+  private launch(m: Submission): Promise<void> {
+    return runInContext(m.request.traceContext, () => this.prepareAndRun(m));
+  }
+
+  private async prepareAndRun(m: Submission): Promise<void> {
     let outcome: CheckoutRejection;
     try {
       const prepared = await prepareCheckout(m.request, m.key, m.fingerprint, this.deps.prepare);
@@ -256,7 +257,7 @@ export class CheckoutActor {
         return await this.runSaga(prepared.plan, { client: m, fresh: true });
       }
     } catch (err) {
-      this.deps.log.error({ err, key: m.key }, 'checkout preparation failed');
+      this.deps.log.error({ err, key: m.key, correlation_id: m.request.correlationId }, 'checkout preparation failed');
       outcome = rejected('INTERNAL', 'forget');
     }
     this.ref.tell({ t: 'finished', key: m.key, fingerprint: m.fingerprint, outcome, client: m }, true);
@@ -310,7 +311,7 @@ export class CheckoutActor {
       this.lastSeqs.set(plan.key, Math.max(seq, this.lastSeqs.get(plan.key) ?? 0));
     });
     // Observed at once, so a failed append is never an unhandled rejection; the saga reads its outcome later.
-    recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key }, 'checkout could not be recorded'));
+    recorded.catch((err: unknown) => this.deps.log.error({ err, key: plan.key, correlation_id: plan.correlationId }, 'checkout could not be recorded'));
     this.planRecords.set(plan.key, recorded);
     return recorded;
   }
@@ -321,7 +322,7 @@ export class CheckoutActor {
    * host never keeps serving a partition whose journal refuses every append (its checkouts retrying for ever).
    */
   private append(key: string, ev: CheckoutEvent): Promise<number> {
-    return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev).catch((err: unknown) => {
+    return this.deps.journal.append(this.deps.partition, checkoutEntity(key), ev, activeSpanContext()).catch((err: unknown) => {
       this.deps.onJournalFailure(err);
       throw err;
     });
@@ -348,12 +349,12 @@ export class CheckoutActor {
       this.sagaKeys.delete(plan.key);
       this.planRecords.delete(plan.key);
       if (run.acknowledged) this.committing--;
-      this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
+      this.deps.log.warn({ key: plan.key, checkoutId: plan.checkoutId, correlation_id: plan.correlationId, err: (err as Error).message }, 'checkout saga stopped: its partition left this node');
       if (!run.acknowledged) run.client?.reply(partitionLeft(this.deps.partition));
       return;
     }
     const delayMs = Math.min(actorLimits.sagaRetryDelayMsMax, actorLimits.sagaRetryDelayMsBase * 2 ** run.attempt);
-    this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
+    this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, correlation_id: plan.correlationId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
     if (!run.acknowledged) run.client?.reply({ result: refused('NOT_READY'), replayed: false });
     // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.
     this.deps.clock.setTimer(this.deps.clock.now() + delayMs, () => {
@@ -387,11 +388,6 @@ export class CheckoutActor {
       this.doneHead = 0;
     }
   }
-}
-
-function keyRecordOf(record: StoredResponse | null): KeyRecord | null {
-  if (record === null) return null;
-  return { fingerprint: record.fingerprint, response: record.statusCode === null ? null : { statusCode: record.statusCode, body: record.body } };
 }
 
 function partitionLeft(partition: number): CheckoutReply {

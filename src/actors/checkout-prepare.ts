@@ -85,6 +85,7 @@ export async function prepareCheckout(req: CheckoutRequest, key: string, fingerp
       customerKey,
       cartId: req.cartId,
       createdAtMs: nowMs,
+      ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}),
     },
   };
 }

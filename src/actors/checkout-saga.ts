@@ -22,6 +22,8 @@ import type { SagaResume } from './checkout-types.js';
 import type { InventoryHandle } from './inventory-actor.js';
 import { orderRow } from './order-row.js';
 import type { PromoUses } from './promo-ledger.js';
+import { checkoutSpan, orderSpan } from '../telemetry/checkout-spans.js';
+import { inSpan, type Tracing } from '../telemetry/tracing.js';
 
 export { authorizeRequest, authorizeWithRetries, type AuthorizeTarget } from './checkout-authorization.js';
 
@@ -49,6 +51,8 @@ export interface SagaDeps {
   alive?: () => boolean;
   /** Called as each step completes, before the next begins (crash tests stop the process here). */
   afterStep?: (step: SagaStepName) => void;
+  /** Spans of the checkout, its steps and its order write (docs/observability.md). Default: none. */
+  tracing?: Tracing;
 }
 
 export interface SagaRunOptions {
@@ -130,6 +134,14 @@ const steps: SagaStep[] = [
  * again, a no-op if done) or the compensation finished; a journaled compensation is repeated, never the checkout.
  */
 export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, opts: SagaRunOptions = {}): Promise<CheckoutOutcome> {
+  const outcome = await inSpan(deps.tracing, 'checkout', () => checkoutSpan(plan, opts.resume !== undefined), () => runSteps(plan, deps, opts));
+  if (deps.log.isLevelEnabled('debug')) {
+    deps.log.debug({ correlation_id: plan.correlationId, checkoutId: plan.checkoutId, orderId: plan.orderId, outcome: outcome.t }, 'checkout saga finished');
+  }
+  return outcome;
+}
+
+async function runSteps(plan: CheckoutPlan, deps: SagaDeps, opts: SagaRunOptions): Promise<CheckoutOutcome> {
   const run: SagaRun = {
     plan,
     deps,
@@ -142,19 +154,19 @@ export async function runCheckoutSaga(plan: CheckoutPlan, deps: SagaDeps, opts: 
     if (stored) return finishRecorded(run, stored, opts.acknowledge);
     if (opts.resume.compensating) {
       run.authId = opts.resume.compensating.authId;
-      return compensate(run, steps, opts.resume.compensating.rejection);
+      return compensateInSpan(run, steps, opts.resume.compensating.rejection);
     }
   }
   const done: SagaStep[] = [];
   for (const step of steps) {
     assertAlive(run);
-    const result = await step.run(run);
+    const result = await inSpan(deps.tracing, `checkout.${step.name}`, null, () => step.run(run));
     const undoable = result.t === 'next' || step.undoesOwnFailure ? [...done, step] : done;
     if (step.awaitsPlanRecord && opts.recorded && !(await opts.recorded.then(() => true, () => false))) return abandonUnrecorded(run, undoable);
     if (result.t === 'stop') return result.outcome;
     if (result.t === 'compensate') {
       await deps.recordCompensation(plan, result.rejection, run.authId);
-      return compensate(run, undoable, result.rejection);
+      return compensateInSpan(run, undoable, result.rejection);
     }
     done.push(step);
     deps.afterStep?.(step.name);
@@ -179,6 +191,10 @@ async function abandonUnrecorded(run: SagaRun, done: SagaStep[]): Promise<Checko
   for (const s of [...done].reverse()) if (s.undo) await s.undo(run, 'compensated');
   releasePromoUse(run);
   return rejected('NOT_READY', 'forget');
+}
+
+function compensateInSpan(run: SagaRun, done: SagaStep[], rejection: CheckoutRejection): Promise<CheckoutOutcome> {
+  return inSpan(run.deps.tracing, 'checkout.compensate', () => ({ attributes: { 'boxoffice.rejection': rejection.code } }), () => compensate(run, done, rejection));
 }
 
 /**
@@ -267,7 +283,7 @@ async function voidPayment(r: SagaRun): Promise<void> {
   if (authId === null) return;
   const res = await withTimeout(r.deps.payments.void({ idempotencyKey: `${r.plan.orderId}:void`, authId }), limits.paymentCallTimeoutMs, r.deps.clock);
   if (!res.ok) {
-    r.deps.log.error({ checkoutId: r.plan.checkoutId, authId, err: res.message }, 'void failed; the checkout runs again');
+    r.deps.log.error({ checkoutId: r.plan.checkoutId, authId, err: res.message, correlation_id: r.plan.correlationId }, 'void failed; the checkout runs again');
     throw new Error(`void of ${authId} failed: ${res.message}`);
   }
 }
@@ -308,13 +324,13 @@ async function writeConfirmedOrder(r: SagaRun): Promise<StepResult> {
  */
 async function writeOrder(r: SagaRun, order: NewOrder): Promise<StepResult | null> {
   try {
-    const written = await r.deps.orders.write(order);
+    const written = await inSpan(r.deps.tracing, 'order.write', () => orderSpan(r.plan, order.status), () => r.deps.orders.write(order));
     // The partition's next owner runs this checkout now: stop without an answer or an undo (the client retries there).
     if (written === 'fenced') throw new SagaAbandonedError(r.plan.key);
     return written === 'existed' ? await followStoredOrder(r, order) : null;
   } catch (err) {
     if (!(err instanceof OrderRejectedError)) throw err;
-    r.deps.log.error({ err, checkoutId: r.plan.checkoutId, orderId: r.plan.orderId }, 'the database refused the order; the checkout is compensated');
+    r.deps.log.error({ err, checkoutId: r.plan.checkoutId, orderId: r.plan.orderId, correlation_id: r.plan.correlationId }, 'the database refused the order; the checkout is compensated');
     return { t: 'compensate', rejection: rejected('INTERNAL', 'durable', { reason: 'the order could not be stored; nothing was charged' }) };
   }
 }

@@ -1,4 +1,5 @@
 import type { CheckoutPlan } from '../domain/checkout.js';
+import type { KeyRecord } from '../domain/checkout-key.js';
 import type { CheckoutRejection, CheckoutResponse, Retention } from '../domain/checkout-result.js';
 
 /** Journal events of a checkout entity (`co:<key>`), in the key's partition. */
@@ -27,4 +28,16 @@ export interface Compensation {
 /** What a re-run knows: the journaled compensation, if compensation had started. */
 export interface SagaResume {
   compensating: Compensation | null;
+}
+
+/** A key's stored record as the idempotency store returns it (`statusCode` null: no final answer yet). */
+export interface StoredResponse {
+  fingerprint: string;
+  statusCode: number | null;
+  body: unknown;
+}
+
+export function keyRecordOf(record: StoredResponse | null): KeyRecord | null {
+  if (record === null) return null;
+  return { fingerprint: record.fingerprint, response: record.statusCode === null ? null : { statusCode: record.statusCode, body: record.body } };
 }

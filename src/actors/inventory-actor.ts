@@ -1,3 +1,4 @@
+import type { SpanContext } from '@opentelemetry/api';
 import { fail } from '../errors.js';
 import { limits } from '../config/limits.js';
 import {
@@ -22,7 +23,8 @@ import { MinHeap } from './min-heap.js';
 
 /** What an actor needs of the journal: append resolves with the row's seq once its batch commits. */
 export interface EventJournal {
-  append(partition: number, entity: string, event: unknown): Promise<number>;
+  /** `link`: the span of the request the event belongs to, which the journal batch span links to (tracing on). */
+  append(partition: number, entity: string, event: unknown, link?: SpanContext): Promise<number>;
   /** True while the journal's queue is at its bound: new work (a new hold, a stock change) is refused before it is applied. */
   backlogged?(): boolean;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { clusterLimits, limits, membershipLimits, persistenceLimits } from './limits.js';
+import { loadTracingSettings, type TracingSettings } from './tracing-settings.js';
 import { loadWsSettings, type WsSettings } from './ws-settings.js';
 
 /**
@@ -88,6 +89,8 @@ export interface Config {
   memberTtlMs: number;
   /** WS_*: the WebSocket API's limits operators may change (src/config/ws-settings.ts, docs/websocket.md). */
   ws: WsSettings;
+  /** OTEL_*: trace export (src/config/tracing-settings.ts, docs/observability.md). */
+  tracing: TracingSettings;
   /**
    * EVENTS_SINK, default `redis` with REDIS_URL and `log` without: where the relay sends every order event besides the
    * webhooks (`redis`: XADD to the `<CLUSTER_NAME>:events` stream, needs REDIS_URL; `log`: one info line each; `none`).
@@ -164,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const ws = loadWsSettings(env);
   if (!ws.ok) throw new ConfigError(`invalid configuration:\n  ${ws.problems.join('\n  ')}`);
+  const tracing = loadTracingSettings(env);
+  if (!tracing.ok) throw new ConfigError(`invalid configuration:\n  ${tracing.problems.join('\n  ')}`);
   if (e.REDIS_URL !== undefined && e.DATABASE_URL === undefined) {
     throw new ConfigError('REDIS_URL is set (cluster mode) but DATABASE_URL is not: the nodes of a cluster share one PostgreSQL server');
   }
@@ -209,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clusterName: e.CLUSTER_NAME,
     memberTtlMs: e.MEMBER_TTL_MS,
     ws: ws.settings,
+    tracing: tracing.settings,
     eventsSink: e.EVENTS_SINK ?? (e.REDIS_URL === undefined ? 'log' : 'redis'),
     webhookRetryDelayMsBase: e.WEBHOOK_RETRY_DELAY_MS_BASE,
     webhookRetryMaxAgeMs: e.WEBHOOK_RETRY_MAX_AGE_MS,

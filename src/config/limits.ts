@@ -543,3 +543,28 @@ export const metricLimits = {
   /** Resolution of the event-loop delay monitor, in ms (raises no error). */
   eventLoopResolutionMs: 10,
 } as const;
+
+/** Traces and trace-aware logs (docs/observability.md). */
+export const telemetryLimits = {
+  /** A `traceparent` header or peer field longer than this is ignored: the request starts a new trace (raises no error). */
+  traceparentLengthMax: 128,
+  /** A `tracestate` header longer than this is dropped (raises no error; W3C allows 32 members of at most 256 bytes each, but proxies rarely send more than this). */
+  tracestateLengthMax: 512,
+  /** An `x-correlation-id` longer than this (or not of A-Z a-z 0-9 . _ : -) is replaced by a generated one (raises no error). */
+  correlationIdLengthMax: 128,
+  /** Links from one journal batch span to the requests whose appends it carries; later appends are not linked (raises no error). */
+  batchSpanLinksMax: 128,
+  /** Spans queued for export; when full, new spans are dropped by the BatchSpanProcessor (raises no error). */
+  exportQueueSpansMax: 2_048,
+  /** Spans per OTLP export request (raises no error). */
+  exportBatchSpansMax: 512,
+  /** How long spans wait before an export starts (raises no error). */
+  exportDelayMs: 1_000,
+  /** One OTLP export request; past it the batch is dropped, so a receiver that is away cannot hold a node's close (raises no error). */
+  exportTimeoutMs: 2_000,
+} as const;
+
+/** What an `x-correlation-id` header may hold to be trusted (otherwise one is generated). */
+export const correlationIdPattern = new RegExp(`^[A-Za-z0-9._:-]{1,${telemetryLimits.correlationIdLengthMax}}$`);
+/** A W3C traceparent: version, trace id, parent span id, flags (lower-case hex); all-zero ids are refused by the propagator. */
+export const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

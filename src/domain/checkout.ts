@@ -18,6 +18,10 @@ export interface CheckoutRequest {
   customerId: string | null;
   /** Buy-now only: a cart checkout uses the cart's code. */
   promoCode: string | null;
+  /** The request's correlation id (x-correlation-id): carried to the plan, so the saga's logs and spans name it. */
+  correlationId?: string;
+  /** Opaque here: the caller's trace context (OpenTelemetry), carried through the checkout actor's mailbox. */
+  traceContext?: unknown;
 }
 
 export interface CheckoutLine {
@@ -38,6 +42,8 @@ export interface CheckoutPlan {
   customerKey: string;
   cartId: string | null;
   createdAtMs: number;
+  /** The correlation id of the request that started the checkout; absent in plans journaled before it was recorded. */
+  correlationId?: string;
 }
 
 /** Buy-now lines naming one SKU twice are merged, so each SKU gets one hold. */

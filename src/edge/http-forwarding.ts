@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterLink, PeerMessage } from '../cluster/cluster-link.js';
-import { clusterLimits } from '../config/limits.js';
+import { context } from '@opentelemetry/api';
+import { clusterLimits, telemetryLimits, traceparentPattern } from '../config/limits.js';
 import { errorResponse } from '../http/error-response.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { Router } from '../http/router.js';
+import { correlationIdHeader, correlationIdOf, runTraced } from '../http/http-spans.js';
+import { tracingOff, type Tracing } from '../telemetry/tracing.js';
 import { place } from './placement.js';
 
 /** Names the hops a forwarded request has taken (set by the receiving node, read by placement). */
@@ -12,13 +15,15 @@ export const hopsHeader = 'x-boxoffice-hops';
 
 /** An HTTP request forwarded whole to the owner of its entity; the owner runs it through its own router. */
 /** A forwarded request's envelope as checked before it is served (its body is the route's to validate). */
-const httpPeerMessage = z.object({
+export const httpPeerMessage = z.object({
   t: z.literal('http'),
   m: z.string().min(1).max(16),
   p: z.string().min(1).max(8_192),
   q: z.string().max(8_192),
   h: z.record(z.string().max(8_192)),
   b: z.unknown(),
+  /** The forwarding node's span (W3C traceparent): the owner's spans continue its trace. A malformed one refuses the message. */
+  tp: z.string().max(telemetryLimits.traceparentLengthMax).regex(traceparentPattern).optional(),
 });
 
 interface HttpPeerMessage extends PeerMessage {
@@ -28,6 +33,7 @@ interface HttpPeerMessage extends PeerMessage {
   q: string;
   h: Record<string, string>;
   b: unknown;
+  tp?: string;
 }
 
 /** The owner's answer to a forwarded request. */
@@ -51,7 +57,11 @@ export type HttpPlacement = (entity: string, req: HttpRequest) => Promise<HttpRe
 export class HttpForwarding {
   private router: Router | null = null;
 
-  constructor(private readonly link: ClusterLink | null, private readonly log: Logger) {
+  constructor(
+    private readonly link: ClusterLink | null,
+    private readonly log: Logger,
+    private readonly tracing: Tracing = tracingOff,
+  ) {
     link?.onPeerMessage<HttpPeerMessage>('http', httpPeerMessage, (msg, from) => this.serveForwarded(msg, from));
   }
 
@@ -64,7 +74,7 @@ export class HttpForwarding {
     const link = this.link;
     if (link === null) return null;
     const hops = Number(req.headers[hopsHeader] ?? '0') || 0;
-    const placed = place(link, entity, { hops, send: (node, hop) => forward(link, node, req, hop) });
+    const placed = place(link, entity, { hops, send: (node, hop) => forward(link, node, req, hop, this.tracing.traceparent(context.active())) });
     if (placed === null) return null;
     return placed.then((r) => {
       if (r.t === 'here') return null;
@@ -78,10 +88,10 @@ export class HttpForwarding {
   private async serveForwarded(msg: HttpPeerMessage, from: string): Promise<HttpPeerReply> {
     const match = this.router?.match(msg.m, msg.p);
     if (match === undefined || !('handler' in match)) return { s: 404, b: errorResponse('ROUTE_NOT_FOUND').body };
-    const req: HttpRequest = { method: msg.m, path: msg.p, params: match.params, query: new URLSearchParams(msg.q), headers: msg.h, body: msg.b, rawBodyBytes: 0, remoteAddress: `peer:${from}` };
+    const req: HttpRequest = { method: msg.m, path: msg.p, params: match.params, query: new URLSearchParams(msg.q), headers: msg.h, body: msg.b, rawBodyBytes: 0, remoteAddress: `peer:${from}`, correlationId: correlationIdOf(msg.h) };
     let res: HttpResponse;
     try {
-      res = await match.handler(req);
+      res = await (this.tracing.enabled ? runTraced(this.tracing, match.handler, req, match.pattern, { traceparent: msg.tp, tracestate: undefined, forwardedFrom: from }) : match.handler(req));
     } catch (err) {
       this.log.error({ err, path: msg.p }, 'forwarded request failed');
       res = errorResponse('INTERNAL');
@@ -93,11 +103,14 @@ export class HttpForwarding {
 /** Headers that describe one connection, not the request: the owner's server sets its own. */
 const hopByHopHeaders = new Set(['content-length', 'transfer-encoding', 'connection', 'host']);
 
-async function forward(link: ClusterLink, node: string, req: HttpRequest, hops: number): Promise<HttpResponse> {
+async function forward(link: ClusterLink, node: string, req: HttpRequest, hops: number, traceparent: string | undefined): Promise<HttpResponse> {
   const h: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (!hopByHopHeaders.has(k)) h[k] = v;
   h[hopsHeader] = String(hops);
+  // The owner logs under the id this node answers with (checked or generated here).
+  if (req.correlationId !== undefined) h[correlationIdHeader] = req.correlationId;
   const msg: HttpPeerMessage = { t: 'http', m: req.method, p: req.path, q: req.query.toString(), h, b: req.body };
+  if (traceparent !== undefined) msg.tp = traceparent;
   const r = (await link.request(node, msg, clusterLimits.forwardTimeoutMs)) as HttpPeerReply;
   const res: HttpResponse = { status: r.s };
   if (r.b !== undefined) res.body = r.b;

@@ -12,8 +12,9 @@ const statusLines: string[] = [];
 for (let status = 100; status < 600; status++) statusLines[status] = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
 
 /** Writes from outside a uWS callback: corked, so the status line, headers and body leave in one write. */
-export function writeResponseCorked(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
+export function writeResponseCorked(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean, correlationId?: string): void {
   corkRes = res;
+  corkCorrelationId = correlationId;
   corkResponse = response;
   corkBody = body;
   corkClose = closeConnection;
@@ -32,14 +33,19 @@ let corkRes: uWS.HttpResponse | undefined;
 let corkResponse: HttpResponse | undefined;
 let corkBody: string | undefined;
 let corkClose = false;
+let corkCorrelationId: string | undefined;
 
 function writeCorked(): void {
-  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose);
+  if (corkRes !== undefined && corkResponse !== undefined) writeResponse(corkRes, corkResponse, corkBody, corkClose, corkCorrelationId);
 }
 
-/** Writes the status line and every header but content-type, which it returns (written last, or defaulted). */
-export function writeHead(res: uWS.HttpResponse, response: HttpResponse): string | undefined {
+/**
+ * Writes the status line and every header but content-type, which it returns (written last, or defaulted).
+ * `correlationId`, when given, is echoed as `x-correlation-id` (docs/API.md).
+ */
+export function writeHead(res: uWS.HttpResponse, response: HttpResponse, correlationId?: string): string | undefined {
   res.writeStatus(statusLines[response.status] as string);
+  if (correlationId !== undefined) res.writeHeader('x-correlation-id', correlationId);
   let contentType: string | undefined;
   const headers = response.headers;
   if (headers !== undefined) {
@@ -54,8 +60,8 @@ export function writeHead(res: uWS.HttpResponse, response: HttpResponse): string
   return contentType;
 }
 
-export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean): void {
-  const contentType = writeHead(res, response);
+export function writeResponse(res: uWS.HttpResponse, response: HttpResponse, body: string | undefined, closeConnection: boolean, correlationId?: string): void {
+  const contentType = writeHead(res, response, correlationId);
   if (body === undefined) {
     if (contentType !== undefined) res.writeHeader('content-type', contentType);
     // This uWS build writes 'Content-Length: 0' even for 204; its endWithoutBody() does not finish the response

@@ -22,6 +22,8 @@ export interface RouteOptions {
 
 export interface RouteMatch {
   handler: Handler;
+  /** The route's template ('/api/orders/:id'): `http.route` of its spans. */
+  pattern: string;
   params: Record<string, string>;
   opts: RouteOptions;
 }
@@ -41,6 +43,7 @@ export type RouteLookup = RouteMatch | { notFound: true } | { methodNotAllowed: 
 
 interface Route {
   handler: Handler;
+  pattern: string;
   opts: RouteOptions;
   paramNames: readonly string[];
   /** Returned as is for routes without parameters, so a static match allocates nothing. */
@@ -93,9 +96,10 @@ export class Router {
     if (opts?.keepRawBody === true) routeOpts.keepRawBody = true;
     node.routes.set(upperMethod, {
       handler,
+      pattern,
       opts: routeOpts,
       paramNames,
-      staticMatch: paramNames.length === 0 ? Object.freeze({ handler, params: emptyParams, opts: routeOpts }) : undefined,
+      staticMatch: paramNames.length === 0 ? Object.freeze({ handler, pattern, params: emptyParams, opts: routeOpts }) : undefined,
     });
     node.allow = [...node.routes.keys()].sort();
     this.routes.push({ method: upperMethod, pattern, doc: opts?.doc });
@@ -118,7 +122,7 @@ export class Router {
         if (value === undefined) return notFound;
         params[found.paramNames[i] as string] = value;
       }
-      return { handler: found.handler, params, opts: found.opts };
+      return { handler: found.handler, pattern: found.pattern, params, opts: found.opts };
     }
     const allow = new Set<string>();
     collectAllowed(this.root, path, 1, allow);

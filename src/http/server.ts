@@ -7,6 +7,8 @@ import { serializeBody, writeResponse, writeResponseCorked } from './response-wr
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
 import { isJsonContentType, parseContentLength, readHeaders, UwsHttpRequest } from './uws-request.js';
+import { correlationIdOf, runTraced } from './http-spans.js';
+import { tracingOff, type Tracing } from '../telemetry/tracing.js';
 
 /**
  * The uWebSockets.js edge: adapts uWS's callback API to plain handlers (request.ts) and enforces the JSON rules every
@@ -53,6 +55,8 @@ export interface HttpServerOptions {
    * runs first when the server closes (closing those connections its own way).
    */
   mount?: (app: uWS.TemplatedApp) => () => void;
+  /** Runs each routed request in a server span when on (docs/observability.md). Default: off. */
+  tracing?: Tracing;
 }
 
 /** Re-exported for callers that import it from here; handlers should import it from error-response.ts. */
@@ -108,6 +112,7 @@ class Exchange {
     readonly request: UwsHttpRequest,
     readonly handler: Handler,
     readonly routeOpts: RouteOptions,
+    readonly pattern: string,
   ) {}
 }
 
@@ -117,8 +122,10 @@ class ServerCore {
   private readonly bodyBytesMax: number;
   private readonly onUnhandled: ((err: unknown) => void) | undefined;
   private readonly before: ((req: HttpRequest) => HttpResponse | null) | undefined;
+  private readonly tracing: Tracing;
 
   constructor(opts: HttpServerOptions) {
+    this.tracing = opts.tracing ?? tracingOff;
     this.router = opts.router;
     this.logger = opts.logger;
     this.bodyBytesMax = opts.bodyBytesMax;
@@ -133,6 +140,7 @@ class ServerCore {
     const rawQuery = req.getQuery() ?? '';
     const headers = readHeaders(req);
     const request = new UwsHttpRequest(method, path, rawQuery, headers, res);
+    request.correlationId = correlationIdOf(headers);
     try {
       this.route(res, request);
     } catch (err) {
@@ -182,9 +190,9 @@ class ServerCore {
 
     if (!hasBody) {
       if (match.opts.bodyRequired) return this.writeNow(res, request, bodyRequiredResponse(), false);
-      return this.invoke(res, request, match.handler, match.opts);
+      return this.invoke(res, request, match.handler, match.opts, match.pattern);
     }
-    const exchange = new Exchange(res, request, match.handler, match.opts);
+    const exchange = new Exchange(res, request, match.handler, match.opts, match.pattern);
     res.onAborted(() => {
       exchange.aborted = true;
     });
@@ -195,9 +203,9 @@ class ServerCore {
    * Answers `response` for a request whose body is coming: once the body has arrived (read and dropped), or at once
    * when it is declared larger than limits.lingerBytesMax; then closes the connection.
    */
-  private refuseBody(res: uWS.HttpResponse, request: UwsHttpRequest, match: { handler: Handler; opts: RouteOptions }, response: HttpResponse, declaredBytes: number): void {
+  private refuseBody(res: uWS.HttpResponse, request: UwsHttpRequest, match: { handler: Handler; opts: RouteOptions; pattern: string }, response: HttpResponse, declaredBytes: number): void {
     if (declaredBytes > limits.lingerBytesMax) return this.writeNow(res, request, response, true);
-    const exchange = new Exchange(res, request, match.handler, match.opts);
+    const exchange = new Exchange(res, request, match.handler, match.opts, match.pattern);
     res.onAborted(() => {
       exchange.aborted = true;
     });
@@ -270,7 +278,7 @@ class ServerCore {
     }
     let result: HttpResponse | Promise<HttpResponse>;
     try {
-      result = exchange.handler(request);
+      result = this.call(exchange.handler, request, exchange.pattern);
     } catch (err) {
       return this.finish(exchange, this.internalError(err, request), false);
     }
@@ -279,19 +287,25 @@ class ServerCore {
   }
 
   /** Runs a handler for a request without a body, answering inside the route callback when it is synchronous. */
-  private invoke(res: uWS.HttpResponse, request: UwsHttpRequest, handler: Handler, routeOpts: RouteOptions): void {
+  private invoke(res: uWS.HttpResponse, request: UwsHttpRequest, handler: Handler, routeOpts: RouteOptions, pattern: string): void {
     let result: HttpResponse | Promise<HttpResponse>;
     try {
-      result = handler(request);
+      result = this.call(handler, request, pattern);
     } catch (err) {
       return this.writeNow(res, request, this.internalError(err, request), false);
     }
     if (!isPromiseLike(result)) return this.writeNow(res, request, this.checked(result, request), false);
-    const exchange = new Exchange(res, request, handler, routeOpts);
+    const exchange = new Exchange(res, request, handler, routeOpts, pattern);
     res.onAborted(() => {
       exchange.aborted = true;
     });
     void this.finishLater(exchange, result);
+  }
+
+  /** A handler call, in a server span when tracing is on (child of the request's `traceparent`). */
+  private call(handler: Handler, request: HttpRequest, pattern: string): HttpResponse | Promise<HttpResponse> {
+    if (!this.tracing.enabled) return handler(request);
+    return runTraced(this.tracing, handler, request, pattern, { traceparent: request.headers['traceparent'], tracestate: request.headers['tracestate'] });
   }
 
   private async finishLater(exchange: Exchange, pending: Promise<HttpResponse>): Promise<void> {
@@ -326,7 +340,7 @@ class ServerCore {
       body = serializeBody(response);
     }
     try {
-      writeResponseCorked(exchange.res, response, body, closeConnection);
+      writeResponseCorked(exchange.res, response, body, closeConnection, exchange.request.correlationId);
     } catch (err) {
       // A bug here would leave the client waiting for the idle timeout: log it and cut the connection instead.
       this.logger.error({ err, method: exchange.request.method, path: exchange.request.path }, 'writing a response failed');
@@ -350,7 +364,7 @@ class ServerCore {
       response = this.internalError(err, request);
       body = serializeBody(response);
     }
-    writeResponse(res, response, body, closeConnection);
+    writeResponse(res, response, body, closeConnection, request.correlationId);
   }
 
   /** Logs the error with its stack; the client sees only the catalogue's INTERNAL message. */

@@ -43,7 +43,8 @@ export interface NodeServices {
   promos: PromoUses;
   taxRates: TaxRate[];
   shippingTable: ShippingTable;
-  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** The metrics in the format the scraper's Accept header asks for: OpenMetrics (with exemplars) or the classic text. */
+  metrics: (accept?: string) => Promise<{ contentType: string; body: string }>;
   /** This node's top SKUs by checkout attempts over the last minute, busiest first (docs/metrics.md); absent in handler tests. */
   hotSkus?: () => HotSku[];
   /** Outgoing webhook endpoints (`/api/admin/webhooks`, docs/events.md). */

@@ -15,6 +15,7 @@ export class UwsHttpRequest implements HttpRequest {
   body: unknown = undefined;
   rawBodyBytes = 0;
   rawBody: Buffer | undefined = undefined;
+  correlationId: string | undefined = undefined;
   private parsedQuery: URLSearchParams | undefined = undefined;
 
   constructor(

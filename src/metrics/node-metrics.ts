@@ -32,14 +32,13 @@ export function createMetrics() {
     const key = replayed ? -statusCode : statusCode;
     checkoutResponseCounts.set(key, (checkoutResponseCounts.get(key) ?? 0) + 1);
   };
-  const checkoutSeconds = new client.Histogram({
+  const checkoutSeconds = withExemplars(registry, {
     name: 'boxoffice_checkout_seconds',
     help: 'Checkout latency inside the node, from validation to reply.',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
   });
-  const stage = (name: string, help: string) =>
-    new client.Histogram({ name: `boxoffice_${name}_seconds`, help, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
+  const stageBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+  const stage = (name: string, help: string) => withExemplars(registry, { name: `boxoffice_${name}_seconds`, help, buckets: stageBuckets });
   const labelled = <L extends string>(name: string, help: string, label: L) => new client.Counter({ name, help, labelNames: [label] as const, registers: [registry] });
   const webhookEvents = labelled('boxoffice_webhook_events_total', 'Provider webhook events received, by what they led to (handled, deferred, ignored, unknown, duplicate, discrepancy, invalid).', 'outcome');
   const reconcileFindings = labelled('boxoffice_reconcile_findings_total', 'What reconciliation with the payment provider found and did, by kind.', 'kind');
@@ -98,7 +97,7 @@ export function createMetrics() {
     countCheckoutResponse,
     checkoutSeconds,
     /** Time a command waited in an inventory actor's mailbox before it was handled. */
-    actorQueueSeconds: stage('actor_queue', 'Time a command waited in an inventory actor mailbox.'),
+    actorQueueSeconds: new client.Histogram({ name: 'boxoffice_actor_queue_seconds', help: 'Time a command waited in an inventory actor mailbox.', buckets: stageBuckets, registers: [registry] }),
     /** Time from a journal append to the commit of its batch (what a reply waits for). */
     journalCommitSeconds: stage('journal_commit', 'Time from a journal append to the commit of its batch.'),
     paymentSeconds: stage('payment_authorize', 'Payment authorization calls, retries included.'),
@@ -107,3 +106,15 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A latency histogram that keeps the trace id of an observation as its bucket's exemplar: timed with
+ * `startTimer(undefined, { trace_id })` or observed with `observe({ value, exemplarLabels })` (a plain `observe(value)`
+ * throws). prom-client refuses exemplars on a classic-format registry at construction, so it is registered by hand:
+ * the classic text omits exemplars, the OpenMetrics rendering (src/telemetry/openmetrics.ts) shows them.
+ */
+function withExemplars(registry: client.Registry, config: { name: string; help: string; buckets: number[] }): client.Histogram {
+  const histogram = new client.Histogram({ ...config, registers: [], enableExemplars: true });
+  registry.registerMetric(histogram);
+  return histogram;
+}

@@ -12,6 +12,7 @@ import { defaultTaxRates } from '../domain/tax.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import type { NewOrder } from '../persistence/order-writer.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import type { NodeCore } from './node-core.js';
 import { timed } from './timed.js';
 
@@ -24,6 +25,8 @@ export interface CheckoutActorsOptions {
   clock: Clock;
   log: Logger;
   partitions: number;
+  /** Default: off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -42,6 +45,7 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
     ...(config.testKillAfterStep === null ? {} : { afterStep: killAfter(config.testKillAfterStep, log) }),
     clock,
     log,
+    tracing: o.tracing,
     storedResponse: async (key) => {
       const rec = await core.idempotency.get(key);
       return rec && rec.statusCode !== null ? { statusCode: rec.statusCode, body: rec.body } : null;
@@ -72,12 +76,16 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
   // acquires the partition again, a saga of the stopped actor (one that writes its pending order after a long
   // authorization, with no check that its actor lives) would write at the new epoch beside the new actor's run.
   const orders = (partition: number, epoch: number | undefined): SagaDeps['orders'] => ({
-    write: timed(metrics.orderWriteSeconds, async (order: NewOrder) => {
-      if (epoch === undefined) return 'fenced' as const;
-      const written = await core.orderWriter.write(order, { partition, epoch });
-      if (written === 'fenced') core.host.fenced(partition, epoch);
-      return written;
-    }),
+    write: timed(
+      metrics.orderWriteSeconds,
+      async (order: NewOrder) => {
+        if (epoch === undefined) return 'fenced' as const;
+        const written = await core.orderWriter.write(order, { partition, epoch });
+        if (written === 'fenced') core.host.fenced(partition, epoch);
+        return written;
+      },
+      o.tracing,
+    ),
   });
   return (partition) =>
     new CheckoutActor({

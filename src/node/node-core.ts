@@ -1,3 +1,4 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { startActorSystem, type ActorSystem } from '../actors/actor-system.js';
 import { KnownKeys } from '../actors/bloom-filter.js';
@@ -10,6 +11,7 @@ import { PartitionHost } from '../actors/partition-host.js';
 import { PromoLedger } from '../actors/promo-ledger.js';
 import { SnapshotWriter } from '../actors/snapshot-writer.js';
 import type { Clock } from '../clock.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import type { Config } from '../config/config.js';
 import { limits, nodeLimits } from '../config/limits.js';
 import { promoPartition } from '../domain/entities.js';
@@ -19,7 +21,7 @@ import { OrderWriter } from '../persistence/order-writer.js';
 import { PendingOrderStore } from '../persistence/pending-order-store.js';
 import type { SqlClient } from '../persistence/sql.js';
 import { CartStore, IdempotencyStore, OrderStore, ProductStore, PromotionStore } from '../persistence/stores.js';
-import { timed } from './timed.js';
+import { timedAppend } from './timed.js';
 
 export interface CoreOptions {
   config: Config;
@@ -38,6 +40,8 @@ export interface CoreOptions {
   forceReservePromo: (code: string, customerKey: string) => void;
   /** A SKU's available count changed and committed here (its owner): the live `stock:<sku>` updates. */
   onAvailableChanged?: (sku: string, available: number) => void;
+  /** Journal batch spans and the journal's commit-time exemplars (docs/observability.md). */
+  tracing?: Tracing;
 }
 
 /** What a node is made of, whatever its topology: the journal, the actors, the stores and the partitions it serves. */
@@ -67,7 +71,7 @@ export interface NodeCore {
 
 export function createCore(o: CoreOptions): NodeCore {
   const { config, sql, partitions, clock, log, metrics } = o;
-  const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => o.onFatal(e), onBatch: (rows, s) => metrics.observeJournalBatch(rows, s) });
+  const journal = new GroupCommitJournal(sql, { batchRowsMax: config.journalBatchRowsMax, batchDelayMs: config.journalBatchDelayMs, onFatal: (e) => o.onFatal(e), tracing: o.tracing, onBatch: (rows, s) => metrics.observeJournalBatch(rows, s) });
   const epochs = new Map<number, number>();
   const snapshots = new SnapshotWriter(sql, (p) => epochs.get(p), log, o.fenced);
   const onJournalFailure = (err: unknown) => {
@@ -75,7 +79,8 @@ export function createCore(o: CoreOptions): NodeCore {
     else log.error({ err }, 'journal append failed');
   };
   const system = startActorSystem(`boxoffice-${config.nodeId}`);
-  const timedJournal: EventJournal = { append: timed(metrics.journalCommitSeconds, (p: number, e: string, ev: unknown) => journal.append(p, e, ev)), backlogged: () => journal.backlogged() };
+  const append = (p: number, e: string, ev: unknown, link?: SpanContext) => journal.append(p, e, ev, link);
+  const timedJournal: EventJournal = { append: timedAppend(metrics.journalCommitSeconds, append), backlogged: () => journal.backlogged() };
   const inventory = new InventoryRegistry({
     system, journal: timedJournal, clock, onQueueWait: (s) => metrics.actorQueueSeconds.observe(s), partitions, snapshotEveryEvents: nodeLimits.snapshotEveryEvents, log, onJournalFailure,
     onSnapshot: (p, entity, seq, snap) => snapshots.add(p, entity, seq, snap),

@@ -15,6 +15,8 @@ import type { NodeServices } from '../http/services.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { Metrics } from '../metrics.js';
 import { errorCodeOf } from '../metrics/checkout-outcomes.js';
+import { openMetricsContentType, openMetricsText, wantsOpenMetrics } from '../telemetry/openmetrics.js';
+import { captureContext, traceExemplar, tracingOff, type Tracing } from '../telemetry/tracing.js';
 import type { NodeCore } from './node-core.js';
 
 export interface NodeServicesOptions {
@@ -29,6 +31,8 @@ export interface NodeServicesOptions {
   ready: () => boolean;
   webhooks: PaymentWebhooks | null;
   webhookEndpoints: WebhookEndpoints;
+  /** Default: off. */
+  tracing?: Tracing;
 }
 
 /** What the routes see of this node (src/http/services.ts): plain functions over the core and the topology. */
@@ -46,7 +50,7 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
       holdTtlMs: config.holdTtlMs,
     },
     carts: core.carts,
-    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax),
+    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax, o.tracing ?? tracingOff),
     orders: o.orders,
     promos: topology.promos,
     taxRates: defaultTaxRates,
@@ -57,7 +61,10 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
       partitions: (node) => topology.partitions(node),
       admin: (op) => topology.admin(op),
     },
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: async (accept) =>
+      wantsOpenMetrics(accept)
+        ? { contentType: openMetricsContentType, body: await openMetricsText(metrics.registry) }
+        : { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() },
     hotSkus: () => metrics.hotSkus.top(),
     webhooks: o.webhooks,
     webhookEndpoints: o.webhookEndpoints,
@@ -69,7 +76,7 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
  * through the mailbox, counted while in flight (the 429 bound) and by status when answered. Each line's SKU counts as
  * an attempt for the hot-SKU gauges (a cart's lines count when the checkout reads the cart: src/node/checkout-actors.ts).
  */
-function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number): NodeServices['checkout'] {
+function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number, tracing: Tracing): NodeServices['checkout'] {
   let inFlight = 0;
   const counted = (reply: CheckoutReply, path: 'edge' | 'actor'): CheckoutReply => {
     const r = reply.result;
@@ -92,7 +99,9 @@ function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics
       const fast = actor.answerFromMemory(key, fingerprint, request);
       if (fast) return counted(fast, 'edge');
       inFlight++;
-      const end = metrics.checkoutSeconds.startTimer();
+      // The request's span goes with the checkout through the actor's mailbox, which does not carry it (NACT.md).
+      request.traceContext = captureContext(tracing);
+      const end = metrics.checkoutSeconds.startTimer(undefined, traceExemplar(tracing));
       return actor.submit(key, fingerprint, request).then(
         (reply) => {
           inFlight--;

@@ -3,6 +3,9 @@ import { isTransientDbError } from './db-errors.js';
 import { bytesEqual, encodePayload, packPayloads } from './journal-codec.js';
 import type { SqlClient } from './sql.js';
 import type { Clock } from '../clock.js';
+import type { SpanContext } from '@opentelemetry/api';
+import { inBatchSpan } from '../telemetry/batch-spans.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export { claimPartitions, loadPartitions, writeSnapshots } from './partitions.js';
 export type { JournalEntry, PartitionClaim, SnapshotRecord } from './partitions.js';
@@ -48,6 +51,8 @@ export interface GroupCommitOptions {
    * simulation (test/sim) passes its simulated clock so a run that retries a batch replays exactly.
    */
   clock?: Clock;
+  /** Tracing on: each batch is a `journal.batch` span linked to the spans its appends came from. */
+  tracing?: Tracing;
 }
 
 export interface JournalStats {
@@ -72,6 +77,7 @@ interface PendingRow {
   payload: Buffer;
   resolve: (seq: number) => void;
   reject: (err: Error) => void;
+  link: SpanContext | undefined;
 }
 
 interface FlushWaiter {
@@ -149,9 +155,9 @@ export class GroupCommitJournal {
 
   /**
    * Appends an event. The seq is assigned now, so the order of append calls on a partition is its seq order; the
-   * promise resolves with that seq once the row is committed.
+   * promise resolves with that seq once the row is committed. `link`: the appending request's span (tracing).
    */
-  append(partition: number, entity: string, event: unknown): Promise<number> {
+  append(partition: number, entity: string, event: unknown, link?: SpanContext): Promise<number> {
     if (this.fatal !== null) return Promise.reject(this.fatal);
     if (this.closed) return Promise.reject(new Error('the journal is closed'));
     const owner = this.owned.get(partition);
@@ -164,7 +170,7 @@ export class GroupCommitJournal {
     }
     const seq = owner.nextSeq++;
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ ticket: ++this.tickets, partition, seq, epoch: owner.epoch, entity, payload, resolve, reject });
+      this.pending.push({ ticket: ++this.tickets, partition, seq, epoch: owner.epoch, entity, payload, resolve, reject, link });
       this.schedule();
     });
   }
@@ -220,7 +226,7 @@ export class GroupCommitJournal {
     this.inFlightBatch = batch;
     const started = performance.now();
     try {
-      await this.commitWithRetries(batch);
+      await inBatchSpan(this.opts.tracing, 'journal.batch', batch, () => this.commitWithRetries(batch));
       this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
     } finally {
       this.counters.commitMsTotal += performance.now() - started;

@@ -36,6 +36,7 @@ const forbidden: Record<string, string[]> = {
   http: ['edge', 'node', 'cli', 'cluster'],
   edge: ['node', 'cli'],
   cli: ['actors', 'cluster', 'persistence', 'payments', 'http', 'edge', 'node'],
+  telemetry: ['actors', 'cluster', 'persistence', 'payments', 'http', 'edge', 'node', 'cli'],
 };
 
 /** Functions longer than this (lines) in these files fail the check (STYLE.md habit 9: ~70 lines). */

@@ -45,6 +45,7 @@ export const postCheckoutDoc: RouteDoc = {
 export const postCheckout = (s: NodeServices): Handler => (req) => {
   const parsed = parseCheckout(req, s.checkout.inFlight(), s.checkout.inFlightMax);
   if (!parsed.ok) return parsed.response;
+  if (req.correlationId !== undefined) parsed.request.correlationId = req.correlationId;
   const reply = s.checkout.submit(parsed.key, parsed.fingerprint, parsed.request);
   // Answers from memory (a sold-out storm) are written without a promise in between.
   return reply instanceof Promise ? reply.then((r) => checkoutResponse(parsed.key, r)) : checkoutResponse(parsed.key, reply);

@@ -48,8 +48,8 @@ export function buildRouter(s: NodeServices): Router {
   return router
     .add('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }), { doc: healthzDoc })
     .add('GET', '/readyz', () => (s.ready() ? { status: 200, body: { ready: true } } : errorResponse('NOT_READY')), { doc: readyzDoc })
-    .add('GET', '/metrics', async () => {
-      const m = await s.metrics();
+    .add('GET', '/metrics', async (req) => {
+      const m = await s.metrics(req.headers['accept']);
       return { status: 200, body: m.body, headers: { 'content-type': m.contentType } };
     }, { doc: metricsDoc })
     .add('GET', '/openapi.json', serveOpenApi(router), { doc: openApiDoc })

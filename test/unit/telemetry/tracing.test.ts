@@ -1,0 +1,79 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { context, trace } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { httpPeerMessage } from '../../../src/edge/http-forwarding.js';
+import { correlationIdOf } from '../../../src/http/http-spans.js';
+import { inSpan, startTracing, tracingOff } from '../../../src/telemetry/tracing.js';
+import pino from 'pino';
+
+const srcDir = join(__dirname, '..', '..', '..', 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
+  it('imports the OpenTelemetry SDK only from the module loaded on demand, and that module only dynamically', () => {
+    const sdkImport = /from '@opentelemetry\/(?!api')[^']+'/;
+    const staticSdk = sourceFiles(srcDir).filter((f) => sdkImport.test(readFileSync(f, 'utf8'))).map((f) => relative(srcDir, f));
+    expect(staticSdk).toEqual(['telemetry/tracing-sdk.ts']);
+    const importers = sourceFiles(srcDir).filter((f) => /tracing-sdk\.js/.test(readFileSync(f, 'utf8'))).map((f) => relative(srcDir, f));
+    expect(importers).toEqual(['telemetry/tracing.ts']);
+    expect(readFileSync(join(srcDir, 'telemetry', 'tracing.ts'), 'utf8')).toMatch(/await import\('\.\/tracing-sdk\.js'\)/);
+  });
+
+  it('starts no SDK and makes no span', async () => {
+    const tracing = await startTracing({ otlpEndpoint: null, serviceName: 'boxoffice' }, pino({ level: 'silent' }));
+    expect(tracing).toBe(tracingOff);
+    const seen = await inSpan(tracing, 'nothing', () => {
+      throw new Error('attributes are not built when tracing is off');
+    }, async () => trace.getSpan(context.active()));
+    expect(seen).toBeUndefined();
+  });
+});
+
+describe('correlation ids', () => {
+  it.each([
+    ['abc-123', true],
+    ['order:42.retry_1', true],
+    ['x'.repeat(128), true],
+    ['x'.repeat(129), false],
+    ['', false],
+    ['abc 123', false],
+    ['abc\n123', false],
+    ['caf\u00e9', false],
+    ['a/b', false],
+  ])('takes %j from the client: %s', (sent, trusted) => {
+    const id = correlationIdOf({ 'x-correlation-id': sent });
+    if (trusted) expect(id).toBe(sent);
+    else expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('generates a fresh id when none is sent', () => {
+    const a = correlationIdOf({});
+    const b = correlationIdOf({});
+    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('the forwarded-request peer message', () => {
+  const base = { t: 'http', m: 'POST', p: '/api/checkout', q: '', h: {}, b: null };
+
+  it('accepts a message without a traceparent, or with a well-formed one', () => {
+    expect(httpPeerMessage.safeParse(base).success).toBe(true);
+    expect(httpPeerMessage.safeParse({ ...base, tp: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` }).success).toBe(true);
+  });
+
+  it.each([
+    ['not hex', `00-${'g'.repeat(32)}-${'b'.repeat(16)}-01`],
+    ['upper case', `00-${'A'.repeat(32)}-${'b'.repeat(16)}-01`],
+    ['short trace id', `00-${'a'.repeat(31)}-${'b'.repeat(16)}-01`],
+    ['oversize', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01${'0'.repeat(200)}`],
+    ['trailing garbage', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-x`],
+    ['not a string', 42],
+  ])('refuses a traceparent that is %s', (_, tp) => {
+    expect(httpPeerMessage.safeParse({ ...base, tp }).success).toBe(false);
+  });
+});
