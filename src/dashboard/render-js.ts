@@ -163,6 +163,6 @@ function render(s) {
   renderRates(s.rates);
   renderCluster(s.cluster);
   renderPanels(s);
-  $('status').textContent = 'live \u00b7 ' + s.at;
+  $('status').textContent = (s.stale ? 'stale (a database read is slow) \u00b7 built ' : 'live \u00b7 ') + s.at;
 }
 `;

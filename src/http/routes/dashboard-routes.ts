@@ -48,7 +48,8 @@ const num = z.number().nullable();
 const part = <T extends z.ZodType>(schema: T) => z.union([schema, z.object({ error: z.string() })]);
 
 export const dashboardSnapshotSchema = z.object({
-  at: z.string().describe('ISO 8601 instant in UTC'),
+  at: z.string().describe('When the snapshot was built: ISO 8601 instant in UTC'),
+  stale: z.boolean().describe('True when older than a second: the reads of the previous build (PostgreSQL, Redis) have not settled yet, and no other starts before they do'),
   cluster: part(
     z.object({
       nodeId: z.string(),
