@@ -30,7 +30,7 @@ export function createDashboard(o: { metrics: Metrics; core: NodeCore; clock: Cl
     expiringHolds: (limit) => o.core.inventory.soonestExpiring(limit),
     drops: (limit) => o.drops.localViews(limit),
   });
-  const feed = new DashboardFeed(snapshots);
+  const feed = new DashboardFeed(snapshots, { nowMs: () => o.clock.now() });
   return {
     service: { snapshot: () => snapshots.get(), feed },
     close() {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dashboardLimits } from '../../../src/config/limits.js';
+import type { HttpRequest } from '../../../src/http/request.js';
+import { getStream } from '../../../src/http/routes/dashboard-routes.js';
 import { startTestNode, stock, testAddress, testAdminToken, type TestNode } from '../../support/node-harness.js';
 
 /**
@@ -184,5 +186,9 @@ describe('a dashboard stream when its node closes', () => {
     await stopped;
     expect(t.node.services.dashboard.feed.open()).toBe(0);
     expect(t.node.services.dashboard.feed.full()).toBe(true);
+    // Closing is not overload: a stream asked for now is told the node is not ready, not to back off for 5 s.
+    const late = await getStream(t.node.services)({} as HttpRequest);
+    expect(late.status).toBe(503);
+    expect((late.body as { error: { code: string } }).error.code).toBe('NOT_READY');
   });
 });
