@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StreamStart } from '../../src/http/request.js';
 import { startCluster, type TestCluster } from '../support/cluster-harness.js';
 import { repoRoot } from '../support/ensure-built.js';
 import { startTestNode, stock, testAddress, testAdminToken, type TestNode } from '../support/node-harness.js';
@@ -50,7 +51,7 @@ async function logIn(page: Page, token: string): Promise<void> {
 /** The console errors besides Chromium's note of each refused request the test provoked ("…a status of 403…"). */
 const unexpected = (errors: string[], ...statuses: number[]): string[] =>
   errors.filter((e) => !statuses.some((s) => e === `Failed to load resource: the server responded with a status of ${s} (${statusText[s]})`));
-const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 409: 'Conflict' };
+const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 409: 'Conflict', 503: 'Service Unavailable' };
 
 describe.skipIf(!haveChromium)(title, () => {
   let browser: Browser;
@@ -145,6 +146,67 @@ describe.skipIf(!haveChromium)(title, () => {
       expect(await page.$('#injected')).toBeNull();
       expect(dialogs).toEqual([]);
       expect(unexpected(errors, 400, 409)).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('opens one stream for a login form submitted twice at once', async () => {
+      const feed = t.node.services.dashboard.feed;
+      await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 10_000, interval: 50 });
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      const seen = { snapshotRequests: 0, snapshotsOk: 0, streamRequests: 0, streamStarts: 0 };
+      page.on('request', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path === '/api/admin/dashboard') seen.snapshotRequests++;
+        if (path === '/api/admin/dashboard/stream') seen.streamRequests++;
+      });
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname === '/api/admin/dashboard' && r.status() === 200) seen.snapshotsOk++;
+      });
+      const start = feed.start;
+      (feed as { start: StreamStart }).start = (sink) => (seen.streamStarts++, start(sink));
+      try {
+        await page.goto(`${t.base}/dashboard`);
+        await page.waitForSelector('#login-form', { state: 'visible' });
+        await page.fill('#token', testAdminToken);
+        await page.evaluate(`{ const form = document.getElementById('login-form'); form.requestSubmit(); form.requestSubmit(); }`);
+        await page.waitForSelector('#board', { state: 'visible' });
+        // Settled: every login asked for its snapshot got it and opened its stream, and every stream reached the node.
+        await vi.waitFor(() => {
+          expect(seen.snapshotsOk).toBeGreaterThanOrEqual(1);
+          expect(seen.snapshotsOk).toBe(seen.snapshotRequests);
+          expect(seen.streamRequests).toBe(seen.snapshotsOk);
+          expect(seen.streamStarts).toBe(seen.streamRequests);
+        }, { timeout: 10_000, interval: 50 });
+        await vi.waitFor(() => expect(feed.open()).toBe(1), { timeout: 5_000, interval: 50 });
+        await page.click('#logout');
+        await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 5_000, interval: 50 });
+      } finally {
+        (feed as { start: StreamStart }).start = start;
+      }
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('keeps the saved token through a 503 at login, and logs in again after its Retry-After', async () => {
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      await page.goto(`${t.base}/dashboard`);
+      await logIn(page, testAdminToken);
+      await page.waitForSelector('#board', { state: 'visible' });
+      let asked = 0;
+      await page.route('**/api/admin/dashboard', (route) => {
+        if (asked++ > 0) return route.continue();
+        const body = JSON.stringify({ error: { code: 'NOT_READY', message: 'The node is recovering; retry shortly.' } });
+        return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body });
+      });
+      await page.reload();
+      await page.waitForFunction(() => (document.getElementById('login-error')?.textContent ?? '').includes('NOT_READY (503)'));
+      expect(await page.evaluate(`sessionStorage.getItem('boxoffice.adminToken')`)).toBe(testAdminToken);
+      await page.waitForFunction((id) => (document.getElementById('node-id')?.textContent ?? '') === id, t.config.nodeId, { timeout: 10_000 });
+      expect(asked).toBe(2);
+      expect(await page.isVisible('#login')).toBe(false);
+      expect(unexpected(errors, 503)).toEqual([]);
       await page.close();
     }, 60_000);
   });
