@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { snapshotFrame } from '../../src/dashboard/dashboard-feed.js';
 import type { StreamStart } from '../../src/http/request.js';
 import { startCluster, type TestCluster } from '../support/cluster-harness.js';
 import { repoRoot } from '../support/ensure-built.js';
@@ -207,6 +208,35 @@ describe.skipIf(!haveChromium)(title, () => {
       expect(asked).toBe(2);
       expect(await page.isVisible('#login')).toBe(false);
       expect(unexpected(errors, 503)).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('shows hostile strings of a snapshot as text, and runs none of them', async () => {
+      const hostile = '<img src=x onerror=window.__pwned=1>';
+      const real = (await t.admin('GET', '/api/admin/dashboard')).body;
+      const first = {
+        ...real,
+        cluster: { ...real.cluster, nodeId: hostile, nodes: [{ ...real.cluster.nodes[0], nodeId: hostile }], partitions: [{ ...real.cluster.partitions[0], nodeId: hostile }] },
+        metrics: { ...real.metrics, hotSkus: [{ sku: hostile, available: 1, checkoutsPerS: 1 }], provider: { ...real.metrics.provider, errors: [{ call: hostile, kind: hostile, count: 1 }] } },
+        expiringHolds: [{ sku: hostile, holdId: hostile, qty: 1, expiresInS: 5 }],
+        pendingOrders: { error: hostile },
+        drops: { error: hostile },
+      };
+      const next = { ...first, cluster: { error: hostile }, pendingOrders: [{ orderId: hostile, ageS: 1, total: 100, currency: 'USD' }] };
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      await page.route('**/api/admin/dashboard', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(first) }));
+      await page.route('**/api/admin/dashboard/stream', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: `: test\n\n${snapshotFrame(next)}` }));
+      await page.goto(`${t.base}/dashboard`);
+      await logIn(page, testAdminToken);
+      await page.waitForFunction((text) => document.getElementById('cluster-error')?.textContent === text, `cluster view unavailable: ${hostile}`);
+      const cell = (table: string, col: number) => page.textContent(`#${table} tbody tr td[data-col="${col}"]`);
+      expect(await page.textContent('#node-id')).toBe(hostile);
+      expect(await Promise.all([cell('nodes', 0), cell('partitions', 1), cell('hot-skus', 0), cell('provider-errors', 0), cell('provider-errors', 1)])).toEqual([hostile, hostile, hostile, hostile, hostile]);
+      expect(await Promise.all([cell('expiring-holds', 0), cell('expiring-holds', 1), cell('pending', 0), cell('drops', 0)])).toEqual([hostile, hostile, hostile, `unavailable: ${hostile}`]);
+      expect(await page.evaluate(`({ images: document.querySelectorAll('img').length, pwned: typeof window.__pwned })`)).toEqual({ images: 0, pwned: 'undefined' });
+      await shot(page, '07-hostile-snapshot');
+      expect(errors).toEqual([]);
       await page.close();
     }, 60_000);
   });
