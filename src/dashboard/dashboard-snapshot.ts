@@ -27,6 +27,8 @@ export interface DashboardSources {
   expiringHolds(limit: number): { sku: string; holdId: string; qty: number; expiresAtMs: number }[];
   /** The drops whose rooms this node holds (at most `limit`). */
   drops(limit: number): Promise<DropRow[]>;
+  /** Dashboard streams open on this node now. */
+  streams(): number;
 }
 
 export interface DropRow {
@@ -61,6 +63,8 @@ export interface DashboardSnapshot {
   /** This node's active holds that expire soonest: seconds left (negative: the expiry timer is due). */
   expiringHolds: { sku: string; holdId: string; qty: number; expiresInS: number }[];
   drops: Part<DropRow[]>;
+  /** Dashboard streams open on this node when the snapshot was built (at most dashboardLimits.streamsMax). */
+  streams: number;
 }
 
 export class DashboardSnapshots {
@@ -106,7 +110,7 @@ export class DashboardSnapshots {
     ]);
     const expiringHolds = this.s.expiringHolds(rows).map((h) => ({ sku: h.sku, holdId: h.holdId, qty: h.qty, expiresInS: (h.expiresAtMs - nowMs) / 1000 }));
     const rates = { intervalMs: dashboardLimits.snapshotIntervalMs, samples: this.s.rates.samples() };
-    return { at: new Date(nowMs).toISOString(), stale: false, cluster, rates, metrics, pendingOrders, expiringHolds, drops };
+    return { at: new Date(nowMs).toISOString(), stale: false, cluster, rates, metrics, pendingOrders, expiringHolds, drops, streams: this.s.streams() };
   }
 }
 

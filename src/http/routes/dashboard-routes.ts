@@ -80,6 +80,7 @@ export const dashboardSnapshotSchema = z.object({
   pendingOrders: part(z.array(z.object({ orderId: z.string(), ageS: z.number(), total: z.number().int(), currency: z.string() }))),
   expiringHolds: z.array(z.object({ sku: z.string(), holdId: z.string(), qty: z.number().int(), expiresInS: z.number() })).describe("This node's active holds that expire soonest (at most 20), soonest first"),
   drops: part(z.array(z.object({ sku: z.string(), state: z.string(), queued: z.number().int(), admitted: z.number().int(), sold: z.number().int(), remaining: z.number().int() }))),
+  streams: z.number().int().describe(`Dashboard streams open on this node when the snapshot was built (at most ${dashboardLimits.streamsMax})`),
 });
 
 export const getSnapshotDoc: RouteDoc = {

@@ -153,6 +153,8 @@ describe('the dashboard routes', () => {
     expect(text.startsWith(': boxoffice dashboard\n\n')).toBe(true);
     expect(firstSnapshot(text)).toMatchObject({ cluster: { mode: 'single' } });
     expect(feed.open()).toBe(1);
+    // The snapshot counts the open streams (cached for up to a second: one built before the stream opened may answer first).
+    await vi.waitFor(async () => expect((await t.admin('GET', '/api/admin/dashboard')).body.streams).toBe(1), { timeout: 5_000, interval: 200 });
     abort.abort();
     await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 5_000, interval: 50 });
   });

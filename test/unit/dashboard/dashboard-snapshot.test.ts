@@ -25,6 +25,7 @@ function sources(over: Partial<DashboardSources> = {}): DashboardSources & { rea
     },
     expiringHolds: () => [{ sku: 'HOT', holdId: 'h1', qty: 2, expiresAtMs: s.now + 4_500 }],
     drops: async () => [],
+    streams: () => 3,
     ...over,
   };
   return s;
@@ -47,6 +48,7 @@ describe('the dashboard snapshot', () => {
     expect(s.reads).toBe(1);
     expect(first.pendingOrders).toEqual([{ orderId: 'ord_1', ageS: 30, total: 2_500, currency: 'USD' }]);
     expect(first.expiringHolds).toEqual([{ sku: 'HOT', holdId: 'h1', qty: 2, expiresInS: 4.5 }]);
+    expect(first.streams).toBe(3);
     s.now += dashboardLimits.snapshotCacheMs;
     await snapshots.get();
     expect(s.reads).toBe(2);
