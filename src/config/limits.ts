@@ -21,6 +21,12 @@ export const limits = {
   lingerMs: 10_000,
   /** …and only while the client keeps sending: a pause this long ends it (raises no error of its own). */
   lingerIdleMs: 500,
+  /**
+   * A streamed response (server-sent events) whose client has not read this many chunks in a row (each dropped
+   * while uWS still held an unsent one: at the dashboard's one frame a second, 30 s) is cut: its connection closed
+   * and its producer stopped, so a client that stopped reading frees its slot (raises no error: the stream just ends).
+   */
+  streamDroppedChunksMax: 30,
   /** Body of the admin bulk catalog import; larger ones get 413 BODY_TOO_LARGE. */
   bulkBodyBytesMax: 4 * 1024 * 1024,
   /** Items in one bulk catalog import; more get 400 VALIDATION_FAILED. */
@@ -514,8 +520,11 @@ export const dashboardLimits = {
   streamsMax: 32,
   /** How often every open stream is sent a snapshot, and how often the checkout counters are sampled (raises no error). */
   snapshotIntervalMs: 1_000,
-  /** A heartbeat event this often, so a page can tell a live stream from a stalled one (raises no error). */
-  heartbeatMs: 10_000,
+  /**
+   * A heartbeat event this often, so a page can tell a live stream from a stalled one, and so the connection is never
+   * silent for as long as uWS's HTTP idle timeout (about 10 s) even when snapshots stop (raises no error).
+   */
+  heartbeatMs: 5_000,
   /** Samples kept of the throughput and p99 series: five minutes at one a second, the oldest dropped (raises no error). */
   rateSamplesMax: 300,
   /** Rows of each list panel (hot SKUs, pending orders, drops, provider errors); the rest are left out (raises no error). */

@@ -14,6 +14,8 @@ const retryMs = 2000;
 let token = null;
 let stream = null;
 let pendingAction = null;
+let loginPending = false;
+let loginRetry = null;
 
 function show(loggedIn) {
   $('login').hidden = loggedIn;
@@ -31,7 +33,13 @@ async function call(method, path, body) {
   const text = await res.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
-  return { status: res.status, body: json };
+  return { status: res.status, body: json, retryAfter: res.headers.get('retry-after') };
+}
+
+/** How long to wait before asking again: the answer's Retry-After (seconds, kept within 1 to 30), else retryMs. */
+function retryDelay(retryAfter) {
+  const s = Number(retryAfter);
+  return retryAfter !== null && Number.isFinite(s) ? Math.min(30, Math.max(1, s)) * 1000 : retryMs;
 }
 
 function refusal(r) {
@@ -39,20 +47,43 @@ function refusal(r) {
   return e ? e.code + ' (' + r.status + '): ' + e.message : 'HTTP ' + r.status;
 }
 
+/** One login at a time: a second submit while one is pending is ignored (the button is disabled meanwhile). */
 async function logIn(candidate) {
+  if (loginPending) return;
+  clearTimeout(loginRetry);
+  loginPending = true;
+  $('login-button').disabled = true;
+  try {
+    await tryLogIn(candidate);
+  } finally {
+    loginPending = false;
+    $('login-button').disabled = false;
+  }
+}
+
+/** Only 401 and 403 forget the token; any other refusal (503 while the node recovers, 429, 500, no answer) retries. */
+async function tryLogIn(candidate) {
   token = candidate;
   $('login-error').textContent = '';
   let r;
   try {
     r = await call('GET', '/api/admin/dashboard');
   } catch (e) {
-    r = { status: 0, body: null };
+    r = { status: 0, body: null, retryAfter: null };
+  }
+  if (r.status === 401 || r.status === 403) {
+    token = null;
+    sessionStorage.removeItem(tokenKey);
+    $('login-error').textContent = 'Refused: ' + refusal(r);
+    show(false);
+    return;
   }
   if (r.status !== 200) {
     token = null;
-    sessionStorage.removeItem(tokenKey);
-    $('login-error').textContent = r.status === 0 ? 'The node does not answer.' : 'Refused: ' + refusal(r);
+    const delay = retryDelay(r.retryAfter);
+    $('login-error').textContent = (r.status === 0 ? 'The node does not answer.' : 'Not now: ' + refusal(r)) + ' Retrying in ' + delay / 1000 + ' s.';
     show(false);
+    loginRetry = setTimeout(() => logIn(candidate), delay);
     return;
   }
   sessionStorage.setItem(tokenKey, candidate);
@@ -63,6 +94,7 @@ async function logIn(candidate) {
 }
 
 function logOut(message) {
+  clearTimeout(loginRetry);
   token = null;
   sessionStorage.removeItem(tokenKey);
   if (stream) stream.abort();
@@ -74,14 +106,19 @@ function logOut(message) {
   show(false);
 }
 
+/** Opens the stream; one that is already open (a second login, a reconnect) is aborted first, never left open. */
 async function connect() {
+  if (stream) stream.abort();
+  stream = null;
   if (token === null) return;
   const ctrl = new AbortController();
   stream = ctrl;
+  let delay = retryMs;
   try {
     const res = await fetch('/api/admin/dashboard/stream', { headers: { authorization: 'Bearer ' + token }, signal: ctrl.signal, cache: 'no-store' });
     if (res.status === 401 || res.status === 403) return logOut('The token was refused (' + res.status + ').');
     if (res.status !== 200) {
+      delay = retryDelay(res.headers.get('retry-after'));
       $('status').textContent = 'stream refused (HTTP ' + res.status + '); retrying';
     } else {
       await readEvents(res.body.pipeThrough(new TextDecoderStream()).getReader());
@@ -91,7 +128,7 @@ async function connect() {
   }
   if (stream === ctrl && token !== null) {
     $('status').textContent = 'disconnected; reconnecting';
-    setTimeout(() => { if (stream === ctrl) connect(); }, retryMs);
+    setTimeout(() => { if (stream === ctrl) connect(); }, delay);
   }
 }
 

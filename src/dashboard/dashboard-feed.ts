@@ -4,19 +4,23 @@ import type { DashboardSnapshots } from './dashboard-snapshot.js';
 
 /**
  * The dashboard's server-sent events (GET /api/admin/dashboard/stream): one timer per node sends every open stream
- * the same snapshot every snapshotIntervalMs (built once for all of them) and a heartbeat every heartbeatMs; the
- * timers run only while a stream is open. At most streamsMax streams (the route answers 429 OVERLOADED past it);
- * close() ends them all when the node closes. A slow reader misses frames (the HTTP edge drops what it cannot send),
- * which costs it nothing: every frame is a whole snapshot.
+ * the same snapshot every snapshotIntervalMs (built once for all of them) and a heartbeat every heartbeatMs, on a
+ * timer of its own (a snapshot build that hangs does not stop it); the timers run only while a stream is open. At
+ * most streamsMax streams (the route answers 429 OVERLOADED past it); close() ends them all when the node closes
+ * (the route then answers 503 NOT_READY). A slow reader misses frames (the HTTP edge drops what it cannot send, and
+ * cuts a reader that misses too many), which costs it nothing: every frame is a whole snapshot. A stream whose first
+ * writes throw, or any later write, is forgotten, so it never keeps a slot.
  */
 
 export interface FeedOptions {
   streamsMax: number;
   intervalMs: number;
   heartbeatMs: number;
+  /** The clock of the heartbeats' `at`. */
+  nowMs: () => number;
 }
 
-const defaults: FeedOptions = { streamsMax: dashboardLimits.streamsMax, intervalMs: dashboardLimits.snapshotIntervalMs, heartbeatMs: dashboardLimits.heartbeatMs };
+const defaults: FeedOptions = { streamsMax: dashboardLimits.streamsMax, intervalMs: dashboardLimits.snapshotIntervalMs, heartbeatMs: dashboardLimits.heartbeatMs, nowMs: Date.now };
 
 export class DashboardFeed {
   private readonly sinks = new Set<StreamSink>();
@@ -42,6 +46,11 @@ export class DashboardFeed {
     return this.closed || this.sinks.size >= this.options.streamsMax;
   }
 
+  /** Whether the node closed the feed: a new stream ends at once. */
+  isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The route's stream: a comment at once (it sends the headers), then the latest snapshot and every next one. */
   readonly start: StreamStart = (sink) => {
     if (this.closed) {
@@ -49,8 +58,13 @@ export class DashboardFeed {
       return () => undefined;
     }
     this.sinks.add(sink);
-    sink.write(': boxoffice dashboard\n\n');
-    void this.snapshots.get().then((s) => this.sinks.has(sink) && sink.write(snapshotFrame(s)), () => undefined);
+    try {
+      sink.write(': boxoffice dashboard\n\n');
+    } catch (err) {
+      this.remove(sink);
+      throw err;
+    }
+    void this.snapshots.get().then((s) => this.sinks.has(sink) && this.send1(sink, snapshotFrame(s)), () => undefined);
     if (this.timers.length === 0) this.arm();
     return () => this.remove(sink);
   };
@@ -75,7 +89,7 @@ export class DashboardFeed {
       this.timers.push(t);
     };
     every(this.options.intervalMs, () => void this.send());
-    every(this.options.heartbeatMs, () => this.broadcast(`event: heartbeat\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`));
+    every(this.options.heartbeatMs, () => this.broadcast(`event: heartbeat\ndata: ${JSON.stringify({ at: new Date(this.options.nowMs()).toISOString() })}\n\n`));
   }
 
   private disarm(): void {
@@ -97,7 +111,16 @@ export class DashboardFeed {
   }
 
   private broadcast(frame: string): void {
-    for (const sink of this.sinks) sink.write(frame);
+    for (const sink of this.sinks) this.send1(sink, frame);
+  }
+
+  /** A sink whose write throws (a bug at the edge) is forgotten, not left holding a slot. */
+  private send1(sink: StreamSink, frame: string): void {
+    try {
+      sink.write(frame);
+    } catch {
+      this.remove(sink);
+    }
   }
 }
 

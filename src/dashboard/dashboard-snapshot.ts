@@ -9,6 +9,11 @@ import { readMetricPanels, type MetricPanels } from './metric-panels.js';
  * once per dashboardLimits.snapshotCacheMs whatever the number of pages: the cluster view and the pending orders are
  * reads of PostgreSQL (and Redis), and many open pages must not multiply them. Each part that fails or times out
  * (dashboardLimits.readTimeoutMs) carries its error instead of its rows, and the rest still shows.
+ *
+ * Single flight: a build counts as running until every read it started has settled, not only until its parts gave
+ * up waiting (a read abandoned after readTimeoutMs still holds a pool connection until the pool's own timeout). While
+ * one runs no other starts; the last finished snapshot is served instead, marked `stale`. So a hung database sees at
+ * most one set of dashboard reads per node, however long it hangs and however many pages ask.
  */
 
 export interface DashboardSources {
@@ -22,6 +27,8 @@ export interface DashboardSources {
   expiringHolds(limit: number): { sku: string; holdId: string; qty: number; expiresAtMs: number }[];
   /** The drops whose rooms this node holds (at most `limit`). */
   drops(limit: number): Promise<DropRow[]>;
+  /** Dashboard streams open on this node now. */
+  streams(): number;
 }
 
 export interface DropRow {
@@ -45,7 +52,10 @@ export interface ClusterPanel {
 }
 
 export interface DashboardSnapshot {
+  /** When this snapshot was built. */
   at: string;
+  /** Older than snapshotCacheMs: the next build waits for reads of the previous one that have not settled yet. */
+  stale: boolean;
   cluster: Part<ClusterPanel>;
   rates: { intervalMs: number; samples: RateSample[] };
   metrics: MetricPanels;
@@ -53,40 +63,60 @@ export interface DashboardSnapshot {
   /** This node's active holds that expire soonest: seconds left (negative: the expiry timer is due). */
   expiringHolds: { sku: string; holdId: string; qty: number; expiresInS: number }[];
   drops: Part<DropRow[]>;
+  /** Dashboard streams open on this node when the snapshot was built (at most dashboardLimits.streamsMax). */
+  streams: number;
 }
 
 export class DashboardSnapshots {
-  private cached: { atMs: number; snapshot: Promise<DashboardSnapshot> } | null = null;
+  /** The last finished snapshot and when its build started. */
+  private last: { atMs: number; snapshot: DashboardSnapshot } | null = null;
+  /** The running build: its snapshot (once its parts answered or gave up), and whether all its reads settled. */
+  private running: { snapshot: Promise<DashboardSnapshot>; settled: boolean } | null = null;
 
   constructor(private readonly s: DashboardSources) {}
 
-  /** The snapshot of the last snapshotCacheMs, or a new one. */
+  /** The snapshot of the last snapshotCacheMs, or a new one; while a build runs, the last one marked stale. */
   get(): Promise<DashboardSnapshot> {
     const now = this.s.nowMs();
-    if (this.cached !== null && now - this.cached.atMs < dashboardLimits.snapshotCacheMs) return this.cached.snapshot;
-    const snapshot = this.build(now);
-    this.cached = { atMs: now, snapshot };
-    snapshot.catch(() => (this.cached = null));
-    return snapshot;
+    const last = this.last;
+    if (last !== null && now - last.atMs < dashboardLimits.snapshotCacheMs) return Promise.resolve(last.snapshot);
+    if (this.running !== null && !this.running.settled) return last === null ? this.running.snapshot : Promise.resolve({ ...last.snapshot, stale: true });
+    const reads: Promise<unknown>[] = [];
+    const run = { snapshot: this.build(now, reads), settled: false };
+    this.running = run;
+    run.snapshot.then(
+      (snapshot) => {
+        if (this.last === null || this.last.atMs <= now) this.last = { atMs: now, snapshot };
+      },
+      () => undefined,
+    );
+    // The build is over once every read it started has settled, whatever its parts already answered.
+    void Promise.allSettled([run.snapshot, ...reads]).then(() => {
+      run.settled = true;
+      if (this.running === run) this.running = null;
+    });
+    return run.snapshot;
   }
 
-  private async build(nowMs: number): Promise<DashboardSnapshot> {
+  /** Pushes each database or cluster read it starts onto `reads`. */
+  private async build(nowMs: number, reads: Promise<unknown>[]): Promise<DashboardSnapshot> {
     const rows = dashboardLimits.panelRowsMax;
+    const read = <T>(p: Promise<T>): Promise<T> => (reads.push(p), p);
     const [cluster, metrics, pendingOrders, drops] = await Promise.all([
-      part(clusterPanel(this.s.cluster)),
+      part(clusterPanel(this.s.cluster, read)),
       readMetricPanels(this.s.registry, rows),
-      part(this.s.pendingOrders(rows).then((orders) => orders.map((o) => ({ orderId: o.orderId, ageS: Math.max(0, (nowMs - o.createdAt.getTime()) / 1000), total: o.total, currency: o.currency })))),
-      part(this.s.drops(rows).then((drops) => drops.map(({ sku, state, queued, admitted, sold, remaining }) => ({ sku, state, queued, admitted, sold, remaining })))),
+      part(read(this.s.pendingOrders(rows)).then((orders) => orders.map((o) => ({ orderId: o.orderId, ageS: Math.max(0, (nowMs - o.createdAt.getTime()) / 1000), total: o.total, currency: o.currency })))),
+      part(read(this.s.drops(rows)).then((drops) => drops.map(({ sku, state, queued, admitted, sold, remaining }) => ({ sku, state, queued, admitted, sold, remaining })))),
     ]);
     const expiringHolds = this.s.expiringHolds(rows).map((h) => ({ sku: h.sku, holdId: h.holdId, qty: h.qty, expiresInS: (h.expiresAtMs - nowMs) / 1000 }));
     const rates = { intervalMs: dashboardLimits.snapshotIntervalMs, samples: this.s.rates.samples() };
-    return { at: new Date(nowMs).toISOString(), cluster, rates, metrics, pendingOrders, expiringHolds, drops };
+    return { at: new Date(nowMs).toISOString(), stale: false, cluster, rates, metrics, pendingOrders, expiringHolds, drops, streams: this.s.streams() };
   }
 }
 
 /** The members (alive) and every other partition owner (not alive: its partitions wait for failover), with the partitions. */
-export async function clusterPanel(cluster: DashboardSources['cluster']): Promise<ClusterPanel> {
-  const [status, list] = (await Promise.all([cluster.status(), cluster.partitions(null)])) as [NodeStatus, { partitions: PartitionRow[] }];
+export async function clusterPanel(cluster: DashboardSources['cluster'], read: <T>(p: Promise<T>) => Promise<T> = (p) => p): Promise<ClusterPanel> {
+  const [status, list] = (await Promise.all([read(cluster.status()), read(cluster.partitions(null))])) as [NodeStatus, { partitions: PartitionRow[] }];
   const nodes: ClusterPanel['nodes'] = status.members.map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port, partitions: m.partitions, alive: true, draining: m.drained, isolated: m.isolated }));
   const members = new Set(nodes.map((n) => n.nodeId));
   const gone = new Map<string, number>();

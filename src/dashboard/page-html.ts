@@ -23,7 +23,7 @@ export const pageHtml = `<!doctype html>
   <h2>Log in</h2>
   <form id="login-form" autocomplete="off">
     <label for="token">Admin token</label>
-    <input id="token" name="token" type="password" autocomplete="current-password" required>
+    <input id="token" type="password" autocomplete="current-password" required>
     <button id="login-button" type="submit">Log in</button>
   </form>
   <p id="login-error" class="error" role="alert"></p>

@@ -131,13 +131,14 @@ function drainButton(n) {
   return b;
 }
 
-function renderGauges(m) {
+function renderGauges(m, streams) {
   const rows = [
     ['holds active', fmt(m.holds.active)], ['holds pinned', fmt(m.holds.pinned)],
     ['authorizations outstanding', fmt(m.authorizations.outstanding)], ['oldest authorization (s)', fmt(m.authorizations.oldestAgeS, 1)],
     ['orders pending', fmt(m.pendingOrders.count)], ['oldest pending order (s)', fmt(m.pendingOrders.oldestAgeS, 1)],
     ['outbox lag (s)', fmt(m.lag.outboxS, 2)], ['webhook lag (s)', fmt(m.lag.webhookS, 2)],
     ['oversold units', fmt(m.oversoldUnits)], ['partitions served here', fmt(m.partitionsServed)],
+    ['dashboard streams open', fmt(streams)],
   ];
   if (m.checkoutsByOutcome) for (const k of Object.keys(m.checkoutsByOutcome).sort()) rows.push(['checkouts ' + k, fmt(m.checkoutsByOutcome[k])]);
   const key = JSON.stringify(rows);
@@ -149,7 +150,7 @@ function renderGauges(m) {
 function renderPanels(s) {
   const m = s.metrics;
   fillTable('hot-skus', m.hotSkus === null ? emptyRow(3, dash) : m.hotSkus.map((h) => [h.sku, fmt(h.available), fmt(h.checkoutsPerS, 1)]));
-  renderGauges(m);
+  renderGauges(m, s.streams);
   fillTable('expiring-holds', orNone(s.expiringHolds.map((h) => [h.sku, h.holdId, fmt(h.qty), fmt(h.expiresInS, 1)]), 4));
   const pending = s.pendingOrders;
   fillTable('pending', pending.error ? emptyRow(3, 'unavailable: ' + pending.error) : orNone(pending.map((o) => [o.orderId, fmt(o.ageS), money(o.total, o.currency)]), 3));
@@ -163,6 +164,6 @@ function render(s) {
   renderRates(s.rates);
   renderCluster(s.cluster);
   renderPanels(s);
-  $('status').textContent = 'live \u00b7 ' + s.at;
+  $('status').textContent = (s.stale ? 'stale (a database read is slow) \u00b7 built ' : 'live \u00b7 ') + s.at;
 }
 `;

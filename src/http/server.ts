@@ -356,7 +356,15 @@ class ServerCore {
 
   /** Writes inside the route callback, where uWS has already corked the socket. */
   private writeNow(res: uWS.HttpResponse, request: HttpRequest, response: HttpResponse, closeConnection: boolean): void {
-    if (response.stream !== undefined) return openStream(res, response, response.stream, true);
+    if (response.stream !== undefined) {
+      try {
+        openStream(res, response, response.stream, true);
+      } catch (err) {
+        this.logger.error({ err, method: request.method, path: request.path }, 'starting a stream failed');
+        res.close();
+      }
+      return;
+    }
     let body: string | undefined;
     try {
       body = serializeBody(response);

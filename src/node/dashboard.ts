@@ -29,8 +29,9 @@ export function createDashboard(o: { metrics: Metrics; core: NodeCore; clock: Cl
     pendingOrders: (limit) => o.core.orderStore.listByStatus('pending', limit),
     expiringHolds: (limit) => o.core.inventory.soonestExpiring(limit),
     drops: (limit) => o.drops.localViews(limit),
+    streams: (): number => feed.open(),
   });
-  const feed = new DashboardFeed(snapshots);
+  const feed: DashboardFeed = new DashboardFeed(snapshots, { nowMs: () => o.clock.now() });
   return {
     service: { snapshot: () => snapshots.get(), feed },
     close() {

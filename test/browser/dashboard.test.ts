@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { snapshotFrame } from '../../src/dashboard/dashboard-feed.js';
+import type { StreamStart } from '../../src/http/request.js';
 import { startCluster, type TestCluster } from '../support/cluster-harness.js';
 import { repoRoot } from '../support/ensure-built.js';
 import { startTestNode, stock, testAddress, testAdminToken, type TestNode } from '../support/node-harness.js';
@@ -50,7 +52,7 @@ async function logIn(page: Page, token: string): Promise<void> {
 /** The console errors besides Chromium's note of each refused request the test provoked ("…a status of 403…"). */
 const unexpected = (errors: string[], ...statuses: number[]): string[] =>
   errors.filter((e) => !statuses.some((s) => e === `Failed to load resource: the server responded with a status of ${s} (${statusText[s]})`));
-const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 409: 'Conflict' };
+const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 409: 'Conflict', 503: 'Service Unavailable' };
 
 describe.skipIf(!haveChromium)(title, () => {
   let browser: Browser;
@@ -145,6 +147,96 @@ describe.skipIf(!haveChromium)(title, () => {
       expect(await page.$('#injected')).toBeNull();
       expect(dialogs).toEqual([]);
       expect(unexpected(errors, 400, 409)).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('opens one stream for a login form submitted twice at once', async () => {
+      const feed = t.node.services.dashboard.feed;
+      await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 10_000, interval: 50 });
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      const seen = { snapshotRequests: 0, snapshotsOk: 0, streamRequests: 0, streamStarts: 0 };
+      page.on('request', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path === '/api/admin/dashboard') seen.snapshotRequests++;
+        if (path === '/api/admin/dashboard/stream') seen.streamRequests++;
+      });
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname === '/api/admin/dashboard' && r.status() === 200) seen.snapshotsOk++;
+      });
+      const start = feed.start;
+      (feed as { start: StreamStart }).start = (sink) => (seen.streamStarts++, start(sink));
+      try {
+        await page.goto(`${t.base}/dashboard`);
+        await page.waitForSelector('#login-form', { state: 'visible' });
+        await page.fill('#token', testAdminToken);
+        await page.evaluate(`{ const form = document.getElementById('login-form'); form.requestSubmit(); form.requestSubmit(); }`);
+        await page.waitForSelector('#board', { state: 'visible' });
+        // Settled: every login asked for its snapshot got it and opened its stream, and every stream reached the node.
+        await vi.waitFor(() => {
+          expect(seen.snapshotsOk).toBeGreaterThanOrEqual(1);
+          expect(seen.snapshotsOk).toBe(seen.snapshotRequests);
+          expect(seen.streamRequests).toBe(seen.snapshotsOk);
+          expect(seen.streamStarts).toBe(seen.streamRequests);
+        }, { timeout: 10_000, interval: 50 });
+        await vi.waitFor(() => expect(feed.open()).toBe(1), { timeout: 5_000, interval: 50 });
+        await page.click('#logout');
+        await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 5_000, interval: 50 });
+      } finally {
+        (feed as { start: StreamStart }).start = start;
+      }
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('keeps the saved token through a 503 at login, and logs in again after its Retry-After', async () => {
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      await page.goto(`${t.base}/dashboard`);
+      await logIn(page, testAdminToken);
+      await page.waitForSelector('#board', { state: 'visible' });
+      let asked = 0;
+      await page.route('**/api/admin/dashboard', (route) => {
+        if (asked++ > 0) return route.continue();
+        const body = JSON.stringify({ error: { code: 'NOT_READY', message: 'The node is recovering; retry shortly.' } });
+        return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body });
+      });
+      await page.reload();
+      await page.waitForFunction(() => (document.getElementById('login-error')?.textContent ?? '').includes('NOT_READY (503)'));
+      expect(await page.evaluate(`sessionStorage.getItem('boxoffice.adminToken')`)).toBe(testAdminToken);
+      await page.waitForFunction((id) => (document.getElementById('node-id')?.textContent ?? '') === id, t.config.nodeId, { timeout: 10_000 });
+      expect(asked).toBe(2);
+      expect(await page.isVisible('#login')).toBe(false);
+      expect(unexpected(errors, 503)).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('shows hostile strings of a snapshot as text, and runs none of them', async () => {
+      const hostile = '<img src=x onerror=window.__pwned=1>';
+      const real = (await t.admin('GET', '/api/admin/dashboard')).body;
+      const first = {
+        ...real,
+        cluster: { ...real.cluster, nodeId: hostile, nodes: [{ ...real.cluster.nodes[0], nodeId: hostile }], partitions: [{ ...real.cluster.partitions[0], nodeId: hostile }] },
+        metrics: { ...real.metrics, hotSkus: [{ sku: hostile, available: 1, checkoutsPerS: 1 }], provider: { ...real.metrics.provider, errors: [{ call: hostile, kind: hostile, count: 1 }] } },
+        expiringHolds: [{ sku: hostile, holdId: hostile, qty: 1, expiresInS: 5 }],
+        pendingOrders: { error: hostile },
+        drops: { error: hostile },
+      };
+      const next = { ...first, cluster: { error: hostile }, pendingOrders: [{ orderId: hostile, ageS: 1, total: 100, currency: 'USD' }] };
+      const errors: string[] = [];
+      const page = await openPage(browser, errors);
+      await page.route('**/api/admin/dashboard', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(first) }));
+      await page.route('**/api/admin/dashboard/stream', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: `: test\n\n${snapshotFrame(next)}` }));
+      await page.goto(`${t.base}/dashboard`);
+      await logIn(page, testAdminToken);
+      await page.waitForFunction((text) => document.getElementById('cluster-error')?.textContent === text, `cluster view unavailable: ${hostile}`);
+      const cell = (table: string, col: number) => page.textContent(`#${table} tbody tr td[data-col="${col}"]`);
+      expect(await page.textContent('#node-id')).toBe(hostile);
+      expect(await Promise.all([cell('nodes', 0), cell('partitions', 1), cell('hot-skus', 0), cell('provider-errors', 0), cell('provider-errors', 1)])).toEqual([hostile, hostile, hostile, hostile, hostile]);
+      expect(await Promise.all([cell('expiring-holds', 0), cell('expiring-holds', 1), cell('pending', 0), cell('drops', 0)])).toEqual([hostile, hostile, hostile, `unavailable: ${hostile}`]);
+      expect(await page.evaluate(`({ images: document.querySelectorAll('img').length, pwned: typeof window.__pwned })`)).toEqual({ images: 0, pwned: 'undefined' });
+      await shot(page, '07-hostile-snapshot');
+      expect(errors).toEqual([]);
       await page.close();
     }, 60_000);
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod/v4';
-import { dashboardLimits } from '../../config/limits.js';
+import { dashboardLimits, limits } from '../../config/limits.js';
 import { appJs } from '../../dashboard/app-js.js';
 import { pageCss } from '../../dashboard/page-css.js';
 import { pageHtml } from '../../dashboard/page-html.js';
@@ -48,7 +48,8 @@ const num = z.number().nullable();
 const part = <T extends z.ZodType>(schema: T) => z.union([schema, z.object({ error: z.string() })]);
 
 export const dashboardSnapshotSchema = z.object({
-  at: z.string().describe('ISO 8601 instant in UTC'),
+  at: z.string().describe('When the snapshot was built: ISO 8601 instant in UTC'),
+  stale: z.boolean().describe('True when older than a second: the reads of the previous build (PostgreSQL, Redis) have not settled yet, and no other starts before they do'),
   cluster: part(
     z.object({
       nodeId: z.string(),
@@ -79,6 +80,7 @@ export const dashboardSnapshotSchema = z.object({
   pendingOrders: part(z.array(z.object({ orderId: z.string(), ageS: z.number(), total: z.number().int(), currency: z.string() }))),
   expiringHolds: z.array(z.object({ sku: z.string(), holdId: z.string(), qty: z.number().int(), expiresInS: z.number() })).describe("This node's active holds that expire soonest (at most 20), soonest first"),
   drops: part(z.array(z.object({ sku: z.string(), state: z.string(), queued: z.number().int(), admitted: z.number().int(), sold: z.number().int(), remaining: z.number().int() }))),
+  streams: z.number().int().describe(`Dashboard streams open on this node when the snapshot was built (at most ${dashboardLimits.streamsMax})`),
 });
 
 export const getSnapshotDoc: RouteDoc = {
@@ -93,7 +95,8 @@ export const getStreamDoc: RouteDoc = {
   description:
     `text/event-stream: a comment at once, then \`event: snapshot\` frames (data: the JSON of GET /api/admin/dashboard) every ` +
     `${dashboardLimits.snapshotIntervalMs} ms and \`event: heartbeat\` every ${dashboardLimits.heartbeatMs} ms, until the client ` +
-    `goes away or the node closes. At most ${dashboardLimits.streamsMax} streams per node: 429 OVERLOADED past it.`,
+    `goes away, stops reading for ${limits.streamDroppedChunksMax} frames in a row, or the node closes. At most ` +
+    `${dashboardLimits.streamsMax} streams per node: 429 OVERLOADED past it; 503 NOT_READY once the node is closing.`,
   admin: true,
   responses: { 200: { description: 'An endless event stream', body: z.string(), contentType: 'text/event-stream' } },
   errors: ['OVERLOADED'],
@@ -102,9 +105,10 @@ export const getStreamDoc: RouteDoc = {
 /** GET /api/admin/dashboard (admin) → the snapshot. */
 export const getSnapshot = (s: NodeServices): Handler => async () => ({ status: 200, body: await s.dashboard.snapshot(), headers: { 'cache-control': 'no-store' } });
 
-/** GET /api/admin/dashboard/stream (admin) → server-sent events; 429 OVERLOADED past dashboardLimits.streamsMax. */
+/** GET /api/admin/dashboard/stream (admin) → server-sent events; 429 OVERLOADED past dashboardLimits.streamsMax, 503 NOT_READY once the node closes. */
 export const getStream = (s: NodeServices): Handler => () => {
   const feed = s.dashboard.feed;
+  if (feed.isClosed()) return errorResponse('NOT_READY', undefined, { 'retry-after': '1' });
   if (feed.full()) return errorResponse('OVERLOADED', { streamsMax: feed.options.streamsMax, retryAfterS: 5 }, { 'retry-after': '5' });
   return { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' }, stream: feed.start };
 };

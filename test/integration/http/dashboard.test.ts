@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dashboardLimits } from '../../../src/config/limits.js';
+import type { HttpRequest } from '../../../src/http/request.js';
+import { getStream } from '../../../src/http/routes/dashboard-routes.js';
 import { startTestNode, stock, testAddress, testAdminToken, type TestNode } from '../../support/node-harness.js';
 
 /**
@@ -151,6 +153,8 @@ describe('the dashboard routes', () => {
     expect(text.startsWith(': boxoffice dashboard\n\n')).toBe(true);
     expect(firstSnapshot(text)).toMatchObject({ cluster: { mode: 'single' } });
     expect(feed.open()).toBe(1);
+    // The snapshot counts the open streams (cached for up to a second: one built before the stream opened may answer first).
+    await vi.waitFor(async () => expect((await t.admin('GET', '/api/admin/dashboard')).body.streams).toBe(1), { timeout: 5_000, interval: 200 });
     abort.abort();
     await vi.waitFor(() => expect(feed.open()).toBe(0), { timeout: 5_000, interval: 50 });
   });
@@ -184,5 +188,9 @@ describe('a dashboard stream when its node closes', () => {
     await stopped;
     expect(t.node.services.dashboard.feed.open()).toBe(0);
     expect(t.node.services.dashboard.feed.full()).toBe(true);
+    // Closing is not overload: a stream asked for now is told the node is not ready, not to back off for 5 s.
+    const late = await getStream(t.node.services)({} as HttpRequest);
+    expect(late.status).toBe(503);
+    expect((late.body as { error: { code: string } }).error.code).toBe('NOT_READY');
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DashboardFeed, snapshotFrame } from '../../../src/dashboard/dashboard-feed.js';
 import type { DashboardSnapshots } from '../../../src/dashboard/dashboard-snapshot.js';
 import type { StreamSink } from '../../../src/http/request.js';
+import { dashboardLimits } from '../../../src/config/limits.js';
 
 /** A sink that keeps what it was sent, and whether it was ended. */
 function recordingSink(): StreamSink & { chunks: string[]; ended: boolean } {
@@ -68,6 +69,43 @@ describe('the dashboard feed', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(source.built).toBe(builtAtStart + 1);
     expect(new Set(sinks.map((s) => s.chunks.at(-1))).size).toBe(1);
+    feed.close();
+  });
+
+  it('keeps sending heartbeats, stamped by its clock, while the snapshot build hangs', async () => {
+    vi.useFakeTimers();
+    const hung = { get: () => new Promise<never>(() => undefined) } as unknown as DashboardSnapshots;
+    const feed = new DashboardFeed(hung, { nowMs: () => 1_234 });
+    const sink = recordingSink();
+    feed.start(sink);
+    // Under uWS's HTTP idle timeout (about 10 s) the connection must carry something even with no snapshot.
+    await vi.advanceTimersByTimeAsync(10_000);
+    const heartbeats = sink.chunks.filter((c) => c.startsWith('event: heartbeat'));
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(heartbeats[0]).toBe(`event: heartbeat\ndata: ${JSON.stringify({ at: new Date(1_234).toISOString() })}\n\n`);
+    expect(sink.chunks.some((c) => c.startsWith('event: snapshot'))).toBe(false);
+    expect(dashboardLimits.heartbeatMs).toBeLessThanOrEqual(5_000);
+    feed.close();
+  });
+
+  it('forgets a stream whose first write throws, and one whose later write throws', async () => {
+    vi.useFakeTimers();
+    const feed = new DashboardFeed(snapshots(), { intervalMs: 1_000 });
+    const broken = { write: () => { throw new Error('response already closed'); }, end: () => undefined };
+    expect(() => feed.start(broken)).toThrow('response already closed');
+    expect(feed.open()).toBe(0);
+    let fail = false;
+    const flaky = recordingSink();
+    const write = flaky.write;
+    flaky.write = (c: string) => { if (fail) throw new Error('gone'); return write(c); };
+    const healthy = recordingSink();
+    feed.start(flaky);
+    feed.start(healthy);
+    await vi.advanceTimersByTimeAsync(0);
+    fail = true;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(feed.open()).toBe(1);
+    expect(healthy.chunks.filter((c) => c.startsWith('event: snapshot'))).toHaveLength(2);
     feed.close();
   });
 });
