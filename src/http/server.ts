@@ -323,15 +323,7 @@ class ServerCore {
     if (exchange.lingerTimer !== null) clearTimeout(exchange.lingerTimer);
     if (exchange.aborted || exchange.done) return;
     exchange.done = true;
-    if (response.stream !== undefined) {
-      try {
-        openStream(exchange.res, response, response.stream, false);
-      } catch (err) {
-        this.logger.error({ err, method: exchange.request.method, path: exchange.request.path }, 'starting a stream failed');
-        exchange.res.close();
-      }
-      return;
-    }
+    if (response.stream !== undefined) return this.startStream(exchange.res, exchange.request, response, false);
     let body: string | undefined;
     try {
       body = serializeBody(response);
@@ -356,15 +348,7 @@ class ServerCore {
 
   /** Writes inside the route callback, where uWS has already corked the socket. */
   private writeNow(res: uWS.HttpResponse, request: HttpRequest, response: HttpResponse, closeConnection: boolean): void {
-    if (response.stream !== undefined) {
-      try {
-        openStream(res, response, response.stream, true);
-      } catch (err) {
-        this.logger.error({ err, method: request.method, path: request.path }, 'starting a stream failed');
-        res.close();
-      }
-      return;
-    }
+    if (response.stream !== undefined) return this.startStream(res, request, response, true);
     let body: string | undefined;
     try {
       body = serializeBody(response);
@@ -373,6 +357,16 @@ class ServerCore {
       body = serializeBody(response);
     }
     writeResponse(res, response, body, closeConnection, request.correlationId);
+  }
+
+  /** A streamed answer (the dashboard's events); a start that throws is logged and the connection cut. */
+  private startStream(res: uWS.HttpResponse, request: HttpRequest, response: HttpResponse, corked: boolean): void {
+    try {
+      openStream(res, response, response.stream!, corked);
+    } catch (err) {
+      this.logger.error({ err, method: request.method, path: request.path }, 'starting a stream failed');
+      res.close();
+    }
   }
 
   /** Logs the error with its stack; the client sees only the catalogue's INTERNAL message. */
