@@ -5,6 +5,8 @@ import { InventoryRegistry } from '../../../src/actors/inventory-registry.js';
 import { SimulatedClock } from '../../../src/clock.js';
 import { asHoldId, asSku } from '../../../src/domain/ids.js';
 import { emptyInventory, oversoldUnits, type InventoryState } from '../../../src/domain/inventory.js';
+import { replayJournal } from '../../../src/actors/recovery.js';
+import type { JournalEntry } from '../../../src/persistence/journal.js';
 
 let system: ActorSystem;
 let n = 0;
@@ -88,5 +90,26 @@ describe('the inventory metrics', () => {
     const reply = r.get('Y').ask({ t: 'commit', holdId: asHoldId('Y-h') });
     await expect.poll(() => oversold, { timeout: 2_000 }).toEqual([1]);
     void reply;
+  });
+});
+
+describe('an oversell recorded in the journal', () => {
+  const rows = (): JournalEntry[] => {
+    const ev = (seq: number, event: unknown): JournalEntry => ({ partition: 0, seq, epoch: 1, entity: 'sku:OV', event: [event] });
+    const hold = (id: string) => ({ t: 'reserved', holdId: id, qty: 1, expiresAtMs: 1e15, checkoutId: `c-${id}` });
+    return [ev(1, { t: 'onHandSet', onHand: 1 }), ev(2, hold('h1')), ev(3, hold('h2')), ev(4, { t: 'committed', holdId: 'h1' }), ev(5, { t: 'committed', holdId: 'h2' })];
+  };
+
+  it('is replayed instead of failing the load, measured (1 unit) and served with nothing available', async () => {
+    const oversold: number[] = [];
+    const r = registry(oversold);
+    const state = replayJournal([], rows(), pino({ level: 'silent' }));
+    const ov = state.skus.get('OV')!;
+    expect(oversoldUnits(ov)).toBe(1);
+    r.restore('OV', ov);
+    expect(oversold).toEqual([1]);
+    expect(r.view('OV')).toMatchObject({ onHand: 1, sold: 2, held: 0, available: 0 });
+    const reply = await r.get('OV').ask({ t: 'reserve', holdId: asHoldId('h3'), qty: 1, ttlMs: 60_000, checkoutId: 'c3' });
+    expect(reply).toMatchObject({ ok: false, code: 'OUT_OF_STOCK' });
   });
 });
