@@ -51,8 +51,11 @@ export interface InventoryActorDeps {
   askClock?: Clock;
   /** The available count after a row commits, when it differs from the last one told (live `stock:<sku>` updates). */
   onAvailable?: (available: number) => void;
-  /** Units by which sold + held newly exceed on hand (boxoffice_oversold_units_total: must never be called). */
-  onOversold?: (units: number) => void;
+  /**
+   * The SKU's oversold units changed (sold + held beyond on hand: `units`, 0 once no longer), and by how many units
+   * this change newly oversold it (`added`, for boxoffice_oversold_units_total: must never be positive).
+   */
+  onOversold?: (units: number, added: number) => void;
 }
 
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
@@ -84,7 +87,7 @@ export class InventoryActor {
   private readonly state: InventoryState;
   /** The available count last told to onAvailable (starts at the loaded count: a load is no change). */
   private availableTold: number;
-  /** The largest oversell already reported (the registry reports one found at load). */
+  /** The oversold units last told (starts at the loaded ones: the registry measures those at load). */
   private oversoldTold: number;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
@@ -261,9 +264,10 @@ export class InventoryActor {
 
   private tellOversold(): void {
     const units = oversoldUnits(this.state);
-    if (units <= this.oversoldTold) return;
-    this.deps.onOversold?.(units - this.oversoldTold);
+    if (units === this.oversoldTold) return;
+    const added = Math.max(0, units - this.oversoldTold);
     this.oversoldTold = units;
+    this.deps.onOversold?.(units, added);
   }
 
   private settle(): void {

@@ -14,7 +14,7 @@ const commitBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
  * through prom-client directly: none is on the per-request path (a journal batch carries many requests).
  */
 export function createBusinessCounters(registry: client.Registry) {
-  const oversold = new client.Counter({ name: 'boxoffice_oversold_units_total', help: 'Units sold beyond stock (sold + held above on hand), seen when a sale commits or a SKU is loaded. Must stay 0.', registers: [registry] });
+  const oversold = new client.Counter({ name: 'boxoffice_oversold_units_total', help: 'Units newly sold beyond stock (sold + held above on hand) by a live SKU actor on this node; an oversell found at load is in boxoffice_oversold_units instead. Must stay 0.', registers: [registry] });
   const moves = new client.Counter({ name: 'boxoffice_partition_moves_total', help: 'Partitions this node acquired in a planned move (each move counted once, by its new owner).', registers: [registry] });
   const acquisitions = new client.Counter({
     name: 'boxoffice_partition_acquisitions_total',

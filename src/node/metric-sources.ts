@@ -18,6 +18,7 @@ export function wireMetricSources(o: { metrics: Metrics; core: NodeCore; topolog
   metrics.runtime.setSources({
     holds: () => core.inventory.holdCounts(),
     partitionsServed: () => core.host.servedPartitions().length,
+    oversold: () => core.inventory.oversoldNow(),
     mailboxDepths: () => [...core.system.mailboxDepths()].map(([kind, depth]) => [mailboxKinds[kind] ?? kind, depth] as const),
     dropQueues: () => o.drops.queueLengths(),
   });

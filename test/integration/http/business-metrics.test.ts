@@ -79,6 +79,7 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     const actor = scrape.value('boxoffice_sold_out_answers_total', { path: 'actor' })!;
     expect(edge + actor).toBe(seen.get('sold_out'));
     expect(scrape.value('boxoffice_oversold_units_total')).toBe(0);
+    expect(scrape.value('boxoffice_oversold_units')).toBe(0);
   });
 
   it("reports the open holds: the admin hold and the pending order's hold (active until its TTL), none pinned", () => {

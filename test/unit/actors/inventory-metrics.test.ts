@@ -5,6 +5,7 @@ import { InventoryRegistry } from '../../../src/actors/inventory-registry.js';
 import { SimulatedClock } from '../../../src/clock.js';
 import { asHoldId, asSku } from '../../../src/domain/ids.js';
 import { emptyInventory, oversoldUnits, type InventoryState } from '../../../src/domain/inventory.js';
+import { partitionOf, skuEntity } from '../../../src/domain/entities.js';
 import { replayJournal } from '../../../src/actors/recovery.js';
 import type { JournalEntry } from '../../../src/persistence/journal.js';
 
@@ -70,13 +71,31 @@ describe('the inventory metrics', () => {
     expect(oversoldUnits({ onHand: 0, held: 0, sold: 0 })).toBe(0);
   });
 
-  it('reports a SKU loaded with more sold and held than on hand, once', () => {
+  it('shows a SKU loaded oversold in the gauge while served, and never counts it as a new oversell, however often it is loaded', () => {
     const oversold: number[] = [];
     const r = registry(oversold);
-    r.restore('X', stateOf('X', { onHand: 2, sold: 2, heldQty: 1, status: 'pinned' }));
-    expect(oversold).toEqual([1]);
+    const x = () => stateOf('X', { onHand: 2, sold: 2, heldQty: 1, status: 'pinned' });
+    r.restore('X', x());
+    r.restore('Z', stateOf('Z', { onHand: 5, sold: 1, heldQty: 1, status: 'active' }));
+    expect(r.oversoldNow()).toBe(1);
     r.get('X');
-    expect(oversold).toEqual([1]);
+    // The partition moves away (or the node restarts) and is loaded again: the same oversell, not a new one.
+    const partitionOfX = partitionOf(skuEntity('X'), 16);
+    r.dropPartitions(new Set([partitionOfX]));
+    expect(r.oversoldNow()).toBe(0);
+    r.restore('X', x());
+    expect(r.oversoldNow()).toBe(1);
+    expect(oversold).toEqual([]);
+  });
+
+  it('takes a SKU out of the gauge once it is no longer oversold (stock raised above what is sold and held)', async () => {
+    const r = registry();
+    const s = stateOf('W', { onHand: 1, sold: 2, heldQty: 0, status: 'active' });
+    s.holds.clear();
+    r.restore('W', s);
+    expect(r.oversoldNow()).toBe(1);
+    await r.get('W').ask({ t: 'setOnHand', onHand: 6 });
+    expect(r.oversoldNow()).toBe(0);
   });
 
   it('reports the units when a sale commits beyond the stock (the domain asserts it never does)', async () => {
@@ -89,6 +108,7 @@ describe('the inventory metrics', () => {
     s.onHand = 0;
     const reply = r.get('Y').ask({ t: 'commit', holdId: asHoldId('Y-h') });
     await expect.poll(() => oversold, { timeout: 2_000 }).toEqual([1]);
+    expect(r.oversoldNow()).toBe(1);
     void reply;
   });
 });
@@ -107,7 +127,8 @@ describe('an oversell recorded in the journal', () => {
     const ov = state.skus.get('OV')!;
     expect(oversoldUnits(ov)).toBe(1);
     r.restore('OV', ov);
-    expect(oversold).toEqual([1]);
+    expect(r.oversoldNow()).toBe(1);
+    expect(oversold).toEqual([]);
     expect(r.view('OV')).toMatchObject({ onHand: 1, sold: 2, held: 0, available: 0 });
     const reply = await r.get('OV').ask({ t: 'reserve', holdId: asHoldId('h3'), qty: 1, ttlMs: 60_000, checkoutId: 'c3' });
     expect(reply).toMatchObject({ ok: false, code: 'OUT_OF_STOCK' });
