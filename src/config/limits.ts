@@ -530,8 +530,8 @@ export const dashboardLimits = {
 export const metricLimits = {
   /** SKUs with hot-SKU series (boxoffice_hot_sku_*): the top this many by checkout attempts (raises no error). */
   hotSkusTopN: 10,
-  /** SKUs the hot-SKU tracker counts at once; a new SKU past it is not counted until idle ones are pruned (raises no error). */
-  hotSkusTrackedMax: 10_000,
+  /** SKUs the hot-SKU tracker counts at once (a top-k): a new SKU past it evicts the coldest (raises no error). */
+  hotSkusTrackedMax: 300,
   /** The hot-SKU window: attempts of the last this many seconds count (raises no error). */
   hotSkuWindowS: 60,
   /** Distinct drop SKUs named in `sku` labels; later ones are counted as `other` (raises no error). */
