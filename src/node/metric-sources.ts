@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DropService } from '../actors/drop-service.js';
 import type { Topology } from '../actors/topology.js';
 import type { Metrics } from '../metrics.js';
-import { readBacklog } from '../persistence/metric-queries.js';
+import { readBacklogPart } from '../persistence/metric-queries.js';
 import type { SqlClient } from '../persistence/sql.js';
 import type { NodeCore } from './node-core.js';
 
@@ -25,7 +25,7 @@ export function wireMetricSources(o: { metrics: Metrics; core: NodeCore; topolog
   metrics.hotSkus.setAvailableSource((sku) => core.inventory.view(sku)?.available ?? null);
   metrics.backlog.setSource({
     exports: () => o.topology.runsChores(),
-    read: (timeoutMs) => readBacklog(o.sql, timeoutMs),
-    onError: (err) => o.log.warn({ err }, 'the backlog gauges could not be read; the scrape keeps the last values'),
+    read: (part, timeoutMs) => readBacklogPart(o.sql, part, timeoutMs),
+    onError: (err, part) => o.log.warn({ err, part }, 'a part of the backlog gauges could not be read; the scrape keeps its last values'),
   });
 }
