@@ -250,6 +250,8 @@ export const nodeLimits = {
 export const clusterLimits = {
   /** Partition count of a database (PARTITIONS above it stops the node, exit 2). */
   partitionsMax: 65_536,
+  /** Characters of an acquire's reason; a longer one makes the acquire malformed, refused with no partition loaded (raises no error to a client; an unknown short one counts as `unknown`). */
+  acquireReasonLengthMax: 32,
   /** Longest a request waits for a partition in motion or an unknown route (then 503 PARTITION_UNAVAILABLE). */
   routeWaitMs: 5_000,
   /** Requests waiting for routes at once; more get 503 PARTITION_UNAVAILABLE at once. */

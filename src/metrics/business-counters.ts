@@ -2,8 +2,12 @@ import client from 'prom-client';
 import { metricLimits } from '../config/limits.js';
 import { BoundedLabel } from './bounded-label.js';
 
-/** Why a node acquired partitions: at its start (alone), a planned move, a failover, or taking back a failed move. */
-export type AcquireReason = 'start' | 'move' | 'failover' | 'retry';
+/**
+ * Why a node acquired partitions: at its start (alone), a planned move, a failover, taking back a failed move, a first
+ * owner for partitions nobody owned (a fresh cluster), or a reason this build does not know (an older or newer
+ * coordinator).
+ */
+export type AcquireReason = 'start' | 'move' | 'failover' | 'retry' | 'assign' | 'unknown';
 
 /** Events per committed journal batch: powers of two from 1 to 4096. */
 const batchSizeBuckets = Array.from({ length: 13 }, (_, i) => 2 ** i);
@@ -18,7 +22,7 @@ export function createBusinessCounters(registry: client.Registry) {
   const moves = new client.Counter({ name: 'boxoffice_partition_moves_total', help: 'Partitions this node acquired in a planned move (each move counted once, by its new owner).', registers: [registry] });
   const acquisitions = new client.Counter({
     name: 'boxoffice_partition_acquisitions_total',
-    help: 'Partitions this node acquired, by reason (start, move, failover, retry).',
+    help: 'Partitions this node acquired, by reason (start, move, failover, retry, assign, unknown).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
