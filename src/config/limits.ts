@@ -544,4 +544,6 @@ export const metricLimits = {
   databaseGaugeTimeoutMs: 1_000,
   /** Resolution of the event-loop delay monitor, in ms (raises no error). */
   eventLoopResolutionMs: 10,
+  /** The event-loop lag gauges report the last full window of this many ms, rotated by a timer (raises no error). */
+  eventLoopWindowMs: 10_000,
 } as const;
