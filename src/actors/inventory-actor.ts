@@ -89,6 +89,8 @@ export class InventoryActor {
   private availableTold: number;
   /** The oversold units last told (starts at the loaded ones: the registry measures those at load). */
   private oversoldTold: number;
+  /** Open holds pinned now, kept as events apply (a scrape reads it without walking the holds). */
+  private pinned = 0;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
     this.state = state;
@@ -96,7 +98,10 @@ export class InventoryActor {
     this.view = { ...countsOf(state), pendingWrites: 0 };
     this.availableTold = this.view.available;
     this.oversoldTold = oversoldUnits(state);
-    for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
+    for (const h of state.holds.values()) {
+      if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
+      else this.pinned++;
+    }
     this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
       name: deps.entity,
       initialState: state,
@@ -133,9 +138,7 @@ export class InventoryActor {
 
   /** Open holds: active (expire by TTL) and pinned (a payment in flight). */
   holdCounts(): { active: number; pinned: number } {
-    let pinned = 0;
-    for (const h of this.state.holds.values()) if (h.status === 'pinned') pinned++;
-    return { active: this.state.holds.size - pinned, pinned };
+    return { active: this.state.holds.size - this.pinned, pinned: this.pinned };
   }
 
   /** Every open hold (active or pinned), read in place: the operator dashboard's soonest expiries. */
@@ -187,8 +190,10 @@ export class InventoryActor {
     const d = decideInventory(state, cmd, nowMs);
     try {
       for (const e of d.events) {
+        const wasPinned = 'holdId' in e && state.holds.get(e.holdId)?.status === 'pinned';
         applyInventoryEvent(state, e);
         if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
+        if ('holdId' in e) this.pinned += Number(state.holds.get(e.holdId)?.status === 'pinned') - Number(wasPinned);
       }
     } finally {
       // The domain asserts this cannot happen; if it ever does, the assertion throws, and it is counted first.

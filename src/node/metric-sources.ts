@@ -10,6 +10,19 @@ import type { NodeCore } from './node-core.js';
 const mailboxKinds: Record<string, string> = { sku: 'inventory', checkouts: 'checkout' };
 
 /**
+ * boxoffice_mailbox_depth's series from the actor system's deepest mailbox per name prefix: every known kind is
+ * exported, 0 while it has no actor (a missing series would read as "no data", not as "empty").
+ */
+export function mailboxDepthSeries(depths: Iterable<readonly [string, number]>): Map<string, number> {
+  const out = new Map<string, number>(Object.values(mailboxKinds).map((kind) => [kind, 0]));
+  for (const [prefix, depth] of depths) {
+    const kind = mailboxKinds[prefix] ?? prefix;
+    out.set(kind, Math.max(out.get(kind) ?? 0, depth));
+  }
+  return out;
+}
+
+/**
  * Tells the scrape-time gauges where their values are (docs/metrics.md): this node's memory for holds, partitions,
  * mailboxes, drop queues and hot SKUs' stock; PostgreSQL (cached, on the chore-running node only) for the backlog.
  */
@@ -19,7 +32,7 @@ export function wireMetricSources(o: { metrics: Metrics; core: NodeCore; topolog
     holds: () => core.inventory.holdCounts(),
     partitionsServed: () => core.host.servedPartitions().length,
     oversold: () => core.inventory.oversoldNow(),
-    mailboxDepths: () => [...core.system.mailboxDepths()].map(([kind, depth]) => [mailboxKinds[kind] ?? kind, depth] as const),
+    mailboxDepths: () => mailboxDepthSeries(core.system.mailboxDepths()),
     dropQueues: () => o.drops.queueLengths(),
   });
   metrics.hotSkus.setAvailableSource((sku) => core.inventory.view(sku)?.available ?? null);

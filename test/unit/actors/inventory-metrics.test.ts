@@ -49,6 +49,25 @@ describe('the inventory metrics', () => {
     expect(r.holdCounts()).toEqual({ active: 1, pinned: 1 });
   });
 
+  it('counts pinned holds as they change, without walking the holds at each scrape', async () => {
+    const r = registry();
+    const s = stateOf('P', { onHand: 10, sold: 0, heldQty: 2, status: 'pinned' });
+    r.restore('P', s);
+    const ask = (cmd: Parameters<ReturnType<typeof r.get>['ask']>[0]) => r.get('P').ask(cmd);
+    await ask({ t: 'reserve', holdId: asHoldId('P-2'), qty: 1, ttlMs: 60_000, checkoutId: 'c2' });
+    await ask({ t: 'reserve', holdId: asHoldId('P-3'), qty: 1, ttlMs: 60_000, checkoutId: 'c3' });
+    await ask({ t: 'pin', holdId: asHoldId('P-2') });
+    await ask({ t: 'release', holdId: asHoldId('P-h'), reason: 'compensated' });
+    await ask({ t: 'pin', holdId: asHoldId('P-3') });
+    await ask({ t: 'commit', holdId: asHoldId('P-3') });
+    // A scrape reads the counts kept as events applied: the holds are not iterated.
+    const walk = () => {
+      throw new Error('holds walked');
+    };
+    Object.assign(s.holds, { values: walk, entries: walk, forEach: walk, [Symbol.iterator]: walk });
+    expect(r.holdCounts()).toEqual({ active: 0, pinned: 1 });
+  });
+
   it('lists the active holds that expire soonest across the live actors, soonest first, at most max, pinned ones left out', async () => {
     const r = registry();
     r.restore('P', stateOf('P', { onHand: 10, sold: 0, heldQty: 2, status: 'pinned' }));
