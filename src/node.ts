@@ -70,6 +70,33 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const onFatal = opts.onFatal ?? exitOnFatal(log);
   const { sql, partitions } = await openStorage(config, log);
   const metrics = createMetrics();
+  try {
+    return await assembleNode({ config, opts, clock, startedAtMs, log, onFatal, sql, partitions, metrics, tracing });
+  } catch (err) {
+    // The event-loop monitor runs beside the registry, the span exporter beside the node: a start that fails does
+    // not leave them running.
+    metrics.close();
+    await tracing.shutdown().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface NodeParts {
+  config: Config;
+  opts: NodeOptions;
+  clock: Clock;
+  startedAtMs: number;
+  log: Logger;
+  onFatal: (err: unknown) => void;
+  sql: SqlClient;
+  partitions: number;
+  metrics: Metrics;
+  tracing: Tracing;
+}
+
+/** Everything after the storage and the metrics: the core, the topology, the services, the edge, recovery. */
+async function assembleNode(o: NodeParts): Promise<RunningNode> {
+  const { config, opts, clock, startedAtMs, log, onFatal, sql, partitions, metrics, tracing } = o;
   const live = await startLiveUpdates({ config, clock, log, metrics });
   // The partition host creates checkout actors and reports fenced writes; both go through the topology, which needs
   // the host. These closures run only once partitions are acquired (topology.start), when everything exists.
@@ -136,18 +163,22 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
 /** After the edge closed and recovery ended: the relay, the checkouts, the writes, the cluster, the storage, the metrics, the traces. */
 async function closeNode(n: { events: NodeEvents; core: NodeCore; topology: Topology; live: { close(): Promise<void> }; sql: { close(): Promise<void> }; log: Logger; metrics: Metrics; tracing: Tracing }): Promise<void> {
   const { core, log } = n;
-  await n.events.stop();
-  if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
-  // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a write
-  // still in flight would only be fenced (safe, but the work is redone by the next owner).
-  await flushCore(core);
-  await n.topology.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
-  await n.live.close();
-  await closeCore(core);
-  await n.sql.close();
-  n.metrics.close();
-  // Last: the spans of the writes flushed above are exported too.
-  await n.tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
+  try {
+    await n.events.stop();
+    if (!(await core.host.drainCheckouts(nodeLimits.closeDrainMs))) log.warn({ waitedMs: nodeLimits.closeDrainMs }, 'checkouts still running at close: the next start resumes them');
+    // Writes first, then leave: once this node is gone from the member list its partitions fail over, and a write
+    // still in flight would only be fenced (safe, but the work is redone by the next owner).
+    await flushCore(core);
+    await n.topology.close().catch((err: unknown) => log.warn({ err }, 'leaving the cluster failed'));
+    await n.live.close();
+    await closeCore(core);
+    await n.sql.close();
+  } finally {
+    // Whatever failed above, the event-loop monitor and its timer stop with the node.
+    n.metrics.close();
+    // Last: the spans of the writes flushed above are exported too.
+    await n.tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
+  }
 }
 
 /**

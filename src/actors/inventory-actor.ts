@@ -53,8 +53,11 @@ export interface InventoryActorDeps {
   askClock?: Clock;
   /** The available count after a row commits, when it differs from the last one told (live `stock:<sku>` updates). */
   onAvailable?: (available: number) => void;
-  /** Units by which sold + held newly exceed on hand (boxoffice_oversold_units_total: must never be called). */
-  onOversold?: (units: number) => void;
+  /**
+   * The SKU's oversold units changed (sold + held beyond on hand: `units`, 0 once no longer), and by how many units
+   * this change newly oversold it (`added`, for boxoffice_oversold_units_total: must never be positive).
+   */
+  onOversold?: (units: number, added: number) => void;
 }
 
 /** What callers need of a SKU's inventory, wherever it is served (a local actor, or its owner in a cluster). */
@@ -86,8 +89,10 @@ export class InventoryActor {
   private readonly state: InventoryState;
   /** The available count last told to onAvailable (starts at the loaded count: a load is no change). */
   private availableTold: number;
-  /** The largest oversell already reported (the registry reports one found at load). */
+  /** The oversold units last told (starts at the loaded ones: the registry measures those at load). */
   private oversoldTold: number;
+  /** Open holds pinned now, kept as events apply (a scrape reads it without walking the holds). */
+  private pinned = 0;
 
   constructor(private readonly deps: InventoryActorDeps, state: InventoryState) {
     this.state = state;
@@ -95,7 +100,10 @@ export class InventoryActor {
     this.view = { ...countsOf(state), pendingWrites: 0 };
     this.availableTold = this.view.available;
     this.oversoldTold = oversoldUnits(state);
-    for (const h of state.holds.values()) if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
+    for (const h of state.holds.values()) {
+      if (h.status === 'active') this.expiries.push(h.expiresAtMs, h.holdId);
+      else this.pinned++;
+    }
     this.ref = deps.system.spawn<InventoryState, InventoryMsg>({
       name: deps.entity,
       initialState: state,
@@ -132,9 +140,7 @@ export class InventoryActor {
 
   /** Open holds: active (expire by TTL) and pinned (a payment in flight). */
   holdCounts(): { active: number; pinned: number } {
-    let pinned = 0;
-    for (const h of this.state.holds.values()) if (h.status === 'pinned') pinned++;
-    return { active: this.state.holds.size - pinned, pinned };
+    return { active: this.state.holds.size - this.pinned, pinned: this.pinned };
   }
 
   /** Every open hold (active or pinned), read in place: the operator dashboard's soonest expiries. */
@@ -186,8 +192,10 @@ export class InventoryActor {
     const d = decideInventory(state, cmd, nowMs);
     try {
       for (const e of d.events) {
+        const wasPinned = 'holdId' in e && state.holds.get(e.holdId)?.status === 'pinned';
         applyInventoryEvent(state, e);
         if (e.t === 'reserved') this.expiries.push(e.expiresAtMs, e.holdId);
+        if ('holdId' in e) this.pinned += Number(state.holds.get(e.holdId)?.status === 'pinned') - Number(wasPinned);
       }
     } finally {
       // The domain asserts this cannot happen; if it ever does, the assertion throws, and it is counted first.
@@ -263,9 +271,10 @@ export class InventoryActor {
 
   private tellOversold(): void {
     const units = oversoldUnits(this.state);
-    if (units <= this.oversoldTold) return;
-    this.deps.onOversold?.(units - this.oversoldTold);
+    if (units === this.oversoldTold) return;
+    const added = Math.max(0, units - this.oversoldTold);
     this.oversoldTold = units;
+    this.deps.onOversold?.(units, added);
   }
 
   private settle(): void {

@@ -20,7 +20,11 @@ export interface InventoryRegistryDeps {
   log: Logger;
   /** A SKU's available count changed and the change committed (this node owns the SKU). */
   onAvailableChanged?: (sku: string, available: number) => void;
-  /** Units sold beyond a SKU's stock were found (a bug: boxoffice_oversold_units_total, logged with the SKU). */
+  /**
+   * A live SKU actor newly sold `units` beyond its stock (a bug: boxoffice_oversold_units_total, logged with the SKU).
+   * An oversell found when a SKU is loaded is not counted here (every load of the partition would count it again):
+   * it is logged and shows in oversoldNow() (boxoffice_oversold_units) while this node serves the SKU.
+   */
   onOversold?: (units: number) => void;
 }
 
@@ -42,6 +46,9 @@ export interface ExpiringHold {
 export class InventoryRegistry {
   private readonly actors = new Map<string, InventoryActor>();
   private readonly dormant = new Map<string, InventoryView>();
+  /** SKUs served here that are oversold now, and by how many units (kept as they change: no scan at scrape). */
+  private readonly oversoldBySku = new Map<string, number>();
+  private oversoldTotal = 0;
 
   constructor(private readonly deps: InventoryRegistryDeps) {}
 
@@ -55,7 +62,9 @@ export class InventoryRegistry {
 
   /** Recovery and partition loads: a SKU with holds or returned orders gets an actor now; an idle one is kept as counts. */
   restore(sku: string, state: InventoryState): void {
-    this.oversold(sku, oversoldUnits(state));
+    const units = oversoldUnits(state);
+    this.setOversold(sku, units);
+    if (units > 0) this.deps.log.error({ sku, units }, 'SKU loaded oversold (sold + held exceed on hand in its journal): nothing more is sold of it');
     if (state.holds.size === 0 && state.returnedOrders.size === 0) this.dormant.set(sku, { ...countsOf(state), pendingWrites: 0 });
     else this.load(sku, state);
   }
@@ -99,7 +108,7 @@ export class InventoryRegistry {
         onBug: (err) => this.deps.log.error({ err, sku }, 'inventory actor bug'),
         ...(this.deps.onQueueWait ? { onQueueWait: this.deps.onQueueWait } : {}),
         ...(this.deps.askClock ? { askClock: this.deps.askClock } : {}),
-        onOversold: (units: number) => this.oversold(sku, units),
+        onOversold: (units: number, added: number) => this.oversold(sku, units, added),
         ...(this.deps.onAvailableChanged ? { onAvailable: (available: number) => this.deps.onAvailableChanged!(sku, available) } : {}),
       },
       state,
@@ -108,10 +117,22 @@ export class InventoryRegistry {
     return actor;
   }
 
-  private oversold(sku: string, units: number): void {
-    if (units <= 0) return;
-    this.deps.log.error({ sku, units }, 'units sold beyond stock (a bug: sold + held exceed on hand)');
-    this.deps.onOversold?.(units);
+  private oversold(sku: string, units: number, added: number): void {
+    this.setOversold(sku, units);
+    if (added <= 0) return;
+    this.deps.log.error({ sku, units: added }, 'units sold beyond stock (a bug: sold + held exceed on hand)');
+    this.deps.onOversold?.(added);
+  }
+
+  private setOversold(sku: string, units: number): void {
+    this.oversoldTotal += units - (this.oversoldBySku.get(sku) ?? 0);
+    if (units > 0) this.oversoldBySku.set(sku, units);
+    else this.oversoldBySku.delete(sku);
+  }
+
+  /** Units by which the SKUs this node serves are oversold now (boxoffice_oversold_units): 0 unless a bug. */
+  oversoldNow(): number {
+    return this.oversoldTotal;
   }
 
   /** Open holds of the live actors (idle SKUs hold nothing): active and pinned. */
@@ -175,6 +196,7 @@ export class InventoryRegistry {
       this.actors.delete(sku);
     }
     for (const sku of this.dormant.keys()) if (partitions.has(this.partitionOf(sku))) this.dormant.delete(sku);
+    for (const sku of this.oversoldBySku.keys()) if (partitions.has(this.partitionOf(sku))) this.setOversold(sku, 0);
   }
 
   private partitionOf(sku: string): number {
@@ -190,5 +212,7 @@ export class InventoryRegistry {
     for (const a of this.actors.values()) a.stop();
     this.actors.clear();
     this.dormant.clear();
+    this.oversoldBySku.clear();
+    this.oversoldTotal = 0;
   }
 }

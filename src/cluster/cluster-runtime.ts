@@ -10,7 +10,7 @@ import type { SqlClient } from '../persistence/sql.js';
 import type { ZodType } from 'zod';
 import type { ClusterLink, PeerHandler, PeerMessage } from './cluster-link.js';
 import type { AcquireReason } from '../metrics/business-counters.js';
-import { acquireMessage, adminMessage, partitionsMessage, servedMessage } from './peer-schemas.js';
+import { acquireMessage, acquireReasonOf, adminMessage, partitionsMessage, servedMessage } from './peer-schemas.js';
 import { Coordinator, loadOverrides } from './coordinator.js';
 import { readCoordinator } from './coordinator-lease.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -19,7 +19,7 @@ import { RouteWaiters } from './route-waiters.js';
 import { readOwnerRoutes, RoutingTable, type Route } from './routing-table.js';
 import { PeerPool, startTransportServer, type TransportServer } from './transport.js';
 
-type AcquireMessage = PeerMessage & { t: 'acquire'; partitions: number[]; reason?: 'move' | 'failover' | 'retry' };
+type AcquireMessage = PeerMessage & { t: 'acquire'; partitions: number[]; reason?: string };
 type ReleaseMessage = PeerMessage & { t: 'release'; partitions: number[] };
 type AdminMessage = PeerMessage & { t: 'admin'; op: AdminOp };
 
@@ -82,7 +82,7 @@ export class ClusterRuntime implements ClusterLink {
       log: deps.log,
       clock: deps.clock,
     });
-    this.onPeerMessage<AcquireMessage>('acquire', acquireMessage, (msg) => this.onAcquire(msg.partitions, msg.reason ?? 'failover'));
+    this.onPeerMessage<AcquireMessage>('acquire', acquireMessage, (msg) => this.onAcquire(msg.partitions, acquireReasonOf(msg.reason)));
     this.onPeerMessage<ReleaseMessage>('release', partitionsMessage('release'), (msg) => this.onRelease(msg.partitions));
     this.onPeerMessage<AdminMessage>('admin', adminMessage, (msg) => this.onAdmin(msg.op));
     this.onPeerMessage<PeerMessage>('served', servedMessage, async () => ({ partitions: deps.host.heldPartitions() }));

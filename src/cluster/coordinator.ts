@@ -232,7 +232,7 @@ export class Coordinator {
     this.held.ask(live, owners);
     const { failovers, moves } = this.differences(live, await loadOverrides(sql), owners);
     const result: ReconcileResult = { moved: 0, pauseMsMax: 0, pauses: new Map(), failed: [] };
-    await Promise.all([...failovers].map(([to, ps]) => this.failOver(to, ps, result)));
+    await Promise.all([...failovers.values()].map((f) => this.failOver(f.to, f.partitions, f.reason, result)));
     for (const m of moves.values()) {
       for (let i = 0; i < m.partitions.length; i += coordinatorLimits.movesPerStep) await this.moveStep(m.from, m.to, m.partitions.slice(i, i + coordinatorLimits.movesPerStep), result);
     }
@@ -245,19 +245,27 @@ export class Coordinator {
     return result;
   }
 
-  /** Partitions whose owner is gone (failovers, by new owner) and partitions to move (by old and new owner). */
+  /**
+   * Partitions whose owner is gone (failovers, by new owner), partitions nobody ever owned (`assign`: a fresh cluster's
+   * bootstrap, not a failover), and partitions to move (by old and new owner).
+   */
   private differences(live: string[], overrides: Overrides, owners: Map<number, Route>) {
     const undrained = live.filter((n) => !overrides.drained.has(n));
     const desired = assignPartitions(this.deps.partitions, undrained.length > 0 ? undrained : live, { pins: overrides.pins, isolations: overrides.isolations });
     const liveSet = new Set(live);
-    const failovers = new Map<string, number[]>();
+    const failovers = new Map<string, { to: string; reason: 'failover' | 'assign'; partitions: number[] }>();
     const moves = new Map<string, { from: string; to: string; partitions: number[] }>();
     for (let p = 0; p < this.deps.partitions; p++) {
       const want = desired[p]!;
       const cur = owners.get(p)?.nodeId ?? null;
       if (cur === want && !this.unserved.has(p)) continue;
-      if (cur === want || cur === null || !liveSet.has(cur)) failovers.set(want, [...(failovers.get(want) ?? []), p]);
-      else {
+      if (cur === want || cur === null || !liveSet.has(cur)) {
+        const reason = cur === null ? 'assign' : 'failover';
+        const key = `${reason}\u0000${want}`;
+        const f = failovers.get(key) ?? { to: want, reason, partitions: [] };
+        f.partitions.push(p);
+        failovers.set(key, f);
+      } else {
         // A partition its owner does not hold waits for no backoff: nobody serves it.
         if ((this.moveBackoff.get(p)?.until ?? 0) > this.now() && !this.unserved.has(p)) continue;
         const key = `${cur}\u0000${want}`;
@@ -269,14 +277,17 @@ export class Coordinator {
     return { failovers, moves };
   }
 
-  /** A failover: the new owner claims partitions whose owner of record is not live (the claim fences the old one). */
-  private async failOver(to: string, partitions: number[], result: ReconcileResult): Promise<void> {
+  /**
+   * A failover: the new owner claims partitions whose owner of record is not live (the claim fences the old one); an
+   * assignment: the first owner claims partitions nobody owned yet (the same claim, told apart in the metrics).
+   */
+  private async failOver(to: string, partitions: number[], reason: 'failover' | 'assign', result: ReconcileResult): Promise<void> {
     const startedMs = this.now();
     try {
-      await this.deps.rpc(to, { t: 'acquire', partitions, reason: 'failover' }, coordinatorLimits.acquireRpcTimeoutMs);
+      await this.deps.rpc(to, { t: 'acquire', partitions, reason }, coordinatorLimits.acquireRpcTimeoutMs);
       for (const p of partitions) this.unserved.delete(p);
       this.noteMoved(result, partitions, startedMs);
-      this.deps.log.info({ to, partitions: partitions.length }, 'failover: partitions taken over');
+      this.deps.log.info({ to, partitions: partitions.length }, reason === 'assign' ? 'partitions assigned to their first owner' : 'failover: partitions taken over');
     } catch (err) {
       for (const p of partitions) this.unserved.add(p);
       result.failed.push({ partitions, reason: `acquire on ${to}: ${(err as Error).message}` });

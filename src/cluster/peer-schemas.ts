@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clusterLimits, idempotencyKeyPattern, limits, membershipLimits, promoCodePattern, skuPattern } from '../config/limits.js';
+import type { AcquireReason } from '../metrics/business-counters.js';
 
 /**
  * Shapes of the cluster's own peer messages, checked before dispatch (every type is registered with its schema; a
@@ -18,8 +19,19 @@ const holdId = z.string().min(1).max(limits.idLengthMax + limits.skuLengthMax + 
 export const partitionsMessage = <T extends 'acquire' | 'release'>(t: T) =>
   z.object({ t: z.literal(t), partitions: z.array(partitionNumber).max(clusterLimits.partitionsMax) });
 
-/** An acquire says why (boxoffice_partition_acquisitions_total); a coordinator of an older build sends no reason. */
-export const acquireMessage = partitionsMessage('acquire').extend({ reason: z.enum(['move', 'failover', 'retry']).optional() });
+/**
+ * An acquire says why (boxoffice_partition_acquisitions_total). Any short string is accepted, so a newer coordinator
+ * sending a reason this build does not know still gets its partitions served (acquireReasonOf maps it to `unknown`);
+ * a coordinator of an older build sends no reason (`unknown` too). The bound raises MALFORMED_MESSAGE.
+ */
+export const acquireMessage = partitionsMessage('acquire').extend({ reason: z.string().max(clusterLimits.acquireReasonLengthMax).optional() });
+
+const acquireReasons: ReadonlySet<string> = new Set<AcquireReason>(['move', 'failover', 'retry', 'assign']);
+
+/** The metric label of an acquire's reason: a reason this build knows, else `unknown` (none, or a newer one). */
+export function acquireReasonOf(reason: string | undefined): AcquireReason {
+  return reason !== undefined && acquireReasons.has(reason) ? (reason as AcquireReason) : 'unknown';
+}
 
 /** The coordinator asks a node which partitions it holds (served or in motion). */
 export const servedMessage = z.object({ t: z.literal('served') });

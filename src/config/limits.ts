@@ -256,6 +256,8 @@ export const nodeLimits = {
 export const clusterLimits = {
   /** Partition count of a database (PARTITIONS above it stops the node, exit 2). */
   partitionsMax: 65_536,
+  /** Characters of an acquire's reason; a longer one makes the acquire malformed, refused with no partition loaded (raises no error to a client; an unknown short one counts as `unknown`). */
+  acquireReasonLengthMax: 32,
   /** Longest a request waits for a partition in motion or an unknown route (then 503 PARTITION_UNAVAILABLE). */
   routeWaitMs: 5_000,
   /** Requests waiting for routes at once; more get 503 PARTITION_UNAVAILABLE at once. */
@@ -539,8 +541,8 @@ export const dashboardLimits = {
 export const metricLimits = {
   /** SKUs with hot-SKU series (boxoffice_hot_sku_*): the top this many by checkout attempts (raises no error). */
   hotSkusTopN: 10,
-  /** SKUs the hot-SKU tracker counts at once; a new SKU past it is not counted until idle ones are pruned (raises no error). */
-  hotSkusTrackedMax: 10_000,
+  /** SKUs the hot-SKU tracker counts at once (a top-k): a new SKU past it evicts the coldest (raises no error). */
+  hotSkusTrackedMax: 300,
   /** The hot-SKU window: attempts of the last this many seconds count (raises no error). */
   hotSkuWindowS: 60,
   /** Distinct drop SKUs named in `sku` labels; later ones are counted as `other` (raises no error). */
@@ -551,6 +553,8 @@ export const metricLimits = {
   databaseGaugeTimeoutMs: 1_000,
   /** Resolution of the event-loop delay monitor, in ms (raises no error). */
   eventLoopResolutionMs: 10,
+  /** The event-loop lag gauges report the last full window of this many ms, rotated by a timer (raises no error). */
+  eventLoopWindowMs: 10_000,
 } as const;
 
 /** Traces and trace-aware logs (docs/observability.md). */

@@ -88,8 +88,9 @@ export function emptyInventory(sku: SkuId): InventoryState {
   return { sku, onHand: 0, held: 0, sold: 0, holds: new Map(), returnedOrders: new Set() };
 }
 
+/** Units that can be sold: 0 while the SKU is oversold (a journal that records an oversell), never negative. */
 export function availableOf(s: InventoryState): number {
-  return s.onHand - s.held - s.sold;
+  return Math.max(0, s.onHand - s.held - s.sold);
 }
 
 /** Units by which sold + held exceed on hand: 0 always, unless a bug sold stock that was not there. */
@@ -119,7 +120,7 @@ function projectCounts(s: InventoryState, events: InventoryEvent[]): InventoryCo
     } else if (e.t === 'released') held -= s.holds.get(e.holdId)?.qty ?? 0;
     else if (e.t === 'returned') sold -= e.qty;
   }
-  return { sku: s.sku, onHand, available: onHand - held - sold, held, sold };
+  return { sku: s.sku, onHand, available: Math.max(0, onHand - held - sold), held, sold };
 }
 
 /**
@@ -199,8 +200,22 @@ function decideReserve(s: InventoryState, c: Extract<InventoryCommand, { t: 'res
   return decided(s, [reserved]);
 }
 
-/** Applies one event in place: the state belongs to one actor, and copying a hot SKU's holds per event is O(n). */
+/**
+ * Applies one event in place: the state belongs to one actor, and copying a hot SKU's holds per event is O(n).
+ * Asserts the no-oversell rule: an event may not make sold + held exceed on hand by more than before (a SKU loaded
+ * oversold from its journal keeps serving its holds: releasing or committing them does not oversell it further).
+ */
 export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void {
+  const before = oversoldUnits(s);
+  applyInventoryEventUnchecked(s, e);
+  assert.ok(oversoldUnits(s) <= before, `inventory invariant broken for ${s.sku}`);
+}
+
+/**
+ * Applies one event without the no-oversell assertion (the counts still never go negative): journal replay, which
+ * must load a SKU whose journal records an oversell, measure it and report it instead of failing the partition.
+ */
+export function applyInventoryEventUnchecked(s: InventoryState, e: InventoryEvent): void {
   switch (e.t) {
     case 'onHandSet':
       s.onHand = e.onHand;
@@ -240,7 +255,7 @@ export function applyInventoryEvent(s: InventoryState, e: InventoryEvent): void 
       s.sold -= e.qty;
       break;
   }
-  assert.ok(s.held >= 0 && s.sold >= 0 && s.onHand - s.held - s.sold >= 0, `inventory invariant broken for ${s.sku}`);
+  assert.ok(s.held >= 0 && s.sold >= 0, `inventory counts negative for ${s.sku}`);
 }
 
 /** Plain-data form for snapshots (msgpack has no Map/Set round trip we rely on). */

@@ -4,7 +4,7 @@ import type { ClusterLink, PeerMessage } from '../cluster/cluster-link.js';
 import { context } from '@opentelemetry/api';
 import { clusterLimits, telemetryLimits, traceparentPattern } from '../config/limits.js';
 import { errorResponse } from '../http/error-response.js';
-import type { HttpRequest, HttpResponse } from '../http/request.js';
+import { markPlacementAnswer, type HttpRequest, type HttpResponse } from '../http/request.js';
 import type { Router } from '../http/router.js';
 import { correlationIdHeader, correlationIdOf, runTraced } from '../http/http-spans.js';
 import { tracingOff, type Tracing } from '../telemetry/tracing.js';
@@ -79,9 +79,10 @@ export class HttpForwarding {
     return placed.then((r) => {
       if (r.t === 'here') return null;
       if (r.t === 'owner') return r.reply;
-      if (r.t === 'overloaded') return errorResponse('OVERLOADED', { partition: r.partition, owner: r.owner, retryAfterS: 1 }, { 'retry-after': '1' });
+      // Answers made here, not by the owner: marked so the entry node counts them (the owner never saw the request).
+      if (r.t === 'overloaded') return markPlacementAnswer(errorResponse('OVERLOADED', { partition: r.partition, owner: r.owner, retryAfterS: 1 }, { 'retry-after': '1' }));
       const details = { partition: r.partition, reason: r.reason, ...(r.owner !== undefined ? { owner: r.owner } : {}) };
-      return errorResponse('PARTITION_UNAVAILABLE', details, { 'retry-after': '1' });
+      return markPlacementAnswer(errorResponse('PARTITION_UNAVAILABLE', details, { 'retry-after': '1' }));
     });
   };
 

@@ -43,6 +43,22 @@ export interface HttpResponse {
   stream?: StreamStart;
 }
 
+/**
+ * Answers the forwarding layer made on this node instead of the owner (503 PARTITION_UNAVAILABLE, 429 OVERLOADED when
+ * the owner is unreachable or moving): the entry node counts those, while an answer relayed from the owner is counted
+ * by the owner. A mark on the object, never sent.
+ */
+const placementAnswers = new WeakSet<HttpResponse>();
+
+export function markPlacementAnswer(res: HttpResponse): HttpResponse {
+  placementAnswers.add(res);
+  return res;
+}
+
+export function isPlacementAnswer(res: HttpResponse): boolean {
+  return placementAnswers.has(res);
+}
+
 /** Where a streamed body goes (src/http/response-stream.ts). */
 export interface StreamSink {
   /** Sends a chunk; false when it was dropped because the client reads slower than it is sent (or is gone). */

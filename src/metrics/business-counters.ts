@@ -2,8 +2,12 @@ import client from 'prom-client';
 import { metricLimits } from '../config/limits.js';
 import { BoundedLabel } from './bounded-label.js';
 
-/** Why a node acquired partitions: at its start (alone), a planned move, a failover, or taking back a failed move. */
-export type AcquireReason = 'start' | 'move' | 'failover' | 'retry';
+/**
+ * Why a node acquired partitions: at its start (alone), a planned move, a failover, taking back a failed move, a first
+ * owner for partitions nobody owned (a fresh cluster), or a reason this build does not know (an older or newer
+ * coordinator).
+ */
+export type AcquireReason = 'start' | 'move' | 'failover' | 'retry' | 'assign' | 'unknown';
 
 /** Events per committed journal batch: powers of two from 1 to 4096. */
 const batchSizeBuckets = Array.from({ length: 13 }, (_, i) => 2 ** i);
@@ -14,11 +18,11 @@ const commitBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
  * through prom-client directly: none is on the per-request path (a journal batch carries many requests).
  */
 export function createBusinessCounters(registry: client.Registry) {
-  const oversold = new client.Counter({ name: 'boxoffice_oversold_units_total', help: 'Units sold beyond stock (sold + held above on hand), seen when a sale commits or a SKU is loaded. Must stay 0.', registers: [registry] });
+  const oversold = new client.Counter({ name: 'boxoffice_oversold_units_total', help: 'Units newly sold beyond stock (sold + held above on hand) by a live SKU actor on this node; an oversell found at load is in boxoffice_oversold_units instead. Must stay 0.', registers: [registry] });
   const moves = new client.Counter({ name: 'boxoffice_partition_moves_total', help: 'Partitions this node acquired in a planned move (each move counted once, by its new owner).', registers: [registry] });
   const acquisitions = new client.Counter({
     name: 'boxoffice_partition_acquisitions_total',
-    help: 'Partitions this node acquired, by reason (start, move, failover, retry).',
+    help: 'Partitions this node acquired, by reason (start, move, failover, retry, assign, unknown).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

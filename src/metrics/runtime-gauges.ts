@@ -7,13 +7,15 @@ export interface RuntimeSources {
   /** Open holds in this node's inventory actors: active (expire by TTL) and pinned (a payment in flight). */
   holds(): { active: number; pinned: number };
   partitionsServed(): number;
+  /** Units by which the SKUs this node serves are oversold now. */
+  oversold(): number;
   /** The deepest mailbox per actor kind. */
   mailboxDepths(): Iterable<readonly [string, number]>;
   /** Buyers waiting in each drop queue this node holds. */
   dropQueues(): Iterable<{ sku: string; waiting: number }>;
 }
 
-const idle: RuntimeSources = { holds: () => ({ active: 0, pinned: 0 }), partitionsServed: () => 0, mailboxDepths: () => [], dropQueues: () => [] };
+const idle: RuntimeSources = { holds: () => ({ active: 0, pinned: 0 }), partitionsServed: () => 0, oversold: () => 0, mailboxDepths: () => [], dropQueues: () => [] };
 
 /** A gauge whose value is computed at scrape. */
 function scrapeGauge(registry: client.Registry, name: string, help: string, read: () => number): void {
@@ -49,6 +51,7 @@ export function createRuntimeGauges(registry: client.Registry, hot: HotSkuTracke
   let sources: RuntimeSources = idle;
   scrapeGauge(registry, 'boxoffice_holds_active', "Holds open in this node's inventory actors and not pinned (they expire by TTL).", () => sources.holds().active);
   scrapeGauge(registry, 'boxoffice_holds_pinned', "Holds pinned while their checkout's payment is in flight (they never expire by themselves).", () => sources.holds().pinned);
+  scrapeGauge(registry, 'boxoffice_oversold_units', 'Units by which the SKUs this node serves are oversold now (sold + held beyond on hand, found at load or live). Must stay 0.', () => sources.oversold());
   scrapeGauge(registry, 'boxoffice_partitions_served', 'Partitions this node serves now.', () => sources.partitionsServed());
   scrapeSeries(registry, 'boxoffice_mailbox_depth', 'The deepest mailbox (messages queued) per actor kind on this node.', 'kind', () => sources.mailboxDepths());
   scrapeSeries(registry, 'boxoffice_drop_queue_length', 'Buyers waiting in each drop queue held by this node (sku bounded, then other).', 'sku', () => {

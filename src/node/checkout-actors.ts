@@ -57,7 +57,7 @@ export function checkoutActorFactory(o: CheckoutActorsOptions): (partition: numb
     // A cart checkout's lines are known once its cart is read: each counts as an attempt for the hot-SKU gauges.
     cart: async (cartId) => {
       const cart = await topology.carts.get(cartId);
-      for (const line of cart?.lines ?? []) metrics.hotSkus.count(line.sku);
+      for (const line of cart?.lines ?? []) if (core.catalog.product(line.sku)) metrics.hotSkus.count(line.sku);
       return cart;
     },
     inventoryView: (sku) => topology.inventoryView(sku),

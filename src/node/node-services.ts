@@ -1,7 +1,6 @@
 import type { CheckoutReply } from '../actors/checkout-actor.js';
 import type { OrderService } from '../actors/order-service.js';
 import type { PaymentWebhooks } from '../actors/payment-webhooks.js';
-import type { PartitionHost } from '../actors/partition-host.js';
 import type { Topology } from '../actors/topology.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
@@ -50,7 +49,7 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
       holdTtlMs: config.holdTtlMs,
     },
     carts: core.carts,
-    checkout: checkoutEntry(core.host, o.partitions, metrics, config.checkoutsInFlightMax, o.tracing ?? tracingOff),
+    checkout: checkoutEntry(core, o.partitions, metrics, config.checkoutsInFlightMax, o.tracing ?? tracingOff),
     orders: o.orders,
     promos: topology.promos,
     taxRates: defaultTaxRates,
@@ -74,9 +73,11 @@ export function nodeServices(o: NodeServicesOptions): Omit<NodeServices, 'dashbo
 /**
  * Checkouts enter their key's checkout actor here: answers from memory (sold out, replays) synchronously, the rest
  * through the mailbox, counted while in flight (the 429 bound) and by status when answered. Each line's SKU counts as
- * an attempt for the hot-SKU gauges (a cart's lines count when the checkout reads the cart: src/node/checkout-actors.ts).
+ * an attempt for the hot-SKU gauges if the catalog knows it (a map lookup: a made-up SKU names no series); a cart's
+ * lines count when the checkout reads the cart (src/node/checkout-actors.ts).
  */
-function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics, inFlightMax: number, tracing: Tracing): NodeServices['checkout'] {
+function checkoutEntry(core: Pick<NodeCore, 'host' | 'catalog'>, partitions: number, metrics: Metrics, inFlightMax: number, tracing: Tracing): NodeServices['checkout'] {
+  const { host, catalog } = core;
   let inFlight = 0;
   const counted = (reply: CheckoutReply, path: 'edge' | 'actor'): CheckoutReply => {
     const r = reply.result;
@@ -95,7 +96,7 @@ function checkoutEntry(host: PartitionHost, partitions: number, metrics: Metrics
       const actor = host.checkoutActor(partition);
       // Placement forwards checkouts of partitions served elsewhere; this is the gap of a move that just began.
       if (actor === undefined) return { result: refused('PARTITION_UNAVAILABLE', { partition }), replayed: false };
-      if (request.items) for (const line of request.items) metrics.hotSkus.count(line.sku);
+      if (request.items) for (const line of request.items) if (catalog.product(line.sku)) metrics.hotSkus.count(line.sku);
       const fast = actor.answerFromMemory(key, fingerprint, request);
       if (fast) return counted(fast, 'edge');
       inFlight++;

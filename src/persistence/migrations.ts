@@ -282,6 +282,17 @@ const eventsSchema: string[] = [
   `CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (updated_at) WHERE state <> 'pending'`,
 ];
 
+/**
+ * Partial indexes for the backlog gauges (src/persistence/metric-queries.ts): each holds only the backlog (payments
+ * authorized and not yet captured or voided, webhook deliveries pending), so the gauges' reads cost the size of the
+ * backlog instead of a scan of the table. Plain CREATE INDEX (migrations run in a transaction): on a very large
+ * `payments` table, writes to it wait while the index is built, once.
+ */
+const backlogIndexSchema = [
+  `CREATE INDEX IF NOT EXISTS payments_authorized_created_at ON payments (created_at) WHERE status = 'authorized'`,
+  `CREATE INDEX IF NOT EXISTS webhook_deliveries_pending_created_at ON webhook_deliveries (created_at) WHERE state = 'pending'`,
+];
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', statements: initialSchema },
   { version: 2, name: 'cluster settings and overrides', statements: clusterSchema },
@@ -290,6 +301,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'webhook events', statements: webhookSchema },
   { version: 6, name: 'events out: debezium outbox, webhook endpoints and deliveries', statements: eventsSchema },
   { version: 7, name: 'drops', statements: dropSchema },
+  { version: 8, name: 'backlog gauge indexes', statements: backlogIndexSchema },
 ];
 
 export async function migrate(sql: SqlClient, list: readonly Migration[] = migrations): Promise<void> {

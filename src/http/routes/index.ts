@@ -1,5 +1,5 @@
 import { limits } from '../../config/limits.js';
-import type { Handler, HttpRequest, HttpResponse } from '../request.js';
+import { isPlacementAnswer, type Handler, type HttpRequest, type HttpResponse } from '../request.js';
 import { Router } from '../router.js';
 import { errorResponse } from '../error-response.js';
 import type { NodeServices } from '../services.js';
@@ -37,12 +37,21 @@ export function buildRouter(s: NodeServices): Router {
   const admin = (h: Handler): Handler => (req) => guard(req) ?? h(req);
   // In a cluster, a request about an entity served by another node runs there (forwarded whole); on one node, and
   // for entities served here, the handler runs directly.
-  const at = (entityOf: EntityOf, h: Handler): Handler => (req) => {
+  // `counted` hears the answers placement made on this node (the owner unreachable or moving): the owner never saw
+  // those requests, so the entry node counts them; an answer relayed from the owner is the owner's to count.
+  const at = (entityOf: EntityOf, h: Handler, counted?: (res: HttpResponse) => void): Handler => (req) => {
     const entity = entityOf(req);
     if (entity === null) return h(req);
     const placed = s.placement(entity, req);
-    return placed === null ? h(req) : placed.then((res) => res ?? h(req));
+    if (placed === null) return h(req);
+    return placed.then((res) => {
+      if (res === null) return h(req);
+      if (counted !== undefined && isPlacementAnswer(res)) counted(res);
+      return res;
+    });
   };
+  // Read per request: routers built for handler tests may have no checkout service at all.
+  const checkoutAnswered = (res: HttpResponse) => (s.checkout as NodeServices['checkout'] | undefined)?.answered?.(res);
   // Each route's `doc` is its entry in GET /openapi.json (docs/openapi.md); a route without one fails the tests.
   const router = new Router();
   return router
@@ -65,7 +74,7 @@ export function buildRouter(s: NodeServices): Router {
     .add('PATCH', '/api/cart/items', at(byCartBody, noDropsInCarts(s, cart.patchCartItem(s))), { doc: cart.patchCartItemDoc })
     .add('GET', '/api/carts/:cartId', at(byCartParam, cart.getCart(s)), { doc: cart.getCartDoc })
     .add('POST', '/api/carts/:cartId/promo', at(byCartParam, cart.postCartPromo(s)), { doc: cart.postCartPromoDoc })
-    .add('POST', '/api/checkout', at(byIdempotencyKey, countedCheckout(s, dropGate(s, postCheckout(s)))), { doc: postCheckoutDoc })
+    .add('POST', '/api/checkout', at(byIdempotencyKey, countedCheckout(s, dropGate(s, postCheckout(s))), checkoutAnswered), { doc: postCheckoutDoc })
     .add('PUT', '/api/drops/:sku', admin(at(bySku, drop.putDrop(s))), { doc: drop.putDropDoc })
     .add('GET', '/api/drops/:sku', at(bySku, drop.getDrop(s)), { doc: drop.getDropDoc })
     .add('POST', '/api/drops/:sku/queue', at(bySku, drop.postQueue(s)), { doc: drop.postQueueDoc })

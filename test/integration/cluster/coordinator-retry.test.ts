@@ -156,7 +156,7 @@ describe('the coordinator after a failed acquire', () => {
   }, 40_000);
 
   // Every acquire says why (boxoffice_partition_acquisitions_total{reason}), in the shape a node accepts.
-  it('sends acquires with their reason: failover for unowned partitions, move for a planned move, retry for taking back a failed one', async () => {
+  it('sends acquires with their reason: assign for partitions nobody owned (a fresh cluster, not a failover), move for a planned move, retry for taking back a failed one', async () => {
     const held = new Map<string, Set<number>>([['node-a', new Set()], ['node-b', new Set()]]);
     const acquires: { node: string; partitions: number[]; reason: string | undefined }[] = [];
     let failNextAcquireOn: string | null = null;
@@ -184,7 +184,7 @@ describe('the coordinator after a failed acquire', () => {
     try {
       coordinator.start();
       await vi.waitFor(() => expect(acquires.flatMap((a) => a.partitions).sort()).toEqual([0, 1, 2, 3]), { timeout: 10_000 });
-      expect(new Set(acquires.map((a) => a.reason))).toEqual(new Set(['failover']));
+      expect(new Set(acquires.map((a) => a.reason))).toEqual(new Set(['assign']));
 
       const p = [...held.get('node-a')!][0]!;
       acquires.length = 0;
@@ -195,6 +195,14 @@ describe('the coordinator after a failed acquire', () => {
       failNextAcquireOn = 'node-a';
       await coordinator.run({ op: 'move', partition: p, to: 'node-a' }).catch(() => undefined);
       expect(acquires).toEqual([{ node: 'node-b', partitions: [p], reason: 'retry' }]);
+
+      // A partition whose owner of record is gone (not a live member): a failover.
+      const q = [...held.get('node-b')!][0]!;
+      await sql.query(`UPDATE partition_owners SET node = 'node-gone' WHERE partition = $1`, [q]);
+      held.get('node-b')!.delete(q);
+      acquires.length = 0;
+      await coordinator.run({ op: 'rebalance' });
+      expect(acquires).toEqual([{ node: 'node-b', partitions: [q], reason: 'failover' }]);
     } finally {
       await coordinator.stop();
     }

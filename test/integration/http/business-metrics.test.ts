@@ -57,6 +57,8 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     await checkout('b-declined', buy('MET-B', 'pm_card_chargeDeclined'), { status: 402, outcome: 'declined' });
     await checkout('b-pending', buy('MET-B', timeoutCard), { status: 202, outcome: 'pending' });
     await checkout('b-invalid', { items: [{ sku: 'MET-B', qty: 0 }], paymentMethod: 'pm_card_visa', address: testAddress }, { status: 400, outcome: 'rejected' });
+    // Made-up SKUs (a hostile client): rejected, and never a hot-SKU series (label values are product SKUs only).
+    for (let i = 0; i < 3; i++) await checkout(`x-${i}`, buy(`MADE-UP-${i}`), { status: 404, outcome: 'rejected' });
     await stock(t, 'MET-C', 5);
     const cart = await t.call('POST', '/api/cart/items', { sku: 'MET-C', qty: 2 });
     expect(cart.status).toBe(201);
@@ -79,6 +81,7 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
     const actor = scrape.value('boxoffice_sold_out_answers_total', { path: 'actor' })!;
     expect(edge + actor).toBe(seen.get('sold_out'));
     expect(scrape.value('boxoffice_oversold_units_total')).toBe(0);
+    expect(scrape.value('boxoffice_oversold_units')).toBe(0);
   });
 
   it("reports the open holds: the admin hold and the pending order's hold (active until its TTL), none pinned", () => {
@@ -97,6 +100,8 @@ describe.each(['pg', 'pglite'] as const)('business metrics after a sale (%s)', (
   it('names the SKUs sold among the hot SKUs, with their stock, at most N of them', () => {
     const rates = scrape.series('boxoffice_hot_sku_checkouts_per_second');
     expect(rates.length).toBeLessThanOrEqual(metricLimits.hotSkusTopN);
+    const named = [...rates, ...scrape.series('boxoffice_hot_sku_available')].map((s) => s.labels['sku']);
+    expect(named.filter((sku) => sku?.startsWith('MADE-UP'))).toEqual([]);
     // MET-A: three sales, two sold-out answers and the conflicting retry went to MET-B's count (its body names MET-B).
     const attemptsA = rates.find((s) => s.labels['sku'] === 'MET-A')!.value * metricLimits.hotSkuWindowS;
     expect(Math.round(attemptsA)).toBe(6);

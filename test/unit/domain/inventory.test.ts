@@ -3,6 +3,7 @@ import { limits } from '../../../src/config/limits.js';
 import { asHoldId, asSku, type HoldId } from '../../../src/domain/ids.js';
 import {
   applyInventoryEvent,
+  applyInventoryEventUnchecked,
   availableOf,
   countsOf,
   decideInventory,
@@ -249,4 +250,16 @@ describe('decideInventory under random commands', () => {
       }
     });
   }
+});
+
+describe('a SKU oversold in its journal', () => {
+  it('replays unchecked, reads 0 available, and may still end its holds (only a further oversell is refused)', () => {
+    const s = emptyInventory(asSku('OV'));
+    applyInventoryEventUnchecked(s, { t: 'onHandSet', onHand: 1 });
+    applyInventoryEventUnchecked(s, { t: 'reserved', holdId: h('A'), qty: 1, expiresAtMs: t0, checkoutId: 'co_a' });
+    applyInventoryEventUnchecked(s, { t: 'reserved', holdId: h('B'), qty: 1, expiresAtMs: t0, checkoutId: 'co_b' });
+    expect(availableOf(s)).toBe(0);
+    expect(() => applyInventoryEvent(s, { t: 'committed', holdId: h('A') })).not.toThrow();
+    expect(() => applyInventoryEvent(s, { t: 'reserved', holdId: h('C'), qty: 1, expiresAtMs: t0, checkoutId: 'co_c' })).toThrow(/invariant/);
+  });
 });

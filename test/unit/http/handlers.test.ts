@@ -5,7 +5,8 @@ import type { CheckoutReply } from '../../../src/actors/checkout-actor.js';
 import type { CheckoutRequest } from '../../../src/domain/checkout.js';
 import { limits } from '../../../src/config/limits.js';
 import { fail } from '../../../src/errors.js';
-import type { HttpRequest, HttpResponse } from '../../../src/http/request.js';
+import { markPlacementAnswer, type HttpRequest, type HttpResponse } from '../../../src/http/request.js';
+import { errorResponse } from '../../../src/http/error-response.js';
 import { Router } from '../../../src/http/router.js';
 import { buildRouter, readinessGate } from '../../../src/http/routes/index.js';
 import type { NodeServices } from '../../../src/http/services.js';
@@ -137,5 +138,27 @@ describe('the route table', () => {
     const documented = [...doc.matchAll(/^\| (GET|PUT|POST|PATCH|DELETE) \| `(\/[^`]*)` \|/gm)].map((m) => `${m[1]} ${m[2]}`);
     expect(documented.sort()).toEqual(added.sort());
     for (const route of documented) expect(doc, `a section for ${route}`).toContain(`### \`${route}\``);
+  });
+});
+
+describe('POST /api/checkout answered by placement (a cluster)', () => {
+  const checkoutWith = (answered: (r: HttpResponse) => void) => ({ inFlight: () => 0, inFlightMax: limits.checkoutsInFlightMax, submit: vi.fn(), answered });
+
+  it('counts on the entry node an answer placement made here (the owner unreachable or moving), once', async () => {
+    const answered = vi.fn();
+    const made = markPlacementAnswer(errorResponse('PARTITION_UNAVAILABLE', { partition: 3, reason: 'moving' }, { 'retry-after': '1' }));
+    const s = services({ checkout: checkoutWith(answered), placement: () => Promise.resolve(made) });
+    const r = await dispatch(s, request('POST', '/api/checkout', { headers: { 'idempotency-key': 'k1' }, body: order }));
+    expect(r.status).toBe(503);
+    expect(answered).toHaveBeenCalledTimes(1);
+    expect(answered.mock.calls[0]![0]).toMatchObject({ status: 503 });
+  });
+
+  it('leaves an answer relayed from the owner to the owner to count', async () => {
+    const answered = vi.fn();
+    const s = services({ checkout: checkoutWith(answered), placement: () => Promise.resolve({ status: 201, body: { status: 'confirmed' } }) });
+    const r = await dispatch(s, request('POST', '/api/checkout', { headers: { 'idempotency-key': 'k1' }, body: order }));
+    expect(r.status).toBe(201);
+    expect(answered).not.toHaveBeenCalled();
   });
 });

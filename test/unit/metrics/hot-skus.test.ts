@@ -41,19 +41,37 @@ describe('the hot-SKU tracker', () => {
     expect(top[9]!.sku).toBe('S490');
   });
 
-  it('tracks at most trackedMax SKUs, making room from idle ones once a second', () => {
+  it('tracks at most trackedMax SKUs: a SKU turning hot evicts cold ones, and ranks first', () => {
     let now = 0;
     const t = new HotSkuTracker({ nowMs: () => now, trackedMax: 100, windowS: 60 });
-    for (let i = 0; i < 100; i++) t.count(`S${i}`);
-    t.count('LATE', 5);
+    for (let i = 0; i < 1_000; i++) t.count(`COLD${i}`);
     expect(t.size).toBe(100);
-    expect(t.untracked).toBe(5);
-    // Past the window every tracked SKU is idle: the next new SKU prunes them and is counted.
-    now += 61_000;
-    t.count('LATE', 5);
-    expect(t.size).toBe(1);
-    expect(t.top()).toEqual([{ sku: 'LATE', available: null, checkoutsPerSecond: 5 / 60 }]);
-    for (let i = 0; i < 10_000; i++) t.count(`FLOOD${i}`);
+    now += 1_000;
+    for (let i = 0; i < 100; i++) t.count('REAL');
+    expect(t.size).toBe(100);
+    expect(t.top(1)).toEqual([{ sku: 'REAL', available: null, checkoutsPerSecond: 100 / 60 }]);
+    expect(t.evicted).toBeGreaterThan(0);
+  });
+
+  it('keeps a hot SKU through a flood of one-off SKUs in the same seconds', () => {
+    let now = 0;
+    const t = new HotSkuTracker({ nowMs: () => now, trackedMax: 100, windowS: 60 });
+    for (let s = 0; s < 5; s++, now += 1_000) {
+      for (let i = 0; i < 500; i++) {
+        t.count(`FLOOD${s}-${i}`);
+        if (i % 10 === 0) t.count('REAL');
+      }
+    }
     expect(t.size).toBeLessThanOrEqual(100);
+    expect(t.top(1)[0]!.sku).toBe('REAL');
+  });
+
+  it('ranks once per second and count: the two hot-SKU gauges of one scrape share it', () => {
+    const t = new HotSkuTracker({ nowMs: () => 0 });
+    t.count('A', 2);
+    const first = t.top();
+    expect(t.top()).toEqual(first);
+    t.count('B', 3);
+    expect(t.top().map((h) => h.sku)).toEqual(['B', 'A']);
   });
 });
