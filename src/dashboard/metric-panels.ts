@@ -29,7 +29,10 @@ export interface MetricPanels {
   lag: { outboxS: number | null; webhookS: number | null };
   provider: { errors: { call: string; kind: string; count: number }[] | null; latency: ProviderCall[] | null };
   checkoutsByOutcome: Record<string, number> | null;
+  /** Units by which SKUs served here are sold beyond stock now (boxoffice_oversold_units: must be 0). */
   oversoldUnits: number | null;
+  /** New oversells this node's SKU actors made since it started (boxoffice_oversold_units_total: must be 0). */
+  oversoldNewUnits: number | null;
   partitionsServed: number | null;
   dropQueues: Record<string, number> | null;
   dropAdmissions: Record<string, number> | null;
@@ -50,8 +53,9 @@ export async function readMetricPanels(registry: Registry, rowsMax: number): Pro
     value('boxoffice_events_lag_seconds'),
     value('boxoffice_webhook_lag_seconds'),
   ]);
-  const [outcomes, oversold, served, queues, admissions, errors, latency] = await Promise.all([
+  const [outcomes, oversold, oversoldNew, served, queues, admissions, errors, latency] = await Promise.all([
     byLabel('boxoffice_checkouts_total', 'outcome'),
+    value('boxoffice_oversold_units'),
     value('boxoffice_oversold_units_total'),
     value('boxoffice_partitions_served'),
     byLabel('boxoffice_drop_queue_length', 'sku'),
@@ -68,6 +72,7 @@ export async function readMetricPanels(registry: Registry, rowsMax: number): Pro
     provider: { errors, latency },
     checkoutsByOutcome: outcomes === null ? null : Object.fromEntries(outcomes),
     oversoldUnits: oversold,
+    oversoldNewUnits: oversoldNew,
     partitionsServed: served,
     dropQueues: queues === null ? null : Object.fromEntries(queues),
     dropAdmissions: admissions === null ? null : Object.fromEntries(admissions),

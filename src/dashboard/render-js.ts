@@ -137,7 +137,7 @@ function renderGauges(m, streams) {
     ['authorizations outstanding', fmt(m.authorizations.outstanding)], ['oldest authorization (s)', fmt(m.authorizations.oldestAgeS, 1)],
     ['orders pending', fmt(m.pendingOrders.count)], ['oldest pending order (s)', fmt(m.pendingOrders.oldestAgeS, 1)],
     ['outbox lag (s)', fmt(m.lag.outboxS, 2)], ['webhook lag (s)', fmt(m.lag.webhookS, 2)],
-    ['oversold units', fmt(m.oversoldUnits)], ['partitions served here', fmt(m.partitionsServed)],
+    ['units oversold now', fmt(m.oversoldUnits)], ['new oversells since start', fmt(m.oversoldNewUnits)], ['partitions served here', fmt(m.partitionsServed)],
     ['dashboard streams open', fmt(streams)],
   ];
   if (m.checkoutsByOutcome) for (const k of Object.keys(m.checkoutsByOutcome).sort()) rows.push(['checkouts ' + k, fmt(m.checkoutsByOutcome[k])]);

@@ -73,6 +73,7 @@ export const dashboardSnapshotSchema = z.object({
     }),
     checkoutsByOutcome: z.record(z.string(), z.number()).nullable(),
     oversoldUnits: num,
+    oversoldNewUnits: num,
     partitionsServed: num,
     dropQueues: z.record(z.string(), z.number()).nullable(),
     dropAdmissions: z.record(z.string(), z.number()).nullable(),

@@ -77,7 +77,7 @@ describe('the dashboard routes', () => {
     // Every metric-backed panel reads this node's registry (docs/metrics.md): numbers, none of them absent.
     expect(r.body.metrics.lag).toEqual({ outboxS: expect.any(Number), webhookS: expect.any(Number) });
     expect(r.body.metrics.holds).toEqual({ active: 0, pinned: 0 });
-    expect(r.body.metrics.oversoldUnits).toBe(0);
+    expect([r.body.metrics.oversoldUnits, r.body.metrics.oversoldNewUnits]).toEqual([0, 0]);
     expect(r.body.metrics.partitionsServed).toBe(64);
     expect(r.body.metrics.pendingOrders).toEqual({ count: expect.any(Number), oldestAgeS: expect.any(Number) });
     expect(r.body.metrics.authorizations).toEqual({ outstanding: expect.any(Number), oldestAgeS: expect.any(Number) });

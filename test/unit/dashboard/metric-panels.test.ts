@@ -40,6 +40,7 @@ describe('the metric panels', () => {
       provider: { errors: null, latency: null },
       checkoutsByOutcome: null,
       oversoldUnits: null,
+      oversoldNewUnits: null,
       partitionsServed: null,
       dropQueues: null,
       dropAdmissions: null,
@@ -52,12 +53,15 @@ describe('the metric panels', () => {
     gauge('boxoffice_hot_sku_available', ['sku']).set({ sku: 'HOT' }, 40);
     gauge('boxoffice_hot_sku_checkouts_per_second', ['sku']).set({ sku: 'HOT' }, 120);
     gauge('boxoffice_holds_pinned').set(3);
+    gauge('boxoffice_oversold_units').set(2);
+    new client.Counter({ name: 'boxoffice_oversold_units_total', help: 'h', registers: [registry] }).inc(1);
     gauge('boxoffice_drop_queue_length', ['sku']).set({ sku: 'DROP' }, 1_000);
     const payment = new client.Histogram({ name: 'boxoffice_payment_seconds', help: 'h', labelNames: ['call'], buckets: [0.1, 1], registers: [registry] });
     payment.observe({ call: 'capture' }, 0.05);
     const panels = await readMetricPanels(registry, 20);
     expect(panels.hotSkus).toEqual([{ sku: 'HOT', available: 40, checkoutsPerS: 120 }]);
     expect(panels.holds).toEqual({ active: null, pinned: 3 });
+    expect([panels.oversoldUnits, panels.oversoldNewUnits]).toEqual([2, 1]);
     expect(panels.dropQueues).toEqual({ DROP: 1_000 });
     expect(panels.provider.latency).toEqual([{ call: 'capture', p99Ms: expect.closeTo(99, 6), count: 1 }]);
   });
