@@ -92,7 +92,7 @@ export class HttpForwarding {
     const req: HttpRequest = { method: msg.m, path: msg.p, params: match.params, query: new URLSearchParams(msg.q), headers: msg.h, body: msg.b, rawBodyBytes: 0, remoteAddress: `peer:${from}`, correlationId: correlationIdOf(msg.h) };
     let res: HttpResponse;
     try {
-      res = await (this.tracing.enabled ? runTraced(this.tracing, match.handler, req, match.pattern, { traceparent: msg.tp, tracestate: undefined, forwardedFrom: from }) : match.handler(req));
+      res = await (this.tracing.enabled ? runTraced(this.tracing, match.handler, req, match.pattern, { traceparent: msg.tp, tracestate: undefined, trusted: true, forwardedFrom: from }) : match.handler(req));
     } catch (err) {
       this.log.error({ err, path: msg.p }, 'forwarded request failed');
       res = errorResponse('INTERNAL');

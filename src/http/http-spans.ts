@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { correlationIdPattern } from '../config/limits.js';
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import { endFailed, type Tracing } from '../telemetry/tracing.js';
@@ -22,21 +22,30 @@ export function correlationIdOf(headers: Record<string, string>): string {
 export interface TraceParent {
   traceparent: string | undefined;
   tracestate: string | undefined;
+  /**
+   * Whether the server span may be the child of `traceparent`: a peer's (authenticated) or, with
+   * OTEL_TRUST_TRACEPARENT, a client's. Else the span starts a new trace, sampled by our sampler, and only links to it:
+   * a client cannot force (`-01`), hide (`-00`) or pick the trace id of what we record.
+   */
+  trusted: boolean;
   /** The node that forwarded the request, if any. */
   forwardedFrom?: string;
 }
 
 /**
- * Runs a route's handler in an HTTP server span, child of the caller's W3C trace context (a new trace when there is
- * none or it is malformed): `http.request.method`, `http.route` (the route's template), `http.response.status_code`.
- * Called only when tracing is on.
+ * Runs a route's handler in an HTTP server span: child of the caller's W3C trace context when `from.trusted`, else
+ * (or when there is none or it is malformed) a new trace, linked to the caller's context when it has a valid one:
+ * `http.request.method`, `http.route` (the route's template), `http.response.status_code`. Called only when tracing is on.
  */
 export function runTraced(t: Tracing, handler: Handler, req: HttpRequest, route: string, from: TraceParent): HttpResponse | Promise<HttpResponse> {
-  const parent = t.extract(from.traceparent, from.tracestate);
+  const sent = t.extract(from.traceparent, from.tracestate);
+  const parent = from.trusted ? sent : ROOT_CONTEXT;
+  const callerSpan = from.trusted ? undefined : trace.getSpanContext(sent);
   const attributes: Record<string, string> = { [ATTR_HTTP_REQUEST_METHOD]: req.method, [ATTR_HTTP_ROUTE]: route };
   if (req.correlationId !== undefined) attributes['boxoffice.correlation_id'] = req.correlationId;
   if (from.forwardedFrom !== undefined) attributes['boxoffice.forwarded_from'] = from.forwardedFrom;
-  const span = t.tracer.startSpan(`${req.method} ${route}`, { kind: SpanKind.SERVER, attributes }, parent);
+  const links = callerSpan === undefined ? undefined : [{ context: callerSpan }];
+  const span = t.tracer.startSpan(`${req.method} ${route}`, { kind: SpanKind.SERVER, attributes, links }, parent);
   let result: HttpResponse | Promise<HttpResponse>;
   try {
     result = context.with(trace.setSpan(parent, span), handler, undefined, req);

@@ -302,10 +302,10 @@ class ServerCore {
     void this.finishLater(exchange, result);
   }
 
-  /** A handler call, in a server span when tracing is on (child of the request's `traceparent`). */
+  /** A handler call, in a server span when tracing is on (linked to the request's `traceparent`, or its child if trusted). */
   private call(handler: Handler, request: HttpRequest, pattern: string): HttpResponse | Promise<HttpResponse> {
     if (!this.tracing.enabled) return handler(request);
-    return runTraced(this.tracing, handler, request, pattern, { traceparent: request.headers['traceparent'], tracestate: request.headers['tracestate'] });
+    return runTraced(this.tracing, handler, request, pattern, { traceparent: request.headers['traceparent'], tracestate: request.headers['tracestate'], trusted: this.tracing.trustTraceparent });
   }
 
   private async finishLater(exchange: Exchange, pending: Promise<HttpResponse>): Promise<void> {

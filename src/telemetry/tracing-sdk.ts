@@ -2,18 +2,18 @@ import { context, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, type
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { telemetryLimits, traceparentPattern } from '../config/limits.js';
-import type { TracingSettings } from '../config/tracing-settings.js';
+import type { TracesSampler, TracingSettings } from '../config/tracing-settings.js';
 import { AlsContextManager } from './als-context-manager.js';
 import type { Tracing } from './tracing.js';
 
 /**
  * The OpenTelemetry SDK, loaded only when traces are exported (tracing.ts imports this module dynamically). One tracer
  * provider per node, never registered as the API's global one, so nodes sharing a process keep their own exporter and
- * shutdown. The sampler is the SDK's own reading of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default
- * parentbased_always_on). Spans are exported as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches, from a bounded
+ * shutdown. The sampler is built from the node's OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default
+ * parentbased_always_on), not from the SDK's reading of process.env. Spans are exported as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches, from a bounded
  * queue (telemetryLimits).
  */
 export function sdkTracing(settings: TracingSettings): Tracing {
@@ -21,6 +21,7 @@ export function sdkTracing(settings: TracingSettings): Tracing {
   context.setGlobalContextManager(new AlsContextManager());
   const exporter = new OTLPTraceExporter({ url: `${settings.otlpEndpoint!.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: telemetryLimits.exportTimeoutMs });
   const provider = new BasicTracerProvider({
+    sampler: samplerOf(settings.sampler, settings.samplerRatio),
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
     spanProcessors: [
       new BatchSpanProcessor(exporter, {
@@ -35,6 +36,7 @@ export function sdkTracing(settings: TracingSettings): Tracing {
   return {
     enabled: true,
     tracer: provider.getTracer('boxoffice'),
+    trustTraceparent: settings.trustTraceparent,
     extract(traceparent, tracestate): Context {
       if (traceparent === undefined || traceparent.length > telemetryLimits.traceparentLengthMax) return ROOT_CONTEXT;
       const carrier: Record<string, string> = { traceparent };
@@ -49,4 +51,10 @@ export function sdkTracing(settings: TracingSettings): Tracing {
     },
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** The sampler OTEL_TRACES_SAMPLER names, as the SDK's own reading of it would build it. */
+function samplerOf(name: TracesSampler, ratio: number): Sampler {
+  const root = (kind: string): Sampler => (kind === 'always_on' ? new AlwaysOnSampler() : kind === 'always_off' ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio));
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root: root(name.slice('parentbased_'.length)) }) : root(name);
 }

@@ -13,6 +13,8 @@ export interface Tracing {
   /** False when nothing is exported: callers skip all span work. */
   readonly enabled: boolean;
   readonly tracer: Tracer;
+  /** OTEL_TRUST_TRACEPARENT: parent a server span on a client's `traceparent` (else only link it). */
+  readonly trustTraceparent: boolean;
   /** The context a W3C `traceparent`/`tracestate` pair names; ROOT_CONTEXT when absent, oversize or malformed. */
   extract(traceparent: string | undefined, tracestate: string | undefined): Context;
   /** The `traceparent` of `ctx`'s span, to send on; undefined without a valid span. */
@@ -25,6 +27,7 @@ export interface Tracing {
 export const tracingOff: Tracing = {
   enabled: false,
   tracer: trace.getTracer('boxoffice'),
+  trustTraceparent: false,
   extract: () => ROOT_CONTEXT,
   traceparent: () => undefined,
   shutdown: () => Promise.resolve(),

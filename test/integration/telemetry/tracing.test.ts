@@ -22,6 +22,8 @@ function logCapture(): { stream: PassThrough; lines: () => Record<string, unknow
 }
 
 const inTrace = (spans: SinkSpan[], id: string) => spans.filter((s) => s.traceId === id);
+/** The trace id the answer's `traceresponse` names. */
+const traceOf = (res: { headers: Headers }) => /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(res.headers.get('traceresponse') ?? '')?.[1] ?? 'none';
 
 describe('traces exported over OTLP', () => {
   let sink: OtlpSink;
@@ -38,19 +40,24 @@ describe('traces exported over OTLP', () => {
     await sink?.close();
   });
 
-  it('puts the checkout, its saga steps, the provider call and the order write in the caller\'s trace', async () => {
+  it('puts the checkout, its saga steps, the provider call and the order write in a trace of its own, linked to the caller\'s', async () => {
     const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-1', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'trace-1', traceparent });
     expect(res.status).toBe(201);
+    // OTEL_TRUST_TRACEPARENT is off: the client's traceparent does not choose our trace (tracing-trust.test.ts).
+    const ours = traceOf(res);
+    expect(ours).not.toBe(traceId);
     const names = ['POST /api/checkout', 'checkout', 'checkout.reserve', 'checkout.authorize', 'payment.authorize', 'checkout.order', 'order.write', 'checkout.commit'];
-    const spans = await sink.waitFor((all) => names.every((n) => inTrace(all, traceId).some((s) => s.name === n)));
-    const traced = inTrace(spans, traceId);
+    const spans = await sink.waitFor((all) => names.every((n) => inTrace(all, ours).some((s) => s.name === n)));
+    const traced = inTrace(spans, ours);
+    expect(inTrace(spans, traceId)).toEqual([]);
     const named = (n: string) => traced.find((s) => s.name === n)!;
     const server = named('POST /api/checkout');
-    expect(server.parentSpanId).toBe(clientSpanId);
+    expect(server.parentSpanId).toBe('');
+    expect(server.links).toEqual([{ traceId, spanId: clientSpanId }]);
     expect(server.kind).toBe(2);
     expect(server.service).toBe('boxoffice-test');
     expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/api/checkout', 'http.response.status_code': 201 });
-    expect(res.headers.get('traceresponse')).toBe(`00-${traceId}-${server.spanId}-01`);
+    expect(res.headers.get('traceresponse')).toBe(`00-${ours}-${server.spanId}-01`);
     expect(named('checkout').parentSpanId).toBe(server.spanId);
     expect(named('checkout.authorize').parentSpanId).toBe(named('checkout').spanId);
     expect(named('payment.authorize')).toMatchObject({ kind: 3, parentSpanId: named('checkout.authorize').spanId });
@@ -59,11 +66,20 @@ describe('traces exported over OTLP', () => {
     for (const s of traced) expect(JSON.stringify(s.attributes)).not.toContain('trace-1');
   });
 
+  it('records a request whose client sent an unsampled traceparent (our sampler decides)', async () => {
+    const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-1', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'trace-00', traceparent: `00-${traceId}-${clientSpanId}-00` });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('traceresponse')).toMatch(/-01$/);
+    const ours = traceOf(res);
+    await sink.waitFor((all) => inTrace(all, ours).some((s) => s.name === 'order.write'));
+  });
+
   it('links a journal batch span to the request whose append it carried', async () => {
     const otherTrace = '1'.repeat(32);
     const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-1', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'trace-2', traceparent: `00-${otherTrace}-${clientSpanId}-01` });
     expect(res.status).toBe(201);
-    const serverOf = (all: SinkSpan[]) => inTrace(all, otherTrace).find((s) => s.name === 'POST /api/checkout');
+    const ours = traceOf(res);
+    const serverOf = (all: SinkSpan[]) => inTrace(all, ours).find((s) => s.name === 'POST /api/checkout');
     const spans = await sink.waitFor((all) => {
       const server = serverOf(all);
       return server !== undefined && all.some((s) => s.name === 'journal.batch' && s.links.some((l) => l.spanId === server.spanId));
@@ -71,9 +87,9 @@ describe('traces exported over OTLP', () => {
     const server = serverOf(spans)!;
     const batch = spans.find((s) => s.name === 'journal.batch' && s.links.some((l) => l.spanId === server.spanId))!;
     // The batch is a trace of its own (it carries many requests), linked to this one.
-    expect(batch.traceId).not.toBe(otherTrace);
+    expect(batch.traceId).not.toBe(ours);
     expect(batch.parentSpanId).toBe('');
-    expect(batch.links.find((l) => l.spanId === server.spanId)!.traceId).toBe(otherTrace);
+    expect(batch.links.find((l) => l.spanId === server.spanId)!.traceId).toBe(ours);
     expect(batch.attributes['boxoffice.batch.rows']).toBeGreaterThanOrEqual(1);
   });
 
@@ -98,7 +114,7 @@ describe('traces exported over OTLP', () => {
     expect(res.headers.get('x-correlation-id')).toBe('abc-123');
     // The saga logs its end after the reply (it commits the holds first).
     const line = await pollUntil('the saga log line', 10_000, async () => logs.lines().find((l) => l['correlation_id'] === 'abc-123' && l['orderId'] === res.body.orderId));
-    expect(line).toMatchObject({ msg: 'checkout saga finished', trace_id: traceId });
+    expect(line).toMatchObject({ msg: 'checkout saga finished', trace_id: traceOf(res) });
     const spans = await sink.waitFor((all) => all.some((s) => s.name === 'order.write' && s.attributes['boxoffice.order.id'] === res.body.orderId));
     expect(spans.find((s) => s.name === 'order.write' && s.attributes['boxoffice.order.id'] === res.body.orderId)!.attributes['boxoffice.correlation_id']).toBe('abc-123');
   });
