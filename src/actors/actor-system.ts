@@ -1,6 +1,7 @@
 import { actorLimits } from '../config/limits.js';
 import assert from 'node:assert/strict';
 import * as nact from 'nact';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 
 /**
  * The only module that imports nact (NACT.md pitfall 9: its typings are loose). The rest of the code sees typed
@@ -90,35 +91,40 @@ export function startActorSystem(name: string): ActorSystem {
           nact.stop(ref);
         },
       };
+      const drain = (state: S): S => {
+        scheduled = false;
+        let next = state;
+        const end = Math.min(mailbox.length, head + actorLimits.drainBatchMax);
+        while (head < end && !stopped) {
+          const envelope = mailbox[head]!;
+          mailbox[head++] = undefined as never;
+          spec.onQueueWait?.((performance.now() - envelope.atMs) / 1000);
+          try {
+            next = spec.handle(next, envelope.msg, self);
+          } catch (err) {
+            spec.onBug(err, envelope.msg);
+          }
+        }
+        if (head === mailbox.length) {
+          mailbox.length = 0;
+          head = 0;
+        } else {
+          // A mailbox that never empties drops its handled front now and then, so it cannot grow without bound.
+          if (head > actorLimits.drainBatchMax * 16) {
+            mailbox.splice(0, head);
+            head = 0;
+          }
+          if (!stopped && !scheduled) schedule();
+        }
+        return next;
+      };
       const ref = nact.spawn(
         root,
-        (state: S) => {
-          scheduled = false;
-          let next = state;
-          const end = Math.min(mailbox.length, head + actorLimits.drainBatchMax);
-          while (head < end && !stopped) {
-            const envelope = mailbox[head]!;
-            mailbox[head++] = undefined as never;
-            spec.onQueueWait?.((performance.now() - envelope.atMs) / 1000);
-            try {
-              next = spec.handle(next, envelope.msg, self);
-            } catch (err) {
-              spec.onBug(err, envelope.msg);
-            }
-          }
-          if (head === mailbox.length) {
-            mailbox.length = 0;
-            head = 0;
-          } else {
-            // A mailbox that never empties drops its handled front now and then, so it cannot grow without bound.
-            if (head > actorLimits.drainBatchMax * 16) {
-              mailbox.splice(0, head);
-              head = 0;
-            }
-            if (!stopped && !scheduled) schedule();
-          }
-          return next;
-        },
+        // nact runs a drain in the async context of whichever tell woke the actor (its dispatch's setImmediate), so
+        // messages from other requests, timers and recovery would run under that request's trace: each drain runs in
+        // the root context instead (a message carries its own, when it has one). Without a context manager (tracing
+        // off) the active context is always the root one: one call, no wrapper.
+        (state: S) => (context.active() === ROOT_CONTEXT ? drain(state) : context.with(ROOT_CONTEXT, drain, undefined, state)),
         nactName(spec.name),
         { initialState: spec.initialState },
       ) as nact.Ref<typeof drainSignal>;

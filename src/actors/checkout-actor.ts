@@ -10,7 +10,7 @@ import type { KeyFilter } from './bloom-filter.js';
 import { prepareCheckout, type PrepareDeps } from './checkout-prepare.js';
 import { runCheckoutSaga, type SagaDeps } from './checkout-saga.js';
 import { keyRecordOf, type CheckoutEvent, type Compensation, type SagaResume, type StoredResponse } from './checkout-types.js';
-import { activeSpanContext, runInContext } from '../telemetry/tracing.js';
+import { activeSpanContext, captureContext, runInContext } from '../telemetry/tracing.js';
 import type { EventJournal } from './inventory-actor.js';
 
 /** A checkout's answer as the actor gives it; the edge renders it (renderCheckoutResult). */
@@ -33,7 +33,8 @@ type CheckoutMsg =
   | { t: 'submit'; submission: Submission }
   | { t: 'loaded'; key: string; record: StoredResponse | null }
   /** `acknowledged`: the client was answered by an earlier run, which still counts in `committing`. */
-  | { t: 'resume'; plan: CheckoutPlan; attempt: number; acknowledged: boolean }
+  /** `traceContext`: the failed run's, for a retry (its spans stay in the request's trace); none from recovery (a root). */
+  | { t: 'resume'; plan: CheckoutPlan; attempt: number; acknowledged: boolean; traceContext?: unknown }
   | { t: 'finished'; key: string; fingerprint: string; outcome: CheckoutOutcome; client: Submission | null };
 
 export interface CheckoutActorDeps {
@@ -205,7 +206,7 @@ export class CheckoutActor {
         this.deps.knownKeys.add(msg.plan.key);
         // The key table says `run` for every resume; a key answered before keeps its answer while the plan runs.
         this.decide(msg.plan.key, { t: 'resume', fingerprint: msg.plan.fingerprint, answered: msg.acknowledged });
-        void this.runSaga(msg.plan, { attempt: msg.attempt, acknowledged: msg.acknowledged });
+        void runInContext(msg.traceContext, () => this.runSaga(msg.plan, { attempt: msg.attempt, acknowledged: msg.acknowledged }));
         return;
       case 'finished':
         if (retentionOf(msg.outcome) === 'durable') this.deps.knownKeys.add(msg.key);
@@ -357,8 +358,9 @@ export class CheckoutActor {
     this.deps.log.error({ err, key: plan.key, checkoutId: plan.checkoutId, correlation_id: plan.correlationId, attempt: run.attempt, delayMs }, 'checkout saga failed; it will run again');
     if (!run.acknowledged) run.client?.reply({ result: refused('NOT_READY'), replayed: false });
     // An answered saga stays counted while it waits to run again; the resume that ends it uncounts it.
+    const traceContext = captureContext(this.sagaDeps.tracing);
     this.deps.clock.setTimer(this.deps.clock.now() + delayMs, () => {
-      if (this.ref.tell({ t: 'resume', plan, attempt: run.attempt + 1, acknowledged: run.acknowledged }, true)) return;
+      if (this.ref.tell({ t: 'resume', plan, attempt: run.attempt + 1, acknowledged: run.acknowledged, traceContext }, true)) return;
       this.sagaKeys.delete(plan.key);
       this.planRecords.delete(plan.key);
       if (run.acknowledged) this.committing--;
