@@ -38,7 +38,8 @@ export async function startTracing(settings: TracingSettings, log: Logger): Prom
   if (settings.otlpEndpoint === null) return tracingOff;
   const { sdkTracing } = await import('./tracing-sdk.js');
   const tracing = sdkTracing(settings);
-  log.info({ endpoint: settings.otlpEndpoint, service: settings.serviceName }, 'exporting traces over OTLP/HTTP');
+  // Only the origin: the URL may carry credentials (https://user:token@collector) or a token in its path or query.
+  log.info({ endpoint: new URL(settings.otlpEndpoint).origin, service: settings.serviceName }, 'exporting traces over OTLP/HTTP');
   return tracing;
 }
 

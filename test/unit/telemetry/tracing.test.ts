@@ -6,6 +6,8 @@ import { httpPeerMessage } from '../../../src/edge/http-forwarding.js';
 import { correlationIdOf } from '../../../src/http/http-spans.js';
 import { inSpan, startTracing, tracingOff } from '../../../src/telemetry/tracing.js';
 import pino from 'pino';
+import { PassThrough } from 'node:stream';
+import { startOtlpSink } from '../../support/otlp-sink.js';
 
 const srcDir = join(__dirname, '..', '..', '..', 'src');
 
@@ -30,6 +32,28 @@ describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       throw new Error('attributes are not built when tracing is off');
     }, async () => trace.getSpan(context.active()));
     expect(seen).toBeUndefined();
+  });
+});
+
+describe('tracing on', () => {
+  it('logs the endpoint\'s origin only, never credentials in its URL', async () => {
+    const sink = await startOtlpSink();
+    const port = new URL(sink.url).port;
+    let text = '';
+    const out = new PassThrough();
+    out.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    const settings = { otlpEndpoint: `http://user:s3cr3t-token@127.0.0.1:${port}/otlp?key=q-s3cr3t`, serviceName: 'boxoffice', trustTraceparent: false, sampler: 'always_on', samplerRatio: 1 } as const;
+    const tracing = await startTracing(settings, pino({ level: 'info' }, out));
+    try {
+      expect(tracing.enabled).toBe(true);
+      const line = text.split('\n').find((l) => l.includes('exporting traces over OTLP/HTTP'));
+      expect(line, 'the start line is logged').toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ endpoint: `http://127.0.0.1:${port}` });
+      expect(text).not.toContain('s3cr3t');
+    } finally {
+      await tracing.shutdown();
+      await sink.close();
+    }
   });
 });
 
