@@ -1,3 +1,5 @@
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startActorSystem, type ActorSystem } from '../../../src/actors/actor-system.js';
@@ -17,6 +19,8 @@ import { defaultTaxRates } from '../../../src/domain/tax.js';
 import { fail } from '../../../src/errors.js';
 import { SimulatedPaymentProvider } from '../../../src/payments/simulated-provider.js';
 import { FencedError } from '../../../src/persistence/journal.js';
+import { AlsContextManager } from '../../../src/telemetry/als-context-manager.js';
+import type { Tracing } from '../../../src/telemetry/tracing.js';
 import type { NewOrder } from '../../../src/persistence/order-writer.js';
 
 /**
@@ -47,7 +51,7 @@ beforeEach(() => {
 });
 afterEach(() => system.stop());
 
-function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
+function harness(partition = 1, doneEntriesMax = 100, onHand = 10, tracing?: Tracing) {
   const clock = new SimulatedClock();
   const journal = new MemoryJournal();
   const state = emptyInventory(asSku('HOT'));
@@ -123,6 +127,7 @@ function harness(partition = 1, doneEntriesMax = 100, onHand = 10) {
       responses: { saveResponse: async (r) => void h.responses.set(r.key, { statusCode: r.statusCode, body: r.body }) },
       carts: { markCheckedOut: async () => {} },
       promos,
+      ...(tracing ? { tracing } : {}),
       storedResponse: async (key) => h.responses.get(key) ?? null,
       holdTtlMs: 60_000,
       log: pino({ level: 'silent' }),
@@ -190,6 +195,33 @@ describe('the checkout actor', () => {
     expect(h.sku.view).toMatchObject({ held: 0, sold: 1 });
     expect(h.actor.running()).toBe(0);
     expect(h.orders).toHaveLength(1);
+  });
+
+  it('runs a retried saga in its request\'s trace, not in the trace of whoever woke the mailbox', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracing: Tracing = { enabled: true, tracer: provider.getTracer('t'), trustTraceparent: false, extract: () => ROOT_CONTEXT, traceparent: () => undefined, shutdown: () => provider.shutdown() };
+    context.setGlobalContextManager(new AlsContextManager());
+    try {
+      const h = harness(1, 100, 10, tracing);
+      const requestSpan = tracing.tracer.startSpan('request A');
+      const ctxA = trace.setSpan(ROOT_CONTEXT, requestSpan);
+      const other = tracing.tracer.startSpan('request B');
+      h.commitFailures = 1;
+      h.openGate();
+      expect(rendered(await context.with(ctxA, () => h.actor.submit('kA', 'fp', { ...request, traceContext: ctxA })))).toMatchObject({ statusCode: 201 });
+      await vi.waitFor(() => expect(h.commitFailures).toBe(0));
+      // The retry's timer fires, and its resume wakes the mailbox, inside another request's context.
+      context.with(trace.setSpan(ROOT_CONTEXT, other), () => h.clock.advance(actorLimits.sagaRetryDelayMsBase));
+      await vi.waitFor(() => expect(h.tombstones).toHaveLength(1));
+      const checkouts = exporter.getFinishedSpans().filter((s) => s.name === 'checkout');
+      expect(checkouts.map((s) => s.attributes['boxoffice.checkout.resumed'])).toEqual([false, true]);
+      for (const s of checkouts) expect(s.spanContext().traceId).toBe(requestSpan.spanContext().traceId);
+      expect(checkouts[1]!.parentSpanContext?.spanId).toBe(requestSpan.spanContext().spanId);
+      expect(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === other.spanContext().traceId)).toEqual([]);
+    } finally {
+      context.disable();
+    }
   });
 
   it('frees the key once a retried commit ends, even when its answer was evicted from memory meanwhile', async () => {
