@@ -10,9 +10,24 @@ import client from 'prom-client';
  */
 export const openMetricsContentType = client.Registry.OPENMETRICS_CONTENT_TYPE;
 
-/** Whether an Accept header asks for OpenMetrics. */
+/**
+ * Whether an Accept header asks for OpenMetrics: it names `application/openmetrics-text` (any case, any version) with a
+ * quality above 0 and not below the classic format's (`text/plain`, `text/*` or `*\/*`). Malformed parts are skipped;
+ * raises no error.
+ */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+  if (accept === undefined) return false;
+  let open = 0;
+  let plain = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => /^q\s*=/.test(p));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(qParam.indexOf('=') + 1).trim());
+    if (!Number.isFinite(q) || q < 0 || q > 1) continue;
+    if (type === 'application/openmetrics-text') open = Math.max(open, q);
+    else if (type === 'text/plain' || type === 'text/*' || type === '*/*') plain = Math.max(plain, q);
+  }
+  return open > 0 && open >= plain;
 }
 
 interface Family {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { httpPeerMessage } from '../../../src/edge/http-forwarding.js';
 import { correlationIdOf } from '../../../src/http/http-spans.js';
 import { inSpan, startTracing, tracingOff } from '../../../src/telemetry/tracing.js';
+import { wantsOpenMetrics } from '../../../src/telemetry/openmetrics.js';
 import pino from 'pino';
 import { PassThrough } from 'node:stream';
 import { startOtlpSink } from '../../support/otlp-sink.js';
@@ -54,6 +55,25 @@ describe('tracing on', () => {
       await tracing.shutdown();
       await sink.close();
     }
+  });
+});
+
+describe('/metrics content negotiation', () => {
+  it.each([
+    [undefined, false],
+    ['*/*', false],
+    ['text/plain;version=0.0.4', false],
+    ['application/openmetrics-text', true],
+    ['Application/OpenMetrics-Text; version=1.0.0', true],
+    // What Prometheus sends when it scrapes exemplars.
+    ['application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2', true],
+    ['application/openmetrics-text;q=0', false],
+    ['application/openmetrics-text; q=0.0, text/plain', false],
+    ['text/plain;q=1, application/openmetrics-text;q=0.5', false],
+    ['application/openmetrics-text;q=bogus', false],
+    ['application/x-openmetrics-text-not', false],
+  ])('Accept %j asks for OpenMetrics: %s', (accept, wanted) => {
+    expect(wantsOpenMetrics(accept)).toBe(wanted);
   });
 });
 
