@@ -22,8 +22,12 @@ export const httpPeerMessage = z.object({
   q: z.string().max(8_192),
   h: z.record(z.string().max(8_192)),
   b: z.unknown(),
-  /** The forwarding node's span (W3C traceparent): the owner's spans continue its trace. A malformed one refuses the message. */
-  tp: z.string().max(telemetryLimits.traceparentLengthMax).regex(traceparentPattern).optional(),
+  /**
+   * The forwarding node's span (W3C traceparent): the owner's spans continue its trace. A malformed or oversize one is
+   * dropped (a new trace), never a reason to refuse the request: optional tracing must not fail a checkout, e.g. in a
+   * rolling upgrade between versions that write it differently.
+   */
+  tp: z.string().max(telemetryLimits.traceparentLengthMax).regex(traceparentPattern).optional().catch(undefined),
 });
 
 interface HttpPeerMessage extends PeerMessage {

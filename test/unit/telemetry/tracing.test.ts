@@ -117,7 +117,10 @@ describe('the forwarded-request peer message', () => {
     ['oversize', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01${'0'.repeat(200)}`],
     ['trailing garbage', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-x`],
     ['not a string', 42],
-  ])('refuses a traceparent that is %s', (_, tp) => {
-    expect(httpPeerMessage.safeParse({ ...base, tp }).success).toBe(false);
+  ])('drops a traceparent that is %s, and keeps the request', (_, tp) => {
+    const parsed = httpPeerMessage.safeParse({ ...base, tp });
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).toEqual({ ...base });
+    expect(parsed.data).not.toHaveProperty('tp', tp);
   });
 });
