@@ -44,13 +44,22 @@ export async function startTracing(settings: TracingSettings, log: Logger): Prom
 }
 
 /**
- * Runs `fn` in a new span, child of the active one, that ends when `fn` settles (an error marks it and is rethrown).
+ * Runs `fn` in a new span, child of the active one, that ends when `fn` settles or throws (an error marks it and is
+ * rethrown).
  * `options` is a function so its attributes are only built when tracing is on.
  */
 export function inSpan<T>(t: Tracing | undefined, name: string, options: (() => SpanOptions) | null, fn: () => Promise<T>): Promise<T> {
   if (t === undefined || !t.enabled) return fn();
   const span = t.tracer.startSpan(name, options?.() ?? {}, context.active());
-  return context.with(trace.setSpan(context.active(), span), fn).then(
+  let pending: Promise<T>;
+  try {
+    pending = context.with(trace.setSpan(context.active(), span), fn);
+  } catch (err) {
+    // Thrown before its first await (not an async function): the span still ends, marked failed.
+    endFailed(span, err);
+    throw err;
+  }
+  return pending.then(
     (value) => {
       span.end();
       return value;

@@ -1,10 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { context, trace } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { httpPeerMessage } from '../../../src/edge/http-forwarding.js';
 import { correlationIdOf } from '../../../src/http/http-spans.js';
-import { inSpan, startTracing, tracingOff } from '../../../src/telemetry/tracing.js';
+import { inSpan, startTracing, tracingOff, type Tracing } from '../../../src/telemetry/tracing.js';
 import { wantsOpenMetrics } from '../../../src/telemetry/openmetrics.js';
 import pino from 'pino';
 import { PassThrough } from 'node:stream';
@@ -55,6 +56,21 @@ describe('tracing on', () => {
       await tracing.shutdown();
       await sink.close();
     }
+  });
+});
+
+describe('inSpan', () => {
+  it('ends the span, marked failed, when its function throws before returning a promise', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracing: Tracing = { ...tracingOff, enabled: true, tracer: provider.getTracer('t') };
+    expect(() =>
+      inSpan(tracing, 'sync-throw', null, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    const ended = exporter.getFinishedSpans();
+    expect(ended.map((s) => [s.name, s.status.code, s.status.message])).toEqual([['sync-throw', SpanStatusCode.ERROR, 'boom']]);
   });
 });
 
