@@ -18,6 +18,9 @@ export function correlationIdOf(headers: Record<string, string>): string {
   return sent !== undefined && correlationIdPattern.test(sent) ? sent : randomUUID();
 }
 
+/** Probes and scrapes: never in a server span (a trace per probe would drown the checkouts' in the exporter). */
+export const untracedRoutes: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** Where a traced request came from: a client (its headers), or a peer that forwarded it (its `traceparent` field). */
 export interface TraceParent {
   traceparent: string | undefined;

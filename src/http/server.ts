@@ -7,7 +7,7 @@ import { serializeBody, writeResponse, writeResponseCorked } from './response-wr
 import type { Handler, HttpRequest, HttpResponse } from './request.js';
 import type { RouteOptions, Router } from './router.js';
 import { isJsonContentType, parseContentLength, readHeaders, UwsHttpRequest } from './uws-request.js';
-import { correlationIdOf, runTraced } from './http-spans.js';
+import { correlationIdOf, runTraced, untracedRoutes } from './http-spans.js';
 import { tracingOff, type Tracing } from '../telemetry/tracing.js';
 
 /**
@@ -302,9 +302,9 @@ class ServerCore {
     void this.finishLater(exchange, result);
   }
 
-  /** A handler call, in a server span when tracing is on (linked to the request's `traceparent`, or its child if trusted). */
+  /** A handler call, in a server span when tracing is on (linked to the request's `traceparent`, or its child if trusted); probes untraced. */
   private call(handler: Handler, request: HttpRequest, pattern: string): HttpResponse | Promise<HttpResponse> {
-    if (!this.tracing.enabled) return handler(request);
+    if (!this.tracing.enabled || untracedRoutes.has(pattern)) return handler(request);
     return runTraced(this.tracing, handler, request, pattern, { traceparent: request.headers['traceparent'], tracestate: request.headers['tracestate'], trusted: this.tracing.trustTraceparent });
   }
 

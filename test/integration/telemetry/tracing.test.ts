@@ -66,6 +66,19 @@ describe('traces exported over OTLP', () => {
     for (const s of traced) expect(JSON.stringify(s.attributes)).not.toContain('trace-1');
   });
 
+  it('makes no span for the probes and the scrape', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      const probe = await fetch(`${t.base}${path}`, { headers: { traceparent } });
+      expect(probe.status, path).toBe(200);
+      expect(probe.headers.get('traceresponse'), path).toBeNull();
+    }
+    // Spans are exported in the order they end: once a later request's span arrived, a probe's would have too.
+    const res = await t.call('GET', '/openapi.json');
+    const after = traceOf(res);
+    const spans = await sink.waitFor((all) => inTrace(all, after).length > 0);
+    expect(spans.filter((s) => ['/healthz', '/readyz', '/metrics'].includes(String(s.attributes['http.route'])))).toEqual([]);
+  });
+
   it('records a request whose client sent an unsampled traceparent (our sampler decides)', async () => {
     const res = await t.call('POST', '/api/checkout', buyNowBody([{ sku: 'TR-1', qty: 1 }], 'pm_card_visa'), { 'idempotency-key': 'trace-00', traceparent: `00-${traceId}-${clientSpanId}-00` });
     expect(res.status).toBe(201);
