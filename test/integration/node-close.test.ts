@@ -6,6 +6,24 @@ import { metricLimits } from '../../src/config/limits.js';
 import { startNode } from '../../src/node.js';
 import { createPgliteDir } from '../support/databases.js';
 
+/** Intervals set with period `ms` (one no other timer uses) from now on, and which of them are still running. */
+function watchIntervals(ms: number) {
+  const created: unknown[] = [];
+  const cleared = new Set<unknown>();
+  const realSet = globalThis.setInterval;
+  const realClear = globalThis.clearInterval;
+  vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, period?: number) => {
+    const handle = realSet(fn, period);
+    if (period === ms) created.push(handle);
+    return handle;
+  }) as typeof setInterval);
+  vi.spyOn(globalThis, 'clearInterval').mockImplementation(((handle: NodeJS.Timeout) => {
+    cleared.add(handle);
+    realClear(handle);
+  }) as typeof clearInterval);
+  return { created, running: () => created.filter((h) => !cleared.has(h)), stopAll: () => created.forEach((h) => realClear(h as NodeJS.Timeout)) };
+}
+
 /** A node closed while it is still recovering: nothing it starts after recovery may outlive the close. */
 describe('a node closed during recovery', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -14,27 +32,15 @@ describe('a node closed during recovery', () => {
     const lite = await createPgliteDir();
     // A sweep interval no other timer uses, so the test can tell the chores' intervals from any other.
     const sweepIntervalMs = 4_321;
-    const created: unknown[] = [];
-    const cleared = new Set<unknown>();
-    const realSet = globalThis.setInterval;
-    const realClear = globalThis.clearInterval;
-    vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
-      const handle = realSet(fn, ms);
-      if (ms === sweepIntervalMs) created.push(handle);
-      return handle;
-    }) as typeof setInterval);
-    vi.spyOn(globalThis, 'clearInterval').mockImplementation(((handle: NodeJS.Timeout) => {
-      cleared.add(handle);
-      realClear(handle);
-    }) as typeof clearInterval);
+    const timers = watchIntervals(sweepIntervalMs);
     try {
       const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: 'node-close-test-token-0123', LOG_LEVEL: 'silent', PARTITIONS: '8', SWEEP_INTERVAL_MS: String(sweepIntervalMs), DATA_DIR: lite.dir });
       const node = await startNode(config, { logger: pino({ level: 'silent' }), onFatal: (err) => { throw err; } });
       await node.close();
       await node.recovered;
-      expect(created.filter((h) => !cleared.has(h))).toEqual([]);
+      expect(timers.running()).toEqual([]);
     } finally {
-      for (const h of created) realClear(h as NodeJS.Timeout);
+      timers.stopAll();
       await lite.remove();
     }
   });
@@ -44,29 +50,11 @@ describe('a node closed during recovery', () => {
 describe('the event-loop monitor of a node', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  /** Intervals of the event-loop window (a period no other timer uses), and those cleared. */
-  function watchWindowTimers() {
-    const created: unknown[] = [];
-    const cleared = new Set<unknown>();
-    const realSet = globalThis.setInterval;
-    const realClear = globalThis.clearInterval;
-    vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
-      const handle = realSet(fn, ms);
-      if (ms === metricLimits.eventLoopWindowMs) created.push(handle);
-      return handle;
-    }) as typeof setInterval);
-    vi.spyOn(globalThis, 'clearInterval').mockImplementation(((handle: NodeJS.Timeout) => {
-      cleared.add(handle);
-      realClear(handle);
-    }) as typeof clearInterval);
-    return { created, running: () => created.filter((h) => !cleared.has(h)), stopAll: () => created.forEach((h) => realClear(h as NodeJS.Timeout)) };
-  }
-
   const configOf = (dir: string, port: number) => loadConfig({ PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: 'node-close-test-token-0123', LOG_LEVEL: 'silent', PARTITIONS: '8', DATA_DIR: dir });
 
   it('stops with the node', async () => {
     const lite = await createPgliteDir();
-    const timers = watchWindowTimers();
+    const timers = watchIntervals(metricLimits.eventLoopWindowMs);
     try {
       const node = await startNode(configOf(lite.dir, 0), { logger: pino({ level: 'silent' }), onFatal: (err) => { throw err; } });
       await node.recovered;
@@ -84,7 +72,7 @@ describe('the event-loop monitor of a node', () => {
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
-    const timers = watchWindowTimers();
+    const timers = watchIntervals(metricLimits.eventLoopWindowMs);
     try {
       await expect(startNode(configOf(lite.dir, port), { logger: pino({ level: 'silent' }), onFatal: () => {} })).rejects.toThrow();
       expect(timers.created).toHaveLength(1);
