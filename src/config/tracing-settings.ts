@@ -21,7 +21,11 @@ export interface TracingSettings {
 export type TracesSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
 
 const schema = z.object({
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\/[^\s]{1,2000}$/, 'expected http(s)://host[:port][/path]').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^\s]{1,2000}$/, 'expected http(s)://host[:port][/path]')
+    .refine((u) => URL.canParse(u) && URL.canParse(`${u.replace(/\/+$/, '')}/v1/traces`), 'expected a URL that parses (a port up to 65535, a valid host)')
+    .optional(),
   OTEL_SERVICE_NAME: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable characters').default('boxoffice'),
   OTEL_TRACES_SAMPLER: z
     .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])

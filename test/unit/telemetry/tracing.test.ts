@@ -10,6 +10,7 @@ import { wantsOpenMetrics } from '../../../src/telemetry/openmetrics.js';
 import pino from 'pino';
 import { PassThrough } from 'node:stream';
 import { startOtlpSink } from '../../support/otlp-sink.js';
+import { ConfigError, loadConfig } from '../../../src/config/config.js';
 
 const srcDir = join(__dirname, '..', '..', '..', 'src');
 
@@ -138,5 +139,22 @@ describe('the forwarded-request peer message', () => {
     expect(parsed.success).toBe(true);
     expect(parsed.data).toEqual({ ...base });
     expect(parsed.data).not.toHaveProperty('tp', tp);
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+  const base = { ADMIN_TOKEN: 'tracing-config-test-token-0123' };
+
+  // These pass a plain pattern but not URL parsing: the exporter would throw at start (exit 1 with a stack), so they
+  // stop the node as configuration errors (exit 2), naming the variable.
+  it.each(['http://collector:99999', 'http://%zz', 'http://[::1'])('refuses %s as configuration, naming the variable', (endpoint) => {
+    expect(() => loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT');
+  });
+
+  it('accepts a collector URL, with a path and a trailing slash', () => {
+    for (const endpoint of ['http://collector:4318', 'https://otel.example.com/ingest/', 'http://127.0.0.1:4318/']) {
+      expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).tracing.otlpEndpoint).not.toBeNull();
+    }
   });
 });
