@@ -6,6 +6,8 @@ import { startTestNode, stock, testAddress, type TestNode } from '../../support/
 import { scriptedPayments } from '../../support/scripted-payments.js';
 import { closedWithin, WsClient } from '../../support/ws-client.js';
 import { eventually } from '../cluster/redis-support.js';
+import { parseScrape } from '../../support/metrics-scrape.js';
+import { WsClients } from '../../support/ws-node.js';
 
 /**
  * Every limit of /ws enforced on a real node, each set low through its WS_* variable: a client past a limit gets the
@@ -13,31 +15,20 @@ import { eventually } from '../cluster/redis-support.js';
  */
 describe('WebSocket limits', () => {
   let t: TestNode;
-  let url: string;
+  let ws: WsClients;
   const payments = scriptedPayments();
-  const open: WsClient[] = [];
-  const connect = async () => {
-    const c = await WsClient.connect(url);
-    open.push(c);
-    return c;
-  };
+  const connect = () => ws.connect();
   beforeAll(async () => {
     t = await startTestNode({
       driver: 'pg',
       node: { payments: payments.provider },
       env: { WS_FRAME_BYTES_MAX: '2048', WS_SUBSCRIPTIONS_MAX: '3', WS_SOCKETS_PER_IP_MAX: '40', WS_COMMANDS_IN_FLIGHT_MAX: '1', WS_SEND_BUFFER_BYTES_MAX: '65536', WS_IDLE_TIMEOUT_S: '8' },
     });
-    url = `ws://127.0.0.1:${t.node.port}/ws`;
+    ws = new WsClients(t);
   });
-  afterAll(async () => {
-    for (const c of open) c.close();
-    await t.stop();
-  });
-  const metric = async (name: string): Promise<number> => {
-    const text = (await t.call('GET', '/metrics')).body as string;
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return line === undefined ? 0 : Number(line.split(' ').pop());
-  };
+  afterAll(() => ws.stop());
+  const metric = async (name: string, labels?: Record<string, string>): Promise<number> =>
+    parseScrape((await t.call('GET', '/metrics')).body as string).value(name, labels) ?? 0;
 
   it('closes a socket that sends a frame over WS_FRAME_BYTES_MAX with 1009, and takes frames up to it', async () => {
     const c = await connect();
@@ -69,15 +60,15 @@ describe('WebSocket limits', () => {
   });
 
   it('answers the upgrade past WS_SOCKETS_PER_IP_MAX with 429 OVERLOADED, and takes one again after a close', async () => {
-    for (const c of open.splice(0)) c.close();
+    ws.closeAll();
     await eventually(async () => (await metric('boxoffice_ws_sockets')) === 0, 5_000);
     const mine = await Promise.all(Array.from({ length: 40 }, () => connect()));
-    const refused = await WsClient.connect(url).then(() => null, (err: { status?: number; body?: any }) => err);
+    const refused = await WsClient.connect(ws.url).then(() => null, (err: { status?: number; body?: any }) => err);
     expect(refused).toMatchObject({ status: 429, body: { error: { code: 'OVERLOADED' } } });
     mine[0]!.close();
     await eventually(async () => (await metric('boxoffice_ws_sockets')) === 39, 5_000);
     await connect();
-    for (const c of open.splice(0)) c.close();
+    ws.closeAll();
     await eventually(async () => (await metric('boxoffice_ws_sockets')) === 0, 5_000);
   });
 
@@ -110,7 +101,7 @@ describe('WebSocket limits', () => {
     await slow.request({ op: 'subscribe', topic: 'order:ord_flood' });
     await fast.request({ op: 'subscribe', topic: 'order:ord_flood' });
     slow.socket.pause();
-    const before = await metric('boxoffice_ws_closed_by_server_total{reason="slow_reader"}');
+    const before = await metric('boxoffice_ws_closed_by_server_total', { reason: 'slow_reader' });
     // Enough bytes to fill the kernel's buffers on both ends of the loopback connection and then the node's.
     const pad = 'x'.repeat(50 * 1024);
     const updates = 600;
@@ -122,7 +113,7 @@ describe('WebSocket limits', () => {
       received++;
     }
     expect(received).toBe(updates);
-    expect(await metric('boxoffice_ws_closed_by_server_total{reason="slow_reader"}')).toBe(before + 1);
+    expect(await metric('boxoffice_ws_closed_by_server_total', { reason: 'slow_reader' })).toBe(before + 1);
     slow.socket.resume();
     const closed = await closedWithin(slow);
     expect([4001, 1006]).toContain(closed.code);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../../src/errors.js';
 import { startTestNode, stock, testAddress, type TestNode } from '../../support/node-harness.js';
-import { WsClient } from '../../support/ws-client.js';
+import { WsClients } from '../../support/ws-node.js';
 
 /**
  * The WebSocket API at /ws on a real node (real PostgreSQL, real uWS socket; the `ws` package as client):
@@ -10,21 +10,13 @@ import { WsClient } from '../../support/ws-client.js';
  */
 describe('WebSocket /ws', () => {
   let t: TestNode;
-  let url: string;
-  const open: WsClient[] = [];
-  const connect = async () => {
-    const c = await WsClient.connect(url);
-    open.push(c);
-    return c;
-  };
+  let ws: WsClients;
+  const connect = () => ws.connect();
   beforeAll(async () => {
     t = await startTestNode({ driver: 'pg' });
-    url = `ws://127.0.0.1:${t.node.port}/ws`;
+    ws = new WsClients(t);
   });
-  afterAll(async () => {
-    for (const c of open) c.close();
-    await t.stop();
-  });
+  afterAll(() => ws.stop());
 
   describe('subscriptions', () => {
     it('acks subscribe and unsubscribe with the request id', async () => {
